@@ -1,0 +1,185 @@
+"""The library's front door: ``derive`` runs parse → graph → trace, with every check the CLI has.
+
+    >>> from worksheet import derive, render
+    >>> trace = derive("(w*x+b-y)**2", wrt="w,b", at="w=1,b=0,x=2,y=4")
+    >>> [str(g.value) for g in trace.gradients]
+    ['-8', '-4']
+    >>> print(render(trace, "txt"))      # or "md", "tex", "json"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+
+import sympy
+from sympy import Expr
+
+from .errors import WorksheetError
+from .graph import Graph, Let, build, constant
+from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
+from .parse import parse_expression, parse_program, tokenize
+from .trace import Trace, trace
+
+Number = int | float | Fraction | Decimal | str | Expr
+
+
+def derive(
+    formula: str,
+    wrt: str | Iterable[str] | None = None,
+    at: str | Mapping[str, Number] | None = None,
+    *,
+    let: str | Iterable[str] = (),
+    target: str | None = None,
+    filename: str | None = None,
+) -> Trace:
+    """The step-by-step gradient of ``formula`` (a formula or a program's text).
+
+    ``wrt``: the variables, as ``"w,b"`` or a list (default: the program's params, else
+    every input). ``at``: values, as ``"w=1,b=0"`` or a mapping; without it (and without
+    values declared in the program) the worksheet is symbolic. ``let``: names for
+    sub-expressions, as ``"y_pred=w*x+b"`` (or several). ``target``: which assignment of a
+    program to differentiate (default: the last). ``filename``: where the text came from,
+    for error messages; a file may be longer than a one-line formula.
+    """
+    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
+    program = _located(lambda: parse_program(formula, max_chars=limit), formula, filename)
+    lets = parse_lets(let)
+    graph = _located(lambda: build(program, target=target, lets=lets), formula, filename)
+    names = _wrt(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
+    point = _point(graph, parse_point(at) if at is not None else {})
+    return _located(lambda: trace(graph, names, point), formula, filename)
+
+
+def _located(run, source: str, filename: str | None):
+    try:
+        return run()
+    except WorksheetError as error:
+        raise error.located(source=source, where=filename) from None
+
+
+# ── options ──────────────────────────────────────────────────────────────────────────────
+
+def parse_names(names: str | Iterable[str], option: str) -> list[str]:
+    """``"w,b"`` → ``["w", "b"]``, each checked to be a name."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    result = []
+    for item in items:
+        name = item.strip()
+        tokens = tokenize(name)
+        if len(tokens) != 2 or tokens[0].kind != "name":
+            raise WorksheetError(f"{name!r} is not a variable name", where=option)
+        if name not in result:
+            result.append(name)
+    if not result:
+        raise WorksheetError("no variable named", where=option)
+    return result
+
+
+def parse_point(at: str | Mapping[str, Number]) -> dict[str, Expr]:
+    """``"w=1,b=0.5,x=pi/4"`` (or a mapping) → exact values."""
+    if isinstance(at, Mapping):
+        return {str(name): _number(value, f"--at {name}") for name, value in at.items()}
+    point: dict[str, Expr] = {}
+    for name, text in _assignments(at, "--at"):
+        expr = _located(lambda: parse_expression(text), text, f"--at {name}")
+        point[name] = _located(lambda: constant(expr), text, f"--at {name}")
+    return point
+
+
+def parse_lets(let: str | Iterable[str]) -> list[Let]:
+    """``"y_pred=w*x+b"`` (or several) → the sub-expressions to name."""
+    items = [let] if isinstance(let, str) else list(let)
+    lets = []
+    for item in items:
+        for name, text in _assignments(item, "--let", split=False):
+            expr = _located(lambda: parse_expression(text), text, f"--let {name}")
+            lets.append(Let(name, expr, text))
+    return lets
+
+
+def _assignments(text: str, option: str, split: bool = True):
+    """NAME=VALUE pairs separated by commas (outside parentheses)."""
+    if len(text) > MAX_FORMULA_CHARS:
+        raise WorksheetError(f"the value is {len(text):,} characters long", where=option)
+    pieces = _split_commas(text) if split else [text]
+    for piece in pieces:
+        name, sep, value = piece.partition("=")
+        name = name.strip()
+        if not sep or not value.strip():
+            raise WorksheetError(f"expected NAME=VALUE, got {piece.strip()!r}", where=option)
+        parse_names(name, option)
+        yield name, value.strip()
+
+
+def _split_commas(text: str) -> list[str]:
+    pieces, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def _number(value: Number, where: str) -> Expr:
+    if isinstance(value, bool):
+        raise WorksheetError("expected a number, got a truth value", where=where)
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, (float, Decimal)):
+        return _number(str(value), where)
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, str):
+        expr = _located(lambda: parse_expression(value), value, where)
+        return _located(lambda: constant(expr), value, where)
+    if isinstance(value, sympy.Basic) and value.is_number:
+        return value
+    raise WorksheetError(f"expected a number, got {type(value).__name__}", where=where)
+
+
+# ── checks against the graph ─────────────────────────────────────────────────────────────
+
+def _wrt(graph: Graph, names: list[str] | None) -> list[str]:
+    variables = [n.name for n in graph.inputs]
+    if names is None:
+        names = list(graph.params) or [n.name for n in graph.inputs if n.kind == "input"]
+        if not names:
+            raise WorksheetError(
+                "nothing to differentiate: name the variables with --wrt or declare them with param",
+            )
+        return names
+    for name in names:
+        if name == graph.target:
+            raise WorksheetError(f"{name} is the output; ∂{name}/∂{name} = 1", where="--wrt")
+        if name not in graph.by_name:
+            raise WorksheetError(
+                f"{name} does not occur in the formula (its variables: {', '.join(variables)})",
+                where="--wrt",
+            )
+    return names
+
+
+def _point(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+    names = [n.name for n in graph.inputs]
+    for name in given:
+        if name not in names:
+            raise WorksheetError(
+                f"{name} is not a variable of the formula (its variables: {', '.join(names)})",
+                where="--at",
+            )
+    point = {**graph.defaults, **given}
+    if not point:
+        return None
+    missing = [name for name in names if name not in point]
+    if missing:
+        raise WorksheetError(
+            f"no value for {', '.join(missing)}: give every variable a value, "
+            f"or none for a symbolic worksheet",
+            where="--at",
+        )
+    return {name: point[name] for name in names}

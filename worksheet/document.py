@@ -1,0 +1,303 @@
+"""``Trace`` → ``Document``: the worksheet's sections, tables and equations, in no output syntax.
+
+A document is plain data: headings, paragraphs, tables and chains of equations whose
+parts are mathematical *terms* (a form, a number, ∂L/∂v, a product of terms). Renderers
+print it in Markdown, LaTeX or plain text; none of them decides what a worksheet says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sympy import Expr, S
+
+from .graph import Node, symbol
+from .limits import MAX_FORM_OPS
+from .rules import RULES
+from .trace import Step, Trace
+
+# ── terms: the parts of an equation ──────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Form:
+    """An expression in node names or inputs, printed as it was built."""
+
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Number:
+    """A value: exact when rational, otherwise shown as a rounded decimal (with ≈)."""
+
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂of/∂wrt."""
+
+    of: str
+    wrt: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A product of terms written out, factor by factor: ∂L/∂v · ∂v/∂u, (−4) · 2."""
+
+    factors: tuple
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A sum of terms written out: the paths of a fan-out."""
+
+    terms: tuple
+
+
+Term = Form | Number | Partial | Chain | Sum
+
+
+@dataclass(frozen=True)
+class Equation:
+    """sides[0] = sides[1] = …  (≈ before a rounded number)."""
+
+    sides: tuple
+
+
+# ── blocks ───────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Text with inline math: a tuple of strings and terms/equations."""
+
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple, ...]  # cells: str, a term, an equation, or None for an empty cell
+    align: str  # one letter per column: l, c or r
+
+
+@dataclass(frozen=True)
+class Equations:
+    """A display block of equations, one per line, each with an optional label."""
+
+    rows: tuple[Equation, ...]
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A program, shown as the user typed it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    blocks: tuple
+    meta: dict = field(default_factory=dict)
+
+
+# ── the worksheet ────────────────────────────────────────────────────────────────────────
+
+
+def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet") -> Document:
+    """The derivation of ``trace`` as a document: problem, forward pass, backward pass, result."""
+    blocks = [
+        *_problem(trace),
+        Heading("1. Computational graph and forward pass"),
+        *_forward(trace),
+        Heading("2. Backward pass"),
+        *_backward(trace),
+        Heading("3. Result"),
+        *_result(trace),
+    ]
+    return Document(title, tuple(blocks))
+
+
+def _problem(trace: Trace) -> list:
+    graph, target = trace.graph, trace.target
+    blocks: list = []
+    written = trace.expansions.get(graph.node(target).symbol)
+    if graph.statements > 1:
+        blocks.append(Listing(graph.source.strip()))
+    if written is not None:
+        blocks.append(Equations((Equation((Form(graph.node(target).symbol), Form(written))),)))
+    wrt = _names(trace.wrt)
+    plural = "s" if len(trace.wrt) > 1 else ""
+    sentence: list = [f"Find the gradient{plural} of ", Form(_symbol(target)), " with respect to "]
+    sentence += wrt
+    if trace.point is not None:
+        sentence.append(" at ")
+        sentence += _point(trace)
+    else:
+        sentence.append(", symbolically")
+    sentence.append(".")
+    blocks.append(Paragraph(tuple(sentence)))
+    return blocks
+
+
+def _names(names) -> list:
+    parts: list = []
+    for i, name in enumerate(names):
+        if i:
+            parts.append(" and " if i == len(names) - 1 else ", ")
+        parts.append(Form(_symbol(name)))
+    return parts
+
+
+def _point(trace: Trace) -> list:
+    parts: list = []
+    for i, (name, value) in enumerate(trace.point.items()):
+        if i:
+            parts.append(", ")
+        parts.append(Equation((Form(_symbol(name)), Number(value))))
+    return parts
+
+
+def _forward(trace: Trace) -> list:
+    values = trace.values
+    header = ("node", "operation", "definition") + (("value",) if values is not None else ())
+    rows = []
+    for node in trace.graph.nodes:
+        row = [Form(node.symbol), _operation(node), _definition(node)]
+        if values is not None:
+            row.append(Number(values[node.name]))
+        rows.append(tuple(row))
+    intro = Paragraph((
+        "One row per node, in evaluation order: the inputs, then each operation as written."
+        + (" Each value is computed from the values above it." if values is not None else ""),
+    ))
+    return [intro, Table(header, tuple(rows), "lll" + ("r" if values is not None else ""))]
+
+
+def _operation(node: Node) -> str:
+    if node.is_input:
+        return {"param": "parameter", "data": "data"}.get(node.kind, "input")
+    return RULES[node.op].title
+
+
+def _definition(node: Node):
+    if node.is_input:
+        return None
+    return Equation((Form(node.symbol), Form(node.expr)))
+
+
+def _backward(trace: Trace) -> list:
+    target = trace.target
+    if not trace.steps:
+        return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
+    blocks: list = [Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(S.One))),
+        ". From the output back, each input ", Form(_symbol("u")), " of a node ", Form(_symbol("v")),
+        " receives the upstream gradient times the local derivative, ",
+        Chain((Partial(target, "v"), Partial("v", "u"))),
+        "; where a value feeds several nodes, the paths add up.",
+    ))]
+    for node_name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(node_name)
+        if node.is_input:
+            continue
+        rows = []
+        if len(adjoint.steps) > 1:
+            rows.append(_fan_out(trace, node_name))
+        rows += [_step_equation(trace, trace.steps[i]) for i in _steps_from(trace, node_name)]
+        label = Equation((Form(node.symbol), Form(node.expr)))
+        blocks.append(Paragraph(("Node ", label, ":")))
+        blocks.append(Equations(tuple(rows)))
+    return blocks
+
+
+def _steps_from(trace: Trace, node: str) -> list[int]:
+    return [i for i, s in enumerate(trace.steps) if s.node == node]
+
+
+def _step_equation(trace: Trace, step: Step) -> Equation:
+    target = trace.target
+    fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
+    sides: list = [] if fans_out else [Partial(target, step.input)]
+    local = Form(step.local)
+    if step.node == target:
+        sides += [local]
+        if step.local_value is not None:
+            sides.append(Number(step.local_value))
+        return Equation(tuple(_distinct(sides)))
+    sides.append(Chain((Partial(target, step.node), Partial(step.node, step.input))))
+    if step.upstream_value is not None:
+        sides.append(Chain((Number(step.upstream_value), local)))
+        if step.local.free_symbols:
+            sides.append(Chain((Number(step.upstream_value), Number(step.local_value))))
+        sides.append(Number(step.product_value))
+    else:
+        upstream = Form(step.upstream) if step.upstream is not None else Partial(target, step.node)
+        sides.append(Chain((upstream, local)))
+        if step.product is not None:
+            sides.append(Form(step.product))
+    return Equation(tuple(_distinct(sides)))
+
+
+def _fan_out(trace: Trace, name: str) -> Equation:
+    """∂L/∂u = Σ over the nodes u feeds of ∂L/∂v · ∂v/∂u."""
+    target = trace.target
+    adjoint = trace.adjoints[name]
+    steps = [trace.steps[i] for i in adjoint.steps]
+    sides: list = [
+        Partial(target, name),
+        Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in steps)),
+    ]
+    if adjoint.value is not None:
+        sides.append(Sum(tuple(Number(s.product_value) for s in steps)))
+        sides.append(Number(adjoint.value))
+    elif all(s.product is not None for s in steps):
+        sides.append(Sum(tuple(Form(s.product) for s in steps)))
+        if adjoint.form is not None:
+            sides.append(Form(adjoint.form))
+    return Equation(tuple(_distinct(sides)))
+
+
+def _result(trace: Trace) -> list:
+    rows, notes = [], []
+    for gradient in trace.gradients:
+        sides: list = [Partial(trace.target, gradient.wrt)]
+        adjoint = trace.adjoints.get(gradient.wrt)
+        if adjoint is not None and len(adjoint.steps) > 1:
+            sides += _fan_out(trace, gradient.wrt).sides[1:2]
+        for form in (gradient.in_trace, gradient.in_names, gradient.in_inputs):
+            if form is not None:
+                sides.append(Form(form))
+        if gradient.in_inputs is None:
+            notes.append(
+                f"∂{trace.target}/∂{gradient.wrt} written out in the inputs has more than "
+                f"{MAX_FORM_OPS} operations, so it is omitted; its value is exact."
+            )
+        if gradient.value is not None:
+            sides.append(Number(gradient.value))
+        rows.append(Equation(tuple(_distinct(sides))))
+    blocks: list = [Equations(tuple(rows))]
+    blocks += [Paragraph((note,)) for note in notes]
+    return blocks
+
+
+def _distinct(sides: list) -> list:
+    """Drop a side equal to the one before it (x = x says nothing)."""
+    result = []
+    for side in sides:
+        if not result or side != result[-1]:
+            result.append(side)
+    return result
+
+
+def _symbol(name: str):
+    return symbol(name)

@@ -1,0 +1,220 @@
+"""Expressions in the form a person writes them.
+
+SymPy's evaluated form sorts terms (``b + w*x - y``), distributes a number over a sum
+(``2*(a + b)`` becomes ``2*a + 2*b``) and rewrites functions. A worksheet must keep the
+terms in the order they were typed and the factors in the order the chain rule produced
+them, so every expression shown to a reader is built here, unevaluated, by a few tidy
+operations:
+
+* ``product(a, b, …)``: numbers multiplied into one leading coefficient, factors of one
+  and nested products flattened, repeated factors merged into powers (x·x = x²); the
+  remaining factors keep their order.
+* ``total(a, b, …)``: zero terms dropped, like terms merged (x + x = 2x); order kept.
+* ``power(u, n)``, ``call(f, u)``: one operation, unevaluated.
+* ``substitute(form, {symbol: form})``: the same tidy operations applied while replacing.
+
+``evaluate(form, values)`` is the way back to mathematics: SymPy's evaluated value of a
+form at a point (or its canonical expression when the point leaves symbols free).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import sympy
+from sympy import Add, Basic, Expr, Mul, Number, Pow, S
+
+from .errors import WorksheetError
+from .limits import MAX_DIGITS, PRECISION
+
+
+def as_expr(item: Expr | int) -> Expr:
+    """A SymPy expression for an expression or a Python integer (never for text)."""
+    return item if isinstance(item, Basic) else sympy.Integer(item)
+
+
+def is_number(e: Expr) -> bool:
+    return isinstance(e, Number)
+
+
+def coefficient_and_factors(e: Expr) -> tuple[Expr, list[Expr]]:
+    """Split a product into its numeric coefficient and its other factors, in order."""
+    if is_number(e):
+        return e, []
+    if not e.is_Mul:
+        return S.One, [e]
+    coefficient, factors = S.One, []
+    for arg in e.args:
+        c, f = coefficient_and_factors(arg)
+        coefficient *= c
+        factors.extend(f)
+    return coefficient, factors
+
+
+def _merge_powers(factors: list[Expr]) -> list[Expr]:
+    """x·x → x², x·x⁻¹ → 1, keeping each base where it first appears."""
+    bases: list[Expr] = []
+    exponents: dict[Expr, Expr] = {}
+    for f in factors:
+        base, exponent = f.as_base_exp() if f.is_Pow else (f, S.One)
+        if base in exponents:
+            exponents[base] = exponents[base] + exponent
+        else:
+            bases.append(base)
+            exponents[base] = exponent
+    merged = []
+    for base in bases:
+        exponent = exponents[base]
+        if exponent != 0:
+            merged.append(power(base, exponent))
+    return merged
+
+
+def product(*items: Expr) -> Expr:
+    """The product of ``items`` with one leading coefficient and the factors in order."""
+    coefficient, factors = S.One, []
+    for item in items:
+        c, f = coefficient_and_factors(as_expr(item))
+        coefficient *= c
+        factors.extend(f)
+    if coefficient == 0:
+        return S.Zero
+    factors = _merge_powers(factors)
+    if not factors:
+        return coefficient
+    if coefficient == 1 and len(factors) == 1:
+        return factors[0]
+    head = [] if coefficient == 1 else [coefficient]
+    return Mul(*head, *factors, evaluate=False)
+
+
+def negate(e: Expr) -> Expr:
+    return product(S.NegativeOne, e)
+
+
+def _terms(e: Expr) -> Iterable[Expr]:
+    if e.is_Add:
+        for arg in e.args:
+            yield from _terms(arg)
+    else:
+        yield e
+
+
+def total(*items: Expr) -> Expr:
+    """The sum of ``items``: like terms merged, zero terms dropped, the order kept."""
+    order: list[tuple[Expr, ...]] = []
+    coefficients: dict[tuple[Expr, ...], Expr] = {}
+    for item in items:
+        for term in _terms(as_expr(item)):
+            c, factors = coefficient_and_factors(term)
+            key = tuple(factors)
+            if key in coefficients:
+                coefficients[key] += c
+            else:
+                order.append(key)
+                coefficients[key] = c
+    terms = [product(coefficients[key], *key) for key in order if coefficients[key] != 0]
+    if not terms:
+        return S.Zero
+    if len(terms) == 1:
+        return terms[0]
+    return Add(*terms, evaluate=False)
+
+
+def difference(a: Expr, b: Expr) -> Expr:
+    return total(a, negate(b))
+
+
+def quotient(a: Expr, b: Expr) -> Expr:
+    return product(a, power(b, S.NegativeOne))
+
+
+def power(base: Expr, exponent: Expr) -> Expr:
+    """base^exponent, unevaluated unless both are numbers."""
+    base, exponent = as_expr(base), as_expr(exponent)
+    if exponent == 1:
+        return base
+    if exponent == 0:
+        return S.One
+    if is_number(base) and is_number(exponent):
+        return exact_power(base, exponent)
+    if base.is_Pow and is_number(exponent) and exponent.is_integer:
+        inner_base, inner_exponent = base.as_base_exp()
+        return power(inner_base, inner_exponent * exponent)
+    return Pow(base, exponent, evaluate=False)
+
+
+def call(function, *args: Expr) -> Expr:
+    """function(args), unevaluated: sin(−x) stays sin(−x)."""
+    return function(*args, evaluate=False)
+
+
+def substitute(form: Expr, mapping: Mapping[Basic, Expr]) -> Expr:
+    """``form`` with each symbol of ``mapping`` replaced, rebuilt by the tidy operations."""
+    if form in mapping:
+        return mapping[form]
+    if not form.args or not (form.free_symbols & mapping.keys()):
+        return form
+    args = [substitute(a, mapping) for a in form.args]
+    return rebuild(form, args)
+
+
+def rebuild(form: Expr, args: list[Expr]) -> Expr:
+    """``form``'s operation applied to new ``args``, unevaluated and tidy."""
+    if form.is_Mul:
+        return product(*args)
+    if form.is_Add:
+        return total(*args)
+    if form.is_Pow:
+        return power(*args)
+    if isinstance(form, sympy.Function):
+        return call(form.func, *args)
+    return form.func(*args)
+
+
+def size(form: Expr) -> int:
+    """The number of nodes in ``form``'s expression tree: what a reader has to read."""
+    return sum(1 for _ in sympy.preorder_traversal(form))
+
+
+def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
+    """SymPy's evaluated value of ``form`` with ``values`` put in for its symbols.
+
+    Exact integer and rational powers are estimated before they are computed, so that
+    ``9**9**9`` is refused instead of filling the memory.
+    """
+    values = values or {}
+    if form in values:
+        return values[form]
+    if not form.args:
+        return form
+    args = [evaluate(a, values) for a in form.args]
+    if form.is_Pow:
+        return exact_power(*args)
+    if form.is_Mul:
+        return Mul(*args)
+    if form.is_Add:
+        return Add(*args)
+    return form.func(*args)
+
+
+def exact_power(base: Expr, exponent: Expr) -> Expr:
+    """base**exponent, refused when the exact result would exceed MAX_DIGITS digits."""
+    if base.is_Rational and exponent.is_Rational and not base.is_zero:
+        digits = abs(float(exponent)) * max(_digits(base.p), _digits(base.q))
+        if digits > MAX_DIGITS:
+            raise WorksheetError(
+                f"{base}**{exponent} would have about {digits:,.0f} digits "
+                f"(the limit is {MAX_DIGITS:,})"
+            )
+    elif base.is_number and exponent.is_number and not (base.is_Rational or base.is_Float):
+        if abs(float(exponent)) > 64:
+            base = base.evalf(PRECISION)
+    return Pow(base, exponent)
+
+
+def _digits(n: int) -> float:
+    """log10 |n|: the number of digits of n, near enough."""
+    n = abs(n)
+    return math.log10(n) if 0 < n.bit_length() < 1000 else n.bit_length() * 0.30103

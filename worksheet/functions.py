@@ -1,0 +1,104 @@
+"""SymPy functions the formula language adds to SymPy's own: σ, relu and softplus.
+
+Each evaluates exactly where it can (σ(0) = 1/2, relu(−3) = 0), numerically to any
+precision, prints in textbook notation, and knows its derivative, so that SymPy's own
+algebra (and `sympy.diff`, in the tests) treats them like any built-in function.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Function, Heaviside, S, exp, log
+
+
+class sigmoid(Function):
+    """σ(z) = 1 / (1 + e^(−z));   σ′(z) = σ(z)·(1 − σ(z))."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return S.Half
+        if z.is_Float:
+            return 1 / (1 + exp(-z))
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return sigmoid(z) * (1 - sigmoid(z))
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return 1 / (1 + exp(-z))
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + exp(-self.args[0])))._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        return _with_power(r"\sigma\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+class relu(Function):
+    """relu(z) = max(z, 0);   relu′(z) = [z > 0]  (0 at z = 0, as in PyTorch)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_extended_nonnegative:
+            return z
+        if z.is_extended_negative:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        return Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, z, **kwargs):
+        return sympy.Max(z, 0)
+
+    def _eval_evalf(self, prec):
+        return sympy.Max(self.args[0], 0)._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        return _with_power(r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+class softplus(Function):
+    """softplus(z) = ln(1 + e^z);   softplus′(z) = σ(z)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return log(2)
+        if z.is_Float:
+            return log(1 + exp(z))
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, z, **kwargs):
+        return log(1 + exp(z))
+
+    def _eval_evalf(self, prec):
+        return log(1 + exp(self.args[0]))._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        return _with_power(r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+def _with_power(tex: str, exp: str | None) -> str:
+    return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def to_sympy(expr):
+    """The same expression in SymPy's own functions (σ, relu, softplus rewritten)."""
+    return expr.replace(sigmoid, lambda z: 1 / (1 + exp(-z))).replace(
+        relu, lambda z: sympy.Max(z, 0)
+    ).replace(softplus, lambda z: log(1 + exp(z)))

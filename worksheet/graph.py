@@ -1,0 +1,413 @@
+"""``Program`` → ``Graph``: one node per operation the user wrote, in their order.
+
+``(w*x+b-y)**2`` becomes the inputs w, x, b, y and four operation nodes
+v1 = w·x, v2 = v1 + b, v3 = v2 − y, L = v3². The structure is the parse tree's, not
+SymPy's canonical form: subtraction and division are nodes of their own, nothing is
+reordered or flattened. Operations on numbers alone are folded into one number
+(``1/2*x`` has one node). Names the user gives (an assignment, ``--let``) are kept; the
+other nodes are v1, v2, … in evaluation order and an unnamed output is L.
+
+Every walk over a parse tree here is iterative: a formula of 10,000 terms is 10,000 deep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Expr, Symbol
+
+from .errors import WorksheetError
+from .forms import evaluate
+from .limits import MAX_NODES
+from .parse import Apply, Ast, Num, Program, Statement, Var
+from .rules import RULES
+from .values import OutsideDomain, TooLarge, settle
+
+Pos = tuple[int, int]
+OUTPUT_NAMES = ("L", "f", "out", "result")
+
+
+def symbol(name: str) -> Symbol:
+    """The SymPy symbol of a node: real, as every quantity on a worksheet is."""
+    return Symbol(name, real=True)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation as the user wrote it (or an input variable, with op ``"input"``)."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]  # the nodes it reads, in order, repeats kept
+    args: tuple[Expr, ...]  # the rule's arguments: symbols of those nodes, or numbers
+    expr: Expr  # its definition in terms of its inputs
+    pos: Pos | None = None
+    named: bool = False  # the user gave the name
+    kind: str = "op"  # "op", "param", "data" or "input" (a free variable)
+
+    @property
+    def symbol(self) -> Symbol:
+        return symbol(self.name)
+
+    @property
+    def is_input(self) -> bool:
+        return self.op == "input"
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]  # inputs in order of first use, then operations in evaluation order
+    target: str
+    defaults: Mapping[str, Expr] = field(default_factory=dict)  # values declared in the program
+    source: str = ""  # the program's text
+    statements: int = 1  # how many statements it has (a formula has one)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_name", {n.name: n for n in self.nodes})
+
+    def node(self, name: str) -> Node:
+        return self.by_name[name]
+
+    @property
+    def inputs(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.is_input)
+
+    @property
+    def operations(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if not n.is_input)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.kind == "param")
+
+
+@dataclass(frozen=True)
+class Let:
+    """``--let name=expr``: name the operation ``expr`` wherever the formula contains it."""
+
+    name: str
+    expr: Ast
+    source: str
+
+
+def build(program: Program, *, target: str | None = None, lets: Sequence[Let] = ()) -> Graph:
+    """The graph of ``program`` up to ``target`` (default: its last assignment)."""
+    return _Builder(program, lets).build(target)
+
+
+class _Builder:
+    def __init__(self, program: Program, lets: Sequence[Let]):
+        self.program = program
+        self.lets = list(lets)
+        self.inputs: dict[str, Node] = {}
+        self.operations: list[Node] = []
+        self.env: dict[str, Expr] = {}  # name → symbol of its node
+        self.named: dict[str, Pos] = {}  # names the program or a let defined, where
+        self.defaults: dict[str, Expr] = {}
+        self.used: dict[str, Pos] = {}  # free names, first use
+        self.counter = 0
+        self.let_keys: dict[int, Let] = {}
+        self.let_done: dict[str, Expr] = {}
+        self.keys: dict[tuple, int] = {}
+
+    # ── statements ──
+    def build(self, target: str | None) -> Graph:
+        self._index_lets()
+        output = None
+        statements = self.program.statements
+        for index, statement in enumerate(statements):
+            if statement.kind in ("param", "data"):
+                self._declare(statement)
+            elif statement.kind == "assign":
+                self._assign(statement)
+                output = statement.name
+            else:
+                if index != len(statements) - 1:
+                    raise self._error(
+                        "a formula without a name must be the last line (it is the output); "
+                        "name it: NAME = formula",
+                        statement.pos,
+                    )
+                output = self._output(statement)
+        for let in self.lets:
+            if let.name not in self.let_done:
+                raise WorksheetError(
+                    "this expression does not occur in the formula as written "
+                    "(same order and grouping)",
+                    where=f"--let {let.name}", source=let.source, line=1, column=1,
+                )
+        target = self._target(target, output)
+        return self._finish(target)
+
+    def _declare(self, statement: Statement) -> None:
+        name = statement.name
+        self._check_new(name, statement.pos)
+        if name in self.used:
+            line, column = self.used[name]
+            raise self._error(
+                f"{name} is used at {line}:{column} before it is declared", statement.pos
+            )
+        self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, statement.kind)
+        self.env[name] = symbol(name)
+        self.named[name] = statement.pos
+        if statement.expr is not None:
+            self.defaults[name] = self._constant(statement.expr, f"the value of {name}")
+
+    def _assign(self, statement: Statement) -> None:
+        name = statement.name
+        self._check_new(name, statement.pos)
+        if name in self.used:
+            line, column = self.used[name]
+            raise self._error(f"{name} is used at {line}:{column} before it is assigned", statement.pos)
+        result = self._expression(statement.expr)
+        if not isinstance(result, Symbol):
+            # a number: a named constant, which the worksheet shows as an input with a value
+            self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, "data")
+            self.defaults[name] = result
+        elif self._is_fresh(result):
+            self._rename(result.name, name, statement.pos)
+        else:
+            self._operation("id", [result], statement.pos, name=name)
+        self.env[name] = symbol(name)
+        self.named[name] = statement.pos
+
+    def _output(self, statement: Statement) -> str:
+        result = self._expression(statement.expr)
+        if not isinstance(result, Symbol):
+            raise self._error("the formula has no variables to differentiate", statement.pos)
+        name = next(n for n in OUTPUT_NAMES if n not in self.env and n not in self.used)
+        if self._is_fresh(result):
+            self._rename(result.name, name, statement.pos)
+        else:
+            self._operation("id", [result], statement.pos, name=name)
+        return name
+
+    def _target(self, target: str | None, output: str | None) -> str:
+        if target is None:
+            if output is None:
+                raise WorksheetError("nothing to differentiate: the program has no assignment")
+            return output
+        if target not in self.env or target in self.inputs:
+            assigned = [n.name for n in self.operations if n.named]
+            raise WorksheetError(
+                f"no assignment named {target!r}"
+                + (f" (assigned: {', '.join(assigned)})" if assigned else ""),
+                where="--target",
+            )
+        return target
+
+    # ── expressions ──
+    def _expression(self, root: Ast) -> Expr:
+        """The symbol of the node computing ``root`` (or its number, when it is constant)."""
+        values: dict[int, Expr] = {}
+        keys: dict[int, int] = {}
+        for item in _postorder(root):
+            own = self._own_key(item, keys)
+            let = self.let_keys.get(own)
+            keys[id(item)] = self._seen_as(own)
+            if let is not None and let.name in self.let_done:
+                values[id(item)] = self.let_done[let.name]
+                continue
+            value = self._evaluate(item, values)
+            if let is not None:
+                value = self._name_let(let, value, item.pos)
+            values[id(item)] = value
+        return values[id(root)]
+
+    def _evaluate(self, item: Ast, results: Mapping[int, Expr]) -> Expr:
+        if isinstance(item, Num):
+            return item.value
+        if isinstance(item, Var):
+            return self._variable(item)
+        args = [results[id(a)] for a in item.args]
+        if all(not isinstance(a, Symbol) for a in args):
+            return self._fold(item, args)
+        return self._operation(item.op, args, item.pos)
+
+    def _variable(self, var: Var) -> Expr:
+        if var.name in self.env:
+            return self.env[var.name]
+        self.used.setdefault(var.name, var.pos)
+        self.inputs[var.name] = Node(var.name, "input", (), (), symbol(var.name), var.pos, False, "input")
+        self.env[var.name] = symbol(var.name)
+        return self.env[var.name]
+
+    def _fold(self, item: Apply, args: list[Expr]) -> Expr:
+        """An operation on numbers alone is a number: 1/2, 2**10, sqrt(2)."""
+        rule = RULES[item.op]
+        try:
+            return settle_constant(evaluate(rule.form(*args)))
+        except OutsideDomain:
+            shown = ", ".join(sympy.sstr(a) for a in args)
+            raise self._error(f"{rule.op}({shown}) is undefined ({rule.domain})", item.pos) from None
+        except TooLarge as error:
+            raise self._error(f"{rule.op}({', '.join(map(str, args))}) would have {error}", item.pos) from None
+        except WorksheetError as error:
+            raise self._error(error.message, item.pos) from None
+
+    def _operation(self, op: str, args: list[Expr], pos: Pos | None, name: str | None = None) -> Symbol:
+        if len(self.operations) >= MAX_NODES:
+            raise self._error(f"the program needs more than {MAX_NODES:,} operations", pos)
+        self.counter += 1
+        provisional = name or f"\0{self.counter}"
+        rule = RULES[op]
+        inputs = tuple(a.name for a in args if isinstance(a, Symbol))
+        node = Node(provisional, op, inputs, tuple(args), rule.form(*args), pos, name is not None)
+        self.operations.append(node)
+        return symbol(provisional)
+
+    def _is_fresh(self, result: Symbol) -> bool:
+        return result.name.startswith("\0")
+
+    def _rename(self, old: str, new: str, pos: Pos | None) -> None:
+        """Give the operation computing ``old`` the user's name ``new``."""
+        for i in range(len(self.operations) - 1, -1, -1):
+            node = self.operations[i]
+            if node.name == old:
+                self.operations[i] = Node(new, node.op, node.inputs, node.args, node.expr, node.pos, True)
+                return
+
+    def _name_let(self, let: Let, value: Expr, pos: Pos) -> Expr:
+        if not (isinstance(value, Symbol) and self._is_fresh(value)):
+            raise WorksheetError(
+                "a --let names an operation on variables, not a number",
+                where=f"--let {let.name}", source=let.source, line=1, column=1,
+            )
+        self._rename(value.name, let.name, pos)
+        self.let_done[let.name] = symbol(let.name)
+        self.env[let.name] = symbol(let.name)
+        return symbol(let.name)
+
+    def _constant(self, expr: Ast, what: str) -> Expr:
+        value = self._expression(expr)
+        if isinstance(value, Symbol):
+            raise self._error(f"{what} must be a number", expr.pos)
+        return value
+
+    # ── --let matching: structural keys, computed bottom-up ──
+    def _index_lets(self) -> None:
+        for let in self.lets:
+            if not isinstance(let.expr, Apply):
+                raise WorksheetError(
+                    "a --let names an operation of the formula, such as w*x+b",
+                    where=f"--let {let.name}", source=let.source, line=1, column=1,
+                )
+            if any(other.name == let.name for other in self.let_keys.values()):
+                raise WorksheetError(f"{let.name} is named twice", where="--let")
+            keys: dict[int, int] = {}
+            for item in _postorder(let.expr):
+                keys[id(item)] = self._seen_as(self._own_key(item, keys))
+            self.let_keys[self._own_key(let.expr, keys)] = let
+
+    def _own_key(self, item: Ast, keys: Mapping[int, int]) -> int:
+        """An integer that two subtrees share exactly when they are written alike."""
+        if isinstance(item, Num):
+            raw = ("num", item.value)
+        elif isinstance(item, Var):
+            raw = ("var", item.name)
+        else:
+            raw = (item.op, *(keys[id(a)] for a in item.args))
+        return self.keys.setdefault(raw, len(self.keys))
+
+    def _seen_as(self, key: int) -> int:
+        """How a parent sees a subtree: one written like a let reads as the let's name."""
+        let = self.let_keys.get(key)
+        if let is None:
+            return key
+        return self.keys.setdefault(("var", let.name), len(self.keys))
+
+    # ── checks and the result ──
+    def _check_new(self, name: str, pos: Pos) -> None:
+        if name in self.named:
+            line, _ = self.named[name]
+            raise self._error(f"{name} is already defined (line {line}); names are assigned once", pos)
+
+    def _error(self, message: str, pos: Pos | None) -> WorksheetError:
+        line, column = pos if pos else (None, None)
+        return WorksheetError(message, line=line, column=column, source=self.program.source or None)
+
+    def _finish(self, target: str) -> Graph:
+        operations = _ancestors(self.operations, target)
+        needed = {name for node in operations for name in node.inputs} | {target}
+        inputs = [n for name, n in self.inputs.items() if name in needed or n.kind != "input"]
+        operations = _number_unnamed(operations, set(self.inputs) | {n.name for n in operations})
+        defaults = {k: v for k, v in self.defaults.items() if k in {n.name for n in inputs}}
+        return Graph(
+            tuple(inputs) + tuple(operations), target, defaults,
+            self.program.source, len(self.program.statements),
+        )
+
+
+def constant(expr: Ast) -> Expr:
+    """The value of a formula of numbers alone: ``-1.5``, ``1/3``, ``pi/4``."""
+    for item in _postorder(expr):
+        if isinstance(item, Var):
+            raise WorksheetError(
+                f"expected a number, found the variable {item.name}", line=item.pos[0], column=item.pos[1]
+            )
+    return _Builder(Program((), ""), ())._expression(expr)
+
+
+def settle_constant(value: Expr) -> Expr:
+    """A folded constant, kept exact (sqrt(2) stays √2) but refused outside the domain."""
+    settle(value)
+    return value
+
+
+def _postorder(root: Ast) -> Iterator[Ast]:
+    """Children before parents, without recursion."""
+    stack: list[tuple[Ast, bool]] = [(root, False)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded or not isinstance(item, Apply):
+            yield item
+            continue
+        stack.append((item, True))
+        for child in reversed(item.args):
+            stack.append((child, False))
+
+
+def _ancestors(operations: list[Node], target: str) -> list[Node]:
+    """The operations ``target`` depends on, in evaluation order."""
+    by_name = {n.name: n for n in operations}
+    keep, stack = set(), [target]
+    while stack:
+        name = stack.pop()
+        if name in keep or name not in by_name:
+            continue
+        keep.add(name)
+        stack.extend(by_name[name].inputs)
+    return [n for n in operations if n.name in keep]
+
+
+def _number_unnamed(operations: list[Node], taken: set[str]) -> list[Node]:
+    """Name the unnamed operations v1, v2, … in evaluation order, skipping names in use."""
+    renames: dict[str, str] = {}
+    counter = 0
+    for node in operations:
+        if node.name.startswith("\0"):
+            counter += 1
+            while f"v{counter}" in taken:
+                counter += 1
+            renames[node.name] = f"v{counter}"
+    if not renames:
+        return operations
+    mapping = {symbol(old): symbol(new) for old, new in renames.items()}
+    renamed = []
+    for node in operations:
+        args = tuple(mapping.get(a, a) for a in node.args)
+        renamed.append(
+            Node(
+                renames.get(node.name, node.name),
+                node.op,
+                tuple(renames.get(i, i) for i in node.inputs),
+                args,
+                RULES[node.op].form(*args),
+                node.pos,
+                node.named,
+                node.kind,
+            )
+        )
+    return renamed

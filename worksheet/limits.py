@@ -1,0 +1,27 @@
+"""Bounds on the work any input can ask for. Untrusted input is normal input."""
+
+MAX_FORMULA_CHARS = 20_000
+"""A formula (or one statement of a program) longer than this is refused."""
+
+MAX_PROGRAM_CHARS = 2_000_000
+"""A program file longer than this is refused."""
+
+MAX_NESTING = 100
+"""Parentheses, calls, unary signs and powers nested deeper than this are refused."""
+
+MAX_NODES = 100_000
+"""A program that needs more operation nodes than this is refused."""
+
+MAX_DIGITS = 1_000_000
+"""An exact number (or a decimal's exponent) beyond this many digits is refused."""
+
+PRECISION = 30
+"""Significant digits carried once a value leaves exact arithmetic."""
+
+MAX_EXACT_OPS = 8
+"""An exact value in closed form (``sin(2)``, ``e**(1/2)``) is kept while it has at most this
+many operations; beyond that it is carried as a decimal of PRECISION digits."""
+
+MAX_FORM_OPS = 400
+"""A symbolic form (a gradient written out) larger than this is omitted, and the worksheet
+says so; its value is still computed."""

@@ -1,0 +1,429 @@
+"""Text → ``Program``: an allow-listed grammar, parsed by hand, with exact positions.
+
+The formula language (documented in the README):
+
+    program    := line*                       one statement per line, or several split by ';'
+    statement  := ('param' | 'data') NAME ['=' expr]  |  NAME '=' expr  |  expr
+    expr       := term (('+' | '-') term)*
+    term       := unary (('*' | '/') unary | implicit)*
+    implicit   := unary   after a number or ')' and before a name or '('   (2x, 2(x+1), (a)(b))
+    unary      := ('-' | '+') unary | power
+    power      := atom (('**' | '^') unary)?             right-associative: 2^3^2 = 2^9
+    atom       := NUMBER | NAME | FUNCTION '(' expr (',' expr)* ')' | '(' expr ')'
+
+Numbers are read exactly (``0.01`` is 1/100). Nothing here calls ``eval``, ``sympify`` or
+``parse_expr``: every construct outside this grammar is refused with its line and column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from .errors import WorksheetError
+from .limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
+from .rules import ALIASES, FUNCTIONS
+
+Pos = tuple[int, int]
+
+CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
+KEYWORDS = ("param", "data")
+MAX_LITERAL_DIGITS = 300
+RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS)
+
+# Characters people paste from typeset formulas, read as what they mean.
+TYPESET = {"−": "-", "·": "*", "×": "*", "÷": "/", "²": "^2", "³": "^3"}
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number literal (or the constant π or e), exact."""
+
+    value: sympy.Expr
+    pos: Pos
+    text: str
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Apply:
+    """An operation: ``op`` is a rule's name (``add``, ``pow``, ``sin``, …)."""
+
+    op: str
+    args: tuple[Num | Var | Apply, ...]
+    pos: Pos
+
+
+Ast = Num | Var | Apply
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One line of a program: ``kind`` is ``param``, ``data``, ``assign`` or ``expr``."""
+
+    kind: str
+    name: str | None
+    expr: Ast | None
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Program:
+    statements: tuple[Statement, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "num", "name", "op" or "end"
+    text: str
+    pos: Pos
+
+
+TOKEN = re.compile(
+    r"""
+    (?P<space>[ \t\r\f\v]+)
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|[-+*/^(),=])
+    """,
+    re.VERBOSE,
+)
+
+
+def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
+    """Split one statement into tokens; refuse any character outside the grammar."""
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in TYPESET:
+            for kind, piece in _typeset_tokens(TYPESET[ch]):
+                tokens.append(Token(kind, piece, (line, column + i)))
+            i += 1
+            continue
+        match = TOKEN.match(text, i)
+        if match is None:
+            raise WorksheetError(_unexpected_character(ch), line=line, column=column + i)
+        kind = match.lastgroup
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), (line, column + i)))
+        i = match.end()
+    tokens.append(Token("end", "", (line, column + len(text))))
+    return tokens
+
+
+def _typeset_tokens(replacement: str) -> list[tuple[str, str]]:
+    if replacement.startswith("^"):
+        return [("op", "^"), ("num", replacement[1:])]
+    return [("op", replacement)]
+
+
+def _unexpected_character(ch: str) -> str:
+    if ch == ".":
+        return "'.' is not part of the formula language (no attribute access)"
+    if ch in "'\"":
+        return "quotes are not part of the formula language (no strings)"
+    if ch in "[]{}":
+        return f"{ch!r} is not part of the formula language"
+    if ch.isalpha():
+        return f"unexpected character {ch!r}: names are ASCII letters, digits and '_' (write lambda for λ)"
+    return f"unexpected character {ch!r}"
+
+
+def describe(token: Token) -> str:
+    if token.kind == "end":
+        return "the end of the formula"
+    if token.kind == "name":
+        return f"name {token.text!r}"
+    if token.kind == "num":
+        return f"number {token.text}"
+    return repr(token.text)
+
+
+class Parser:
+    """A recursive-descent parser over one statement's tokens, depth-limited."""
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        return self.token.kind == "op" and self.token.text in texts
+
+    def expect(self, text: str, opened: Token | None = None) -> Token:
+        if self.at(text):
+            return self.advance()
+        if opened is not None and self.token.kind == "end":
+            raise WorksheetError(
+                f"'(' at {opened.pos[0]}:{opened.pos[1]} is never closed",
+                line=self.token.pos[0], column=self.token.pos[1],
+            )
+        raise WorksheetError(
+            f"expected {text!r} but found {describe(self.token)}",
+            line=self.token.pos[0], column=self.token.pos[1],
+        )
+
+    def nest(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise WorksheetError(
+                f"nesting is deeper than {MAX_NESTING} levels",
+                line=token.pos[0], column=token.pos[1],
+            )
+
+    def unnest(self) -> None:
+        self.depth -= 1
+
+    def finish(self) -> None:
+        token = self.token
+        if token.kind == "end":
+            return
+        if token.text == ")":
+            message = "unmatched ')'"
+        elif token.text == "=":
+            message = "unexpected '=' (an assignment is NAME = formula, one per line)"
+        else:
+            message = f"expected an operator but found {describe(token)}"
+        raise WorksheetError(message, line=token.pos[0], column=token.pos[1])
+
+    # expr := term (('+' | '-') term)*
+    def expr(self) -> Ast:
+        left = self.term()
+        while self.at("+", "-"):
+            op = self.advance()
+            right = self.term()
+            left = Apply("add" if op.text == "+" else "sub", (left, right), op.pos)
+        return left
+
+    # term := unary (('*' | '/') unary | implicit)*
+    def term(self) -> Ast:
+        left = self.unary()
+        while True:
+            if self.at("*", "/"):
+                op = self.advance()
+                right = self.unary()
+                left = Apply("mul" if op.text == "*" else "div", (left, right), op.pos)
+            elif self.implicit_product():
+                start = self.token
+                right = self.unary()
+                left = Apply("mul", (left, right), start.pos)
+            else:
+                return left
+
+    def implicit_product(self) -> bool:
+        """2x, 2(x+1), (a+b)(a-b), 2(w*x+b-y)x: after a number or ')', before a name or '('."""
+        previous, token = self.tokens[self.i - 1], self.token
+        after_value = previous.kind == "num" or previous.text == ")"
+        before_value = token.kind == "name" or token.text == "("
+        if after_value and token.kind == "num":
+            raise WorksheetError(
+                f"missing operator between {previous.text} and {token.text}",
+                line=token.pos[0], column=token.pos[1],
+            )
+        return after_value and before_value
+
+    # unary := ('-' | '+') unary | power
+    def unary(self) -> Ast:
+        if self.at("-", "+"):
+            op = self.advance()
+            self.nest(op)
+            operand = self.unary()
+            self.unnest()
+            if op.text == "+":
+                return operand
+            if isinstance(operand, Num) and operand.value.is_Number:
+                return Num(-operand.value, op.pos, "-" + operand.text)
+            return Apply("neg", (operand,), op.pos)
+        return self.power()
+
+    # power := atom (('**' | '^') unary)?
+    def power(self) -> Ast:
+        base = self.atom()
+        if self.at("**", "^"):
+            op = self.advance()
+            self.nest(op)
+            exponent = self.unary()
+            self.unnest()
+            return Apply("pow", (base, exponent), op.pos)
+        return base
+
+    # atom := NUMBER | NAME | FUNCTION '(' args ')' | '(' expr ')'
+    def atom(self) -> Ast:
+        token = self.advance()
+        if token.kind == "num":
+            return Num(_number(token), token.pos, token.text)
+        if token.kind == "name":
+            if self.at("("):
+                return self.call(token)
+            return self.name(token)
+        if token.text == "(":
+            self.nest(token)
+            inner = self.expr()
+            self.expect(")", opened=token)
+            self.unnest()
+            return inner
+        if token.text == ")":
+            message = "expected a number, a name or '(' but found ')'"
+        else:
+            message = f"expected a number, a name or '(' but found {describe(token)}"
+        raise WorksheetError(message, line=token.pos[0], column=token.pos[1])
+
+    def name(self, token: Token) -> Ast:
+        if token.text in CONSTANTS:
+            return Num(CONSTANTS[token.text], token.pos, token.text)
+        function = ALIASES.get(token.text, token.text)
+        if function in FUNCTIONS:
+            raise WorksheetError(
+                f"{token.text} is a function: call it as {token.text}(…)",
+                line=token.pos[0], column=token.pos[1],
+            )
+        if token.text in KEYWORDS:
+            raise WorksheetError(
+                f"{token.text!r} starts a declaration ({token.text} NAME = value) at the start of a line",
+                line=token.pos[0], column=token.pos[1],
+            )
+        return Var(token.text, token.pos)
+
+    def call(self, token: Token) -> Ast:
+        function = ALIASES.get(token.text, token.text)
+        if function not in FUNCTIONS:
+            known = ", ".join(sorted(set(FUNCTIONS) | set(ALIASES)))
+            hint = f"write {token.text}*(…) to multiply; " if token.text not in KEYWORDS else ""
+            raise WorksheetError(
+                f"unknown function {token.text!r} ({hint}functions: {known})",
+                line=token.pos[0], column=token.pos[1],
+            )
+        opened = self.advance()
+        self.nest(opened)
+        args = [self.expr()]
+        while self.at(","):
+            self.advance()
+            args.append(self.expr())
+        self.expect(")", opened=opened)
+        self.unnest()
+        arity = FUNCTIONS[function]
+        if len(args) != arity:
+            plural = "argument" if arity == 1 else "arguments"
+            raise WorksheetError(
+                f"{token.text} takes {arity} {plural}, got {len(args)}",
+                line=token.pos[0], column=token.pos[1],
+            )
+        return Apply(function, tuple(args), token.pos)
+
+
+def _number(token: Token) -> sympy.Rational:
+    """The exact value of a decimal literal; refused when it is not a finite double."""
+    mantissa = token.text.lower().split("e")[0]
+    if len(mantissa) > MAX_LITERAL_DIGITS:
+        raise WorksheetError(
+            f"the number {_short(token.text)} has more than {MAX_LITERAL_DIGITS} digits",
+            line=token.pos[0], column=token.pos[1],
+        )
+    if not math.isfinite(float(token.text)):
+        raise WorksheetError(
+            f"the number {_short(token.text)} is not finite (at most about 1.8e308)",
+            line=token.pos[0], column=token.pos[1],
+        )
+    if float(token.text) == 0.0 and mantissa.strip("0.") != "":
+        raise WorksheetError(
+            f"the number {_short(token.text)} is too small (at least about 1e-308)",
+            line=token.pos[0], column=token.pos[1],
+        )
+    value = Fraction(token.text)
+    return sympy.Rational(value.numerator, value.denominator)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else text[:12] + "…" + text[-8:]
+
+
+def parse_expression(text: str, *, line: int = 1, column: int = 1) -> Ast:
+    """One formula, e.g. ``"(w*x+b-y)**2"``."""
+    _check_length(text, MAX_FORMULA_CHARS, "formula", line, column)
+    parser = Parser(tokenize(text, line, column))
+    if parser.token.kind == "end":
+        raise WorksheetError("the formula is empty", line=line, column=column)
+    expr = parser.expr()
+    parser.finish()
+    return expr
+
+
+def parse_program(text: str, *, max_chars: int = MAX_PROGRAM_CHARS) -> Program:
+    """A program: statements one per line (or split by ';'), ``#`` comments."""
+    _check_length(text, max_chars, "program" if "\n" in text.strip() else "formula", 1, 1)
+    statements = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        content = raw.split("#", 1)[0]
+        column = 1
+        for piece in content.split(";"):
+            if piece.strip():
+                statements.append(_statement(piece, number, column))
+            column += len(piece) + 1
+    if not statements:
+        raise WorksheetError("the formula is empty", line=1, column=1)
+    return Program(tuple(statements), text)
+
+
+def _statement(text: str, line: int, column: int) -> Statement:
+    _check_length(text, MAX_FORMULA_CHARS, "statement", line, column)
+    parser = Parser(tokenize(text, line, column))
+    first, second = parser.tokens[0], parser.tokens[1]
+    if first.kind == "name" and first.text in KEYWORDS and second.kind == "name":
+        return _declaration(parser, first.text)
+    if first.kind == "name" and second.text == "=":
+        _check_assignable(first)
+        parser.advance(), parser.advance()
+        expr = parser.expr()
+        parser.finish()
+        return Statement("assign", first.text, expr, first.pos)
+    expr = parser.expr()
+    parser.finish()
+    return Statement("expr", None, expr, first.pos)
+
+
+def _declaration(parser: Parser, kind: str) -> Statement:
+    keyword = parser.advance()
+    name = parser.advance()
+    _check_assignable(name)
+    expr = None
+    if parser.at("="):
+        parser.advance()
+        expr = parser.expr()
+    parser.finish()
+    return Statement(kind, name.text, expr, keyword.pos)
+
+
+def _check_assignable(token: Token) -> None:
+    if token.text in RESERVED:
+        raise WorksheetError(
+            f"{token.text!r} is a reserved name (a function, a constant or a keyword)",
+            line=token.pos[0], column=token.pos[1],
+        )
+
+
+def _check_length(text: str, limit: int, what: str, line: int, column: int) -> None:
+    if len(text) > limit:
+        raise WorksheetError(
+            f"the {what} is {len(text):,} characters long (the limit is {limit:,})",
+            line=line, column=column,
+        )

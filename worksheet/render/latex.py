@@ -1,0 +1,62 @@
+"""Document → a standalone LaTeX document that pdflatex compiles (amsmath, booktabs, longtable)."""
+
+from __future__ import annotations
+
+from ..document import Document, Equation
+from .notation import LatexNotation, TextNotation
+from .templating import environment
+
+WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line
+SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+}
+PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/"}
+
+
+def render(doc: Document, *, digits: int = 6) -> str:
+    notation, plain = LatexNotation(digits), TextNotation(digits)
+
+    def math(item) -> str:
+        return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
+
+    def inline(parts) -> str:
+        return "".join(escape(p) if isinstance(p, str) else f"${math(p)}$" for p in parts)
+
+    def cell(item) -> str:
+        if item is None:
+            return ""
+        return escape(item) if isinstance(item, str) else f"${math(item)}$"
+
+    def aligned(eq: Equation) -> str:
+        """lhs &= a = b …, or one side per line when it would not fit the page."""
+        lhs, *rest = eq.sides
+        wide = len(plain.equation(eq)) > WIDE and len(rest) > 1
+        out = notation.term(lhs)
+        for i, side in enumerate(rest):
+            relation = r"\approx" if notation.relation(side) != "=" else "="
+            if i == 0:
+                out += f" &{relation} {notation.term(side)}"
+            elif wide:
+                out += f" \\\\\n  &{relation} {notation.term(side)}"
+            else:
+                out += f" {relation} {notation.term(side)}"
+        return out
+
+    text = environment(latex=True).get_template("worksheet.tex.j2").render(
+        doc=doc, inline=inline, cell=cell, aligned=aligned, escape=escape, listing=listing
+    )
+    return text.rstrip() + "\n"
+
+
+def escape(text: str) -> str:
+    """Text that LaTeX typesets as written (ASCII only: pdflatex has no fonts for the rest)."""
+    text = "".join(PLAIN.get(ch, ch) for ch in text)
+    text = "".join(SPECIAL.get(ch, ch) for ch in text)
+    return "".join(ch if ch.isascii() else "?" for ch in text)
+
+
+def listing(text: str) -> str:
+    """A program, line by line in typewriter type, spaces kept."""
+    lines = [escape(line).replace(" ", "~") or "~" for line in text.splitlines()]
+    return "\\\\\n".join(r"\texttt{%s}" % line for line in lines)

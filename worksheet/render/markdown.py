@@ -1,0 +1,36 @@
+"""Document → Markdown that GitHub renders: $…$ math inline and in tables, $$…$$ displays."""
+
+from __future__ import annotations
+
+from ..document import Document, Equation
+from .notation import LatexNotation
+from .templating import environment
+
+ALIGN = {"l": ":--", "r": "--:", "c": ":-:"}
+
+
+def render(doc: Document, *, digits: int = 6) -> str:
+    notation = LatexNotation(digits)
+
+    def math(item) -> str:
+        return notation.term(item) if not isinstance(item, Equation) else notation.equation(item)
+
+    def inline(parts) -> str:
+        return "".join(escape(p) if isinstance(p, str) else f"${math(p)}$" for p in parts)
+
+    def cell(item) -> str:
+        if item is None:
+            return ""
+        return escape(item).replace("|", "\\|") if isinstance(item, str) else f"${math(item)}$"
+
+    text = environment().get_template("worksheet.md.j2").render(
+        doc=doc, inline=inline, cell=cell, display=math, align=ALIGN
+    )
+    return text.rstrip() + "\n"
+
+
+def escape(text: str) -> str:
+    """Text that Markdown shows as written."""
+    for ch in "\\`*_[]<>#$":
+        text = text.replace(ch, "\\" + ch)
+    return text

@@ -1,0 +1,341 @@
+"""How forms, numbers and document terms are written: LaTeX (for .md and .tex) and plain text.
+
+Both printers print a form as it was built: the terms of a sum and the factors of a
+product in their stored order (SymPy's own printers would sort them and, on negation,
+distribute a number over a sum). Rounding a number for display happens here too; the
+values themselves are never changed.
+"""
+
+from __future__ import annotations
+
+import mpmath
+from sympy import Expr, Number as SymNumber, Rational, S
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from ..document import Chain, Equation, Form, Number, Partial, Sum
+from ..forms import coefficient_and_factors, power, product
+from ..graph import symbol
+
+MAX_EXACT_CHARS = 16  # a rational longer than this is shown rounded
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def split_sign(term: Expr) -> tuple[bool, Expr]:
+    """(is it negative, its magnitude) for a term of a sum, without evaluating it."""
+    if isinstance(term, SymNumber) and term.is_negative:
+        return True, -term
+    if term.is_Mul:
+        coefficient, factors = coefficient_and_factors(term)
+        if coefficient.is_negative:
+            return True, product(-coefficient, *factors)
+    return False, term
+
+
+class _Notation:
+    """The rules both notations share; the format's tokens come from the subclass."""
+
+    minus = "-"
+    times = " \\cdot "
+    chain_times = " \\cdot "
+    approx = " \\approx "
+
+    def __init__(self, digits: int = 6, **settings):
+        super().__init__(settings)
+        self.digits = digits
+
+    # ── forms ──
+    def _print_Add(self, expr, order=None):
+        out = []
+        for i, term in enumerate(expr.args):
+            negative, magnitude = split_sign(term)
+            text = self._print(magnitude)
+            if magnitude.is_Add:
+                text = self.paren(text)
+            if i == 0:
+                out.append(f"{self.minus}{text}" if negative else text)
+            else:
+                out.append(f" {self.minus} {text}" if negative else f" + {text}")
+        return "".join(out)
+
+    def _print_Mul(self, expr):
+        coefficient, factors = coefficient_and_factors(expr)
+        if coefficient.is_negative:
+            return self.minus + self._product(-coefficient, factors)
+        return self._product(coefficient, factors)
+
+    def _product(self, coefficient: Expr, factors: list[Expr]) -> str:
+        numerator, denominator = [], []
+        if coefficient.is_Rational:
+            if coefficient.p != 1:
+                numerator.append(Rational(coefficient.p))
+            if coefficient.q != 1:
+                denominator.append(Rational(coefficient.q))
+        elif coefficient != 1:
+            numerator.append(coefficient)
+        for f in factors:
+            if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+                denominator.append(power(f.base, -f.exp))
+            else:
+                numerator.append(f)
+        top = self._factors(numerator) if numerator else "1"
+        if not denominator:
+            return top
+        return self.fraction(top, self._factors(denominator), numerator, denominator)
+
+    def _factors(self, factors: list[Expr]) -> str:
+        out = ""
+        for i, f in enumerate(factors):
+            text = self._print(f)
+            grouped = f.is_Add or (isinstance(f, SymNumber) and f.is_negative)
+            if grouped:
+                text = self.paren(text)
+            if i == 0:
+                out = text
+            elif text[:1].isdigit():
+                out += self.times + text
+            elif isinstance(factors[i - 1], SymNumber) or grouped:
+                out += self.juxtapose(out, text)
+            else:
+                out += self.times + text
+        return out
+
+    def juxtapose(self, before: str, after: str) -> str:
+        return " " + after
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.args
+        if exponent.is_Number and exponent.is_negative:
+            return self.fraction("1", self._print(power(base, -exponent)), [S.One], [base])
+        if exponent == S.Half:
+            return self.sqrt(self._print(base), base)
+        return self.raise_to(base, exponent)
+
+    def _print_Max(self, expr):
+        return self.call("max", expr.args)
+
+    def _print_Min(self, expr):
+        return self.call("min", expr.args)
+
+    def _print_Heaviside(self, expr, exp=None):
+        z, at_zero = expr.args if len(expr.args) == 2 else (expr.args[0], S.Half)
+        if at_zero == 0:
+            negative_part = None
+            if z.is_Add and len(z.args) == 2:
+                negative, magnitude = split_sign(z.args[1])
+                if negative:
+                    negative_part = magnitude
+            if negative_part is not None:
+                return self.bracket(f"{self._print(z.args[0])} > {self._print(negative_part)}")
+            return self.bracket(f"{self._print(z)} > 0")
+        return self.call("H", (z,))
+
+    # ── numbers ──
+    def _print_Rational(self, expr):
+        if not is_exact_number(expr):
+            return self.rounded(expr)
+        if expr.q == 1:
+            return self._print_Integer(expr)
+        sign = self.minus if expr.p < 0 else ""
+        return sign + self.fraction(str(abs(expr.p)), str(expr.q), [], [])
+
+    def _print_Integer(self, expr):
+        if not is_exact_number(expr):
+            return self.rounded(expr)
+        return (self.minus + str(-expr.p)) if expr.p < 0 else str(expr.p)
+
+    def _print_Float(self, expr):
+        return self.rounded(expr)
+
+    def rounded(self, value: Expr) -> str:
+        text = mpmath.nstr(mpmath.mpf(value.evalf(30)._mpf_), self.digits, min_fixed=-4, max_fixed=7)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = self.scientific(mantissa, int(exponent))
+        return text.replace("-", self.minus, 1) if text.startswith("-") else text
+
+    # ── document terms ──
+    def term(self, t) -> str:
+        if isinstance(t, Form):
+            return self._print(t.expr)
+        if isinstance(t, Number):
+            return self.number(t.value)
+        if isinstance(t, Partial):
+            return self.partial(self._print(symbol(t.of)), self._print(symbol(t.wrt)))
+        if isinstance(t, Chain):
+            return self.chain_times.join(self._grouped(f) for f in t.factors)
+        if isinstance(t, Sum):
+            out = ""
+            for i, item in enumerate(t.terms):
+                text = self._grouped(item) if i else self.term(item)
+                out += text if i == 0 else " + " + text
+            return out
+        if isinstance(t, Equation):
+            return self.equation(t)
+        raise TypeError(f"not a term: {t!r}")
+
+    def number(self, value: Expr) -> str:
+        return self._print(value) if is_exact_number(value) else self.rounded(value)
+
+    def _grouped(self, t) -> str:
+        text = self.term(t)
+        if isinstance(t, Number) and value_is_negative(t.value):
+            return self.paren(text)
+        if isinstance(t, Form) and (t.expr.is_Add or split_sign(t.expr)[0]):
+            return self.paren(text)
+        if isinstance(t, Sum):
+            return self.paren(text)
+        return text
+
+    def equation(self, eq: Equation) -> str:
+        out = ""
+        for i, side in enumerate(eq.sides):
+            if i:
+                out += self.approx if is_rounded(side) else " = "
+            out += self.term(side)
+        return out
+
+    def relation(self, side) -> str:
+        return self.approx.strip() if is_rounded(side) else "="
+
+
+def is_exact_number(value: Expr) -> bool:
+    """A rational short enough to show exactly."""
+    return value.is_Rational and (value.p.bit_length() + value.q.bit_length()) * 0.30103 <= MAX_EXACT_CHARS
+
+
+def is_rounded(side) -> bool:
+    """Does this side show a rounded number (so that ≈, not =, comes before it)?"""
+    if isinstance(side, Number):
+        return not is_exact_number(side.value)
+    if isinstance(side, (Chain, Sum)):
+        return any(is_rounded(t) for t in (side.factors if isinstance(side, Chain) else side.terms))
+    return False
+
+
+def value_is_negative(value: Expr) -> bool:
+    return bool(value.is_negative) or (value.is_number and float(value) < 0)
+
+
+class LatexNotation(_Notation, LatexPrinter):
+    """LaTeX math, for Markdown ($…$) and for .tex documents."""
+
+    def __init__(self, digits: int = 6):
+        super().__init__(digits, ln_notation=True, order="none")
+
+    def paren(self, text: str) -> str:
+        return r"\left(%s\right)" % text
+
+    def bracket(self, text: str) -> str:
+        return r"\left[%s\right]" % text
+
+    def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
+        return r"\frac{%s}{%s}" % (top, bottom)
+
+    def sqrt(self, text: str, base) -> str:
+        return r"\sqrt{%s}" % text
+
+    def raise_to(self, base, exponent) -> str:
+        if base.is_Function and not base.is_Pow:
+            return self._print(base, exp=self._print(exponent))
+        text = self._print(base)
+        if base.is_Add or base.is_Mul or base.is_Pow or (isinstance(base, SymNumber) and (base.is_negative or not base.is_Integer)):
+            text = self.paren(text)
+        elif base.is_Symbol and "^" in text:
+            text = "{%s}" % text
+        return r"%s^{%s}" % (text, self._print(exponent))
+
+    def call(self, name: str, args) -> str:
+        inner = ", ".join(self._print(a) for a in args)
+        if name in ("max", "min"):
+            return r"\%s\left(%s\right)" % (name, inner)
+        return r"%s\left(%s\right)" % (name, inner)
+
+    def _print_Abs(self, expr, exp=None):
+        tex = r"\left\lvert %s \right\rvert" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _print_sign(self, expr, exp=None):
+        tex = r"\operatorname{sgn}\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def scientific(self, mantissa: str, exponent: int) -> str:
+        return r"%s \times 10^{%d}" % (mantissa, exponent)
+
+    def partial(self, of: str, wrt: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (of, wrt)
+
+
+class TextNotation(_Notation, StrPrinter):
+    """One-line Unicode math for the terminal: 2(y_pred − y)·x, σ(z)(1 − σ(z))."""
+
+    minus = "−"
+    times = "·"
+    chain_times = " · "
+    approx = " ≈ "
+
+    def __init__(self, digits: int = 6):
+        super().__init__(digits, order="none")
+
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    def bracket(self, text: str) -> str:
+        return f"[{text}]"
+
+    def juxtapose(self, before: str, after: str) -> str:
+        return after if after.startswith("(") or before[-1:].isdigit() else self.times + after
+
+    def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
+        single = len(denominator) <= 1 and not any(f.is_Mul or f.is_Add for f in denominator)
+        return f"{top}/{bottom}" if single else f"{top}/({bottom})"
+
+    def sqrt(self, text: str, base) -> str:
+        return f"√{text}" if base.is_Symbol or base.is_Integer else f"√({text})"
+
+    def raise_to(self, base, exponent) -> str:
+        text = self._print(base)
+        if not (base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)):
+            text = f"({text})"
+        if exponent.is_Integer:
+            return text + str(exponent).translate(SUPERSCRIPTS)
+        exp_text = self._print(exponent)
+        if not (exponent.is_Symbol or (exponent.is_Integer and exponent >= 0)):
+            exp_text = f"({exp_text})"
+        return f"{text}^{exp_text}"
+
+    def call(self, name: str, args) -> str:
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+    def _print_Function(self, expr):
+        return self.call(expr.func.__name__, expr.args)
+
+    def _print_log(self, expr):
+        return self.call("ln", expr.args)
+
+    def _print_exp(self, expr):
+        return self.call("exp", expr.args)
+
+    def _print_sigmoid(self, expr):
+        return self.call("σ", expr.args)
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_sign(self, expr):
+        return self.call("sgn", expr.args)
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def scientific(self, mantissa: str, exponent: int) -> str:
+        return f"{mantissa}e{exponent:+d}"
+
+    def partial(self, of: str, wrt: str) -> str:
+        return f"∂{of}/∂{wrt}"

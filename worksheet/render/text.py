@@ -1,0 +1,41 @@
+"""Document → plain Unicode text for the terminal: aligned tables, one equation per line."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ..document import Document, Equation, Table
+from .notation import TextNotation
+from .templating import environment
+
+WIDTH = 88
+
+
+def render(doc: Document, *, digits: int = 6) -> str:
+    notation = TextNotation(digits)
+
+    def math(item) -> str:
+        return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
+
+    def inline(parts) -> str:
+        text = "".join(p if isinstance(p, str) else math(p) for p in parts)
+        return textwrap.fill(text, WIDTH, break_long_words=False, break_on_hyphens=False)
+
+    def table(block: Table) -> list[str]:
+        cells = [[("" if c is None else c if isinstance(c, str) else math(c)) for c in row]
+                 for row in block.rows]
+        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(block.header)]
+
+        def line(row):
+            padded = [
+                v.rjust(w) if a == "r" else v.ljust(w)
+                for v, w, a in zip(row, widths, block.align)
+            ]
+            return "  " + "  ".join(padded).rstrip()
+
+        return [line(block.header), "  " + "  ".join("─" * w for w in widths)] + [line(r) for r in cells]
+
+    text = environment().get_template("worksheet.txt.j2").render(
+        doc=doc, inline=inline, display=math, table=table
+    )
+    return text.rstrip() + "\n"

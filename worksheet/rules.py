@@ -1,0 +1,362 @@
+"""One rule per operation: what the node computes and its local derivatives.
+
+A rule never evaluates or prints. ``form(*args)`` is the node's definition and
+``local(i, *args)`` is ∂node/∂args[i] in textbook form (σ(z)(1 − σ(z)), 1 − tanh²z), both
+built from the node's arguments: symbols of earlier nodes, or numbers. The tracer turns
+these forms into values; the renderers print them.
+
+Conventions follow PyTorch: relu′(0) = 0, |·|′(0) = 0, and max/min split the gradient
+evenly between two equal arguments.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Expr, Heaviside, Max, Min, Rational, S, cos, cosh, exp, log, sign, sin, sinh, tan, tanh
+from sympy import Add, Mul, Pow
+
+from .forms import call, difference, negate, power, product, total
+from .functions import relu, sigmoid, softplus
+
+
+class Rule:
+    """An operation of the formula language."""
+
+    op: str  # the node's op in JSON and in the graph ("mul", "sigmoid", …)
+    title: str  # what a reader calls it ("multiply")
+    arity: int = 1
+    callable: bool = True  # written f(x) in formulas (operators are not)
+    domain: str = "not a real number"  # why a value can be undefined, for error messages
+
+    def form(self, *args: Expr) -> Expr:
+        raise NotImplementedError
+
+    def local(self, i: int, *args: Expr) -> Expr:
+        raise NotImplementedError
+
+    def local_value(self, i: int, *values: Expr) -> Expr | None:
+        """The value of ∂node/∂args[i] where evaluating ``local`` would not give the limit."""
+        return None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(cls: type[Rule]) -> type[Rule]:
+    RULES[cls.op] = cls()
+    return cls
+
+
+# ── operators ──────────────────────────────────────────────────────────────────────────
+
+@rule
+class Add_(Rule):
+    """v = u + w;   ∂v/∂u = 1,   ∂v/∂w = 1."""
+
+    op, title, arity, callable = "add", "add", 2, False
+
+    def form(self, u, w):
+        return Add(u, w, evaluate=False)
+
+    def local(self, i, u, w):
+        return S.One
+
+
+@rule
+class Sub(Rule):
+    """v = u − w;   ∂v/∂u = 1,   ∂v/∂w = −1."""
+
+    op, title, arity, callable = "sub", "subtract", 2, False
+
+    def form(self, u, w):
+        return Add(u, negate(w), evaluate=False)
+
+    def local(self, i, u, w):
+        return S.One if i == 0 else S.NegativeOne
+
+
+@rule
+class Mul_(Rule):
+    """v = u·w;   ∂v/∂u = w,   ∂v/∂w = u   (product rule: each factor's derivative times the other)."""
+
+    op, title, arity, callable = "mul", "multiply", 2, False
+
+    def form(self, u, w):
+        return Mul(u, w, evaluate=False)
+
+    def local(self, i, u, w):
+        return w if i == 0 else u
+
+
+@rule
+class Div(Rule):
+    """v = u / w;   ∂v/∂u = 1/w,   ∂v/∂w = −u/w²   (quotient rule)."""
+
+    op, title, arity, callable = "div", "divide", 2, False
+    domain = "division by zero"
+
+    def form(self, u, w):
+        return Mul(u, Pow(w, -1, evaluate=False), evaluate=False)
+
+    def local(self, i, u, w):
+        return power(w, -1) if i == 0 else product(-1, u, power(w, -2))
+
+
+@rule
+class Pow_(Rule):
+    """v = u^w;   ∂v/∂u = w·u^(w−1)   (power rule),   ∂v/∂w = u^w·ln u   (exponential rule).
+
+    At u = 0 with w > 0, ∂v/∂w is the limit 0 (as PyTorch has it), not 0·ln 0.
+    """
+
+    op, title, arity, callable = "pow", "power", 2, False
+    domain = "a negative base needs an integer exponent, and 0 a non-negative one"
+
+    def form(self, u, w):
+        return Pow(u, w, evaluate=False)
+
+    def local(self, i, u, w):
+        if i == 0:
+            return product(w, power(u, total(w, -1)))
+        ln_u = log(u) if u.is_number else call(log, u)
+        return product(power(u, w), ln_u)
+
+    def local_value(self, i, u, w):
+        if i == 1 and u.is_zero and w.is_positive:
+            return S.Zero
+        return None
+
+
+@rule
+class Neg(Rule):
+    """v = −u;   ∂v/∂u = −1."""
+
+    op, title, callable = "neg", "negate", False
+
+    def form(self, u):
+        return Mul(S.NegativeOne, u, evaluate=False)
+
+    def local(self, i, u):
+        return S.NegativeOne
+
+
+@rule
+class Identity(Rule):
+    """v = u   (a new name for a value);   ∂v/∂u = 1."""
+
+    op, title, callable = "id", "copy", False
+
+    def form(self, u):
+        return u
+
+    def local(self, i, u):
+        return S.One
+
+
+# ── functions ──────────────────────────────────────────────────────────────────────────
+
+@rule
+class Exp(Rule):
+    """v = e^u;   ∂v/∂u = e^u."""
+
+    op, title = "exp", "exponential"
+
+    def form(self, u):
+        return call(exp, u)
+
+    def local(self, i, u):
+        return call(exp, u)
+
+
+@rule
+class Log(Rule):
+    """v = ln u;   ∂v/∂u = 1/u.   Defined for u > 0."""
+
+    op, title = "log", "natural logarithm"
+    domain = "log needs a positive argument"
+
+    def form(self, u):
+        return call(log, u)
+
+    def local(self, i, u):
+        return power(u, -1)
+
+
+@rule
+class Sqrt(Rule):
+    """v = √u;   ∂v/∂u = 1/(2√u).   Defined for u ≥ 0; differentiable for u > 0."""
+
+    op, title = "sqrt", "square root"
+    domain = "sqrt needs a non-negative argument"
+
+    def form(self, u):
+        return Pow(u, S.Half, evaluate=False)
+
+    def local(self, i, u):
+        return power(product(2, Pow(u, S.Half, evaluate=False)), -1)
+
+
+@rule
+class Sin(Rule):
+    """v = sin u;   ∂v/∂u = cos u."""
+
+    op, title = "sin", "sine"
+
+    def form(self, u):
+        return call(sin, u)
+
+    def local(self, i, u):
+        return call(cos, u)
+
+
+@rule
+class Cos(Rule):
+    """v = cos u;   ∂v/∂u = −sin u."""
+
+    op, title = "cos", "cosine"
+
+    def form(self, u):
+        return call(cos, u)
+
+    def local(self, i, u):
+        return negate(call(sin, u))
+
+
+@rule
+class Tan(Rule):
+    """v = tan u;   ∂v/∂u = 1 + tan²u   (= sec²u)."""
+
+    op, title = "tan", "tangent"
+
+    def form(self, u):
+        return call(tan, u)
+
+    def local(self, i, u):
+        return total(1, power(call(tan, u), 2))
+
+
+@rule
+class Sinh(Rule):
+    """v = sinh u;   ∂v/∂u = cosh u."""
+
+    op, title = "sinh", "hyperbolic sine"
+
+    def form(self, u):
+        return call(sinh, u)
+
+    def local(self, i, u):
+        return call(cosh, u)
+
+
+@rule
+class Cosh(Rule):
+    """v = cosh u;   ∂v/∂u = sinh u."""
+
+    op, title = "cosh", "hyperbolic cosine"
+
+    def form(self, u):
+        return call(cosh, u)
+
+    def local(self, i, u):
+        return call(sinh, u)
+
+
+@rule
+class Tanh(Rule):
+    """v = tanh u;   ∂v/∂u = 1 − tanh²u."""
+
+    op, title = "tanh", "hyperbolic tangent"
+
+    def form(self, u):
+        return call(tanh, u)
+
+    def local(self, i, u):
+        return difference(1, power(call(tanh, u), 2))
+
+
+@rule
+class Sigmoid(Rule):
+    """v = σ(u) = 1/(1 + e^(−u));   ∂v/∂u = σ(u)(1 − σ(u))."""
+
+    op, title = "sigmoid", "sigmoid"
+
+    def form(self, u):
+        return call(sigmoid, u)
+
+    def local(self, i, u):
+        return product(call(sigmoid, u), difference(1, call(sigmoid, u)))
+
+
+@rule
+class Relu(Rule):
+    """v = relu(u) = max(u, 0);   ∂v/∂u = [u > 0]   (0 at u = 0, as in PyTorch)."""
+
+    op, title = "relu", "ReLU"
+
+    def form(self, u):
+        return call(relu, u)
+
+    def local(self, i, u):
+        return Heaviside(u, 0, evaluate=False)
+
+
+@rule
+class Softplus(Rule):
+    """v = softplus(u) = ln(1 + e^u);   ∂v/∂u = σ(u)."""
+
+    op, title = "softplus", "softplus"
+
+    def form(self, u):
+        return call(softplus, u)
+
+    def local(self, i, u):
+        return call(sigmoid, u)
+
+
+@rule
+class Abs(Rule):
+    """v = |u|;   ∂v/∂u = sgn u   (0 at u = 0, as in PyTorch)."""
+
+    op, title = "abs", "absolute value"
+
+    def form(self, u):
+        return call(sympy.Abs, u)
+
+    def local(self, i, u):
+        return call(sign, u)
+
+
+@rule
+class Maximum(Rule):
+    """v = max(u, w);   ∂v/∂u = H(u − w),   ∂v/∂w = H(w − u),
+    H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
+
+    op, title, arity = "max", "maximum", 2
+
+    def form(self, u, w):
+        return Max(u, w, evaluate=False)
+
+    def local(self, i, u, w):
+        ahead = difference(u, w) if i == 0 else difference(w, u)
+        return Heaviside(ahead, Rational(1, 2), evaluate=False)
+
+
+@rule
+class Minimum(Rule):
+    """v = min(u, w);   ∂v/∂u = H(w − u),   ∂v/∂w = H(u − w),
+    H the unit step with H(0) = ½: the smaller argument takes the gradient, a tie splits it."""
+
+    op, title, arity = "min", "minimum", 2
+
+    def form(self, u, w):
+        return Min(u, w, evaluate=False)
+
+    def local(self, i, u, w):
+        behind = difference(w, u) if i == 0 else difference(u, w)
+        return Heaviside(behind, Rational(1, 2), evaluate=False)
+
+
+FUNCTIONS: dict[str, int] = {r.op: r.arity for r in RULES.values() if r.callable}
+"""The functions a formula may call, with their number of arguments."""
+
+ALIASES = {"ln": "log"}

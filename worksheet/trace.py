@@ -1,0 +1,236 @@
+"""``Graph`` → ``Trace``: the forward values and every chain-rule product of the backward pass.
+
+The reverse sweep visits each operation once, from the output back. For each input u of a
+node v that leads to a requested variable it records a ``Step``:
+
+    ∂L/∂v · ∂v/∂u  =  upstream · local  =  product,   added into ∂L/∂u.
+
+Where u feeds several nodes its ``Adjoint`` is the sum of those products (the fan-out sum).
+Forms (expressions in node names) are carried beside the values while they stay small;
+past ``MAX_FORM_OPS`` they are omitted and only the values go on, so the cost stays linear
+in the size of the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, S, Symbol
+
+from .errors import WorksheetError
+from .forms import evaluate, product, size, substitute, total
+from .graph import Graph, Node
+from .limits import MAX_FORM_OPS
+from .rules import RULES
+from .values import OutsideDomain, TooLarge, settle
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chain-rule product: ∂L/∂node · ∂node/∂input, added into ∂L/∂input."""
+
+    node: str
+    input: str
+    position: int  # which argument of the node the input is (x*x has two steps)
+    local: Expr  # ∂node/∂input in textbook form, in node names
+    local_value: Expr | None
+    upstream: Expr | None  # ∂L/∂node in node names (None: omitted as too large)
+    upstream_value: Expr | None
+    product: Expr | None
+    product_value: Expr | None
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """∂L/∂node, complete: the sum of the products of ``steps`` (one step unless it fans out)."""
+
+    node: str
+    steps: tuple[int, ...]  # indices into Trace.steps
+    form: Expr | None
+    value: Expr | None
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """A requested ∂L/∂wrt: in the names of the nodes, in the inputs, and its value."""
+
+    wrt: str
+    in_trace: Expr | None  # as the sweep built it, in every node's name
+    in_names: Expr | None  # unnamed intermediates written out, the user's names kept
+    in_inputs: Expr | None  # fully written out in the inputs
+    value: Expr | None
+
+
+@dataclass(frozen=True)
+class Trace:
+    graph: Graph
+    wrt: tuple[str, ...]
+    point: Mapping[str, Expr] | None  # the inputs' values, None for a symbolic worksheet
+    values: Mapping[str, Expr] | None  # every node's forward value
+    steps: tuple[Step, ...]
+    adjoints: Mapping[str, Adjoint]  # in the order the sweep completed them
+    gradients: tuple[Gradient, ...]
+    expansions: Mapping[Expr, Expr | None]  # each operation written out in the inputs
+
+    @property
+    def target(self) -> str:
+        return self.graph.target
+
+
+def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = None) -> Trace:
+    """Forward values at ``point`` (if given) and the reverse sweep toward ``wrt``."""
+    values = forward(graph, point) if point is not None else None
+    steps, adjoints = backward(graph, wrt, values)
+    named = expand(graph, lambda node: not node.named)
+    full = expand(graph, lambda node: True)
+    gradients = tuple(_gradient(name, adjoints, named, full) for name in wrt)
+    return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full)
+
+
+# ── forward ──────────────────────────────────────────────────────────────────────────────
+
+def forward(graph: Graph, point: Mapping[str, Expr]) -> dict[str, Expr]:
+    """Every node's value, in evaluation order."""
+    values: dict[Expr, Expr] = {}
+    result: dict[str, Expr] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            value = settle(point[node.name])
+        else:
+            value = _value(node, evaluate(node.expr, values), values, "")
+        values[node.symbol] = value
+        result[node.name] = value
+    return result
+
+
+def _value(node: Node, computed: Expr, values: Mapping[Expr, Expr], what: str, wrt: str = "") -> Expr:
+    """``computed`` settled, or a one-line error naming the node, its inputs and their values."""
+    try:
+        return settle(computed)
+    except (OutsideDomain, TooLarge) as error:
+        at = ", ".join(
+            f"{name} = {sympy.sstr(values[Symbol(name, real=True)])}"
+            for name in dict.fromkeys(node.inputs)
+        )
+        definition = sympy.sstr(node.expr, order="none")
+        if isinstance(error, TooLarge):
+            problem = f"{node.name} = {definition} would have {error} at {at}"
+        elif what:
+            problem = f"the derivative of {node.name} = {definition} with respect to {wrt} is undefined at {at}"
+        else:
+            problem = f"{node.name} = {definition} is undefined at {at} ({RULES[node.op].domain})"
+        line, column = node.pos or (None, None)
+        raise WorksheetError(problem, line=line, column=column) from None
+
+
+# ── backward ─────────────────────────────────────────────────────────────────────────────
+
+def backward(
+    graph: Graph, wrt: Sequence[str], values: Mapping[str, Expr] | None
+) -> tuple[list[Step], dict[str, Adjoint]]:
+    """The reverse sweep: each node once, from the output back."""
+    needed = _leads_to(graph, wrt)
+    symbols = {Symbol(k, real=True): v for k, v in values.items()} if values is not None else None
+    forms: dict[str, Expr | None] = {graph.target: S.One}
+    sums: dict[str, Expr] = {graph.target: S.One}
+    contributions: dict[str, list[int]] = {}
+    steps: list[Step] = []
+    adjoints: dict[str, Adjoint] = {}
+    for node in reversed(graph.operations):
+        if node.name not in needed or node.name not in forms:
+            continue
+        upstream_value = sums[node.name] if values is not None else None
+        adjoints[node.name] = Adjoint(
+            node.name, tuple(contributions.get(node.name, ())), forms[node.name], upstream_value
+        )
+        for position, arg in enumerate(node.args):
+            if not (isinstance(arg, Symbol) and arg.name in needed):
+                continue
+            step = _step(node, position, arg.name, forms[node.name], upstream_value, symbols)
+            contributions.setdefault(step.input, []).append(len(steps))
+            steps.append(step)
+            # the sweep runs backwards: put each path in front, so sums read in the user's order
+            forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
+            if values is not None:
+                sums[step.input] = settle(sums.get(step.input, S.Zero) + step.product_value)
+    for node in graph.inputs:
+        if node.name in forms:
+            value = sums[node.name] if values is not None else None
+            adjoints[node.name] = Adjoint(
+                node.name, tuple(contributions.get(node.name, ())), forms[node.name], value
+            )
+    return steps, adjoints
+
+
+def _step(node: Node, position: int, name: str, upstream, upstream_value, symbols) -> Step:
+    rule = RULES[node.op]
+    local = rule.local(position, *node.args)
+    local_value = product_value = None
+    if symbols is not None:
+        arg_values = [evaluate(a, symbols) for a in node.args]
+        local_value = rule.local_value(position, *arg_values)
+        if local_value is None:
+            local_value = _value(node, evaluate(local, symbols), symbols, "local", name)
+        product_value = settle(upstream_value * local_value)
+    product_form = _bounded(product(upstream, local)) if upstream is not None else None
+    return Step(node.name, name, position, local, local_value, upstream, upstream_value,
+                product_form, product_value)
+
+
+def _add(a: Expr | None, b: Expr | None) -> Expr | None:
+    return None if a is None or b is None else total(a, b)
+
+
+def _bounded(form: Expr | None) -> Expr | None:
+    """``form``, or None once it is too large to be worth reading."""
+    if form is None or size(form) > MAX_FORM_OPS:
+        return None
+    return form
+
+
+def _leads_to(graph: Graph, wrt: Sequence[str]) -> set[str]:
+    """The nodes on a path from a requested variable to the output."""
+    reaches = set(wrt)
+    for node in graph.operations:
+        if any(name in reaches for name in node.inputs):
+            reaches.add(node.name)
+    return reaches if graph.target in reaches else set()
+
+
+# ── results ──────────────────────────────────────────────────────────────────────────────
+
+def expand(graph: Graph, written_out) -> dict[Expr, Expr | None]:
+    """The operations ``written_out``, each as its definition with the earlier ones written
+    out in turn (None where that grows too large), keyed by the node's symbol."""
+    mapping: dict[Expr, Expr | None] = {}
+    for node in graph.operations:
+        if not written_out(node):
+            continue
+        parts = [mapping.get(Symbol(name, real=True), S.One) for name in node.inputs]
+        if any(p is None for p in parts):
+            mapping[node.symbol] = None
+        else:
+            mapping[node.symbol] = _bounded(substitute(node.expr, mapping))
+    return mapping
+
+
+def _gradient(name: str, adjoints, named, full) -> Gradient:
+    adjoint = adjoints.get(name)
+    if adjoint is None:  # no path from this variable to the output
+        return Gradient(name, S.Zero, S.Zero, S.Zero, S.Zero)
+    form = adjoint.form
+    return Gradient(
+        name,
+        form,
+        _written_out(form, named),
+        _written_out(form, full),
+        adjoint.value,
+    )
+
+
+def _written_out(form: Expr | None, expansions: Mapping[Expr, Expr | None]) -> Expr | None:
+    if form is None or any(expansions.get(s, s) is None for s in form.free_symbols):
+        return None
+    return _bounded(substitute(form, expansions))
