@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sympy import Expr, S
 
 from .graph import Node, symbol
-from .limits import MAX_FORM_OPS
+from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
 from .trace import Step, Trace
 
@@ -278,16 +278,16 @@ def _result(trace: Trace) -> list:
             if form is not None:
                 sides.append(Form(form))
         if gradient.in_inputs is None:
-            notes.append(
-                f"∂{trace.target}/∂{gradient.wrt} written out in the inputs has more than "
-                f"{MAX_FORM_OPS} operations, so it is omitted; its value is exact."
-            )
+            notes.append(Paragraph((
+                Partial(trace.target, gradient.wrt),
+                " written out in the inputs would be too long to read (more than "
+                f"{MAX_FORM_OPS} operations, or nested more than {MAX_FORM_DEPTH} deep), "
+                "so only its value is shown.",
+            )))
         if gradient.value is not None:
             sides.append(Number(gradient.value))
         rows.append(Equation(tuple(_distinct(sides))))
-    blocks: list = [Equations(tuple(rows))]
-    blocks += [Paragraph((note,)) for note in notes]
-    return blocks
+    return [Equations(tuple(rows)), *notes]
 
 
 def _distinct(sides: list) -> list:

@@ -173,9 +173,19 @@ def rebuild(form: Expr, args: list[Expr]) -> Expr:
     return form.func(*args)
 
 
-def size(form: Expr) -> int:
-    """The number of nodes in ``form``'s expression tree: what a reader has to read."""
-    return sum(1 for _ in sympy.preorder_traversal(form))
+def fits(form: Expr, max_size: int, max_depth: int) -> bool:
+    """Has ``form`` at most ``max_size`` nodes, nested at most ``max_depth`` deep?
+
+    Iterative, and it stops as soon as either bound is passed.
+    """
+    count, stack = 0, [(form, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > max_size or depth > max_depth:
+            return False
+        stack.extend((arg, depth + 1) for arg in item.args)
+    return True
 
 
 def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:

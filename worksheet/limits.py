@@ -23,5 +23,7 @@ MAX_EXACT_OPS = 8
 many operations; beyond that it is carried as a decimal of PRECISION digits."""
 
 MAX_FORM_OPS = 400
-"""A symbolic form (a gradient written out) larger than this is omitted, and the worksheet
-says so; its value is still computed."""
+MAX_FORM_DEPTH = 40
+"""A symbolic form (a gradient written out) with more nodes than MAX_FORM_OPS, or nested
+deeper than MAX_FORM_DEPTH, is omitted, and the worksheet says so; its value is still
+computed."""

@@ -20,9 +20,9 @@ import sympy
 from sympy import Expr, S, Symbol
 
 from .errors import WorksheetError
-from .forms import evaluate, product, size, substitute, total
+from .forms import evaluate, fits, product, substitute, total
 from .graph import Graph, Node
-from .limits import MAX_FORM_OPS
+from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
 from .values import OutsideDomain, TooLarge, settle
 
@@ -185,7 +185,7 @@ def _add(a: Expr | None, b: Expr | None) -> Expr | None:
 
 def _bounded(form: Expr | None) -> Expr | None:
     """``form``, or None once it is too large to be worth reading."""
-    if form is None or size(form) > MAX_FORM_OPS:
+    if form is None or not fits(form, MAX_FORM_OPS, MAX_FORM_DEPTH):
         return None
     return form
 
