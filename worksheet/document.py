@@ -226,8 +226,7 @@ def _steps_from(trace: Trace, node: str) -> list[int]:
 
 def _step_equation(trace: Trace, step: Step) -> Equation:
     target = trace.target
-    fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
-    sides: list = [] if fans_out else [Partial(target, step.input)]
+    sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
     local = Form(step.local)
     if step.node == target:
         sides += [local]
@@ -252,7 +251,7 @@ def _fan_out(trace: Trace, name: str) -> Equation:
     """∂L/∂u = Σ over the nodes u feeds of ∂L/∂v · ∂v/∂u."""
     target = trace.target
     adjoint = trace.adjoints[name]
-    steps = [trace.steps[i] for i in adjoint.steps]
+    steps = [trace.steps[i] for i in reversed(adjoint.steps)]  # in the order of the formula
     sides: list = [
         Partial(target, name),
         Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in steps)),
@@ -270,13 +269,11 @@ def _fan_out(trace: Trace, name: str) -> Equation:
 def _result(trace: Trace) -> list:
     rows, notes = [], []
     for gradient in trace.gradients:
-        sides: list = [Partial(trace.target, gradient.wrt)]
-        adjoint = trace.adjoints.get(gradient.wrt)
-        if adjoint is not None and len(adjoint.steps) > 1:
-            sides += _fan_out(trace, gradient.wrt).sides[1:2]
-        for form in (gradient.in_trace, gradient.in_names, gradient.in_inputs):
-            if form is not None:
-                sides.append(Form(form))
+        paths = _fan_out(trace, gradient.wrt).sides[1:] if _fans_out(trace, gradient.wrt) else []
+        sides: list = [Partial(trace.target, gradient.wrt), *paths[:1]]
+        sides += [Form(f) for f in (gradient.in_trace, gradient.in_names, gradient.in_inputs) if f is not None]
+        if gradient.value is not None:
+            sides += [*paths[1:2], Number(gradient.value)]
         if gradient.in_inputs is None:
             notes.append(Paragraph((
                 Partial(trace.target, gradient.wrt),
@@ -284,19 +281,31 @@ def _result(trace: Trace) -> list:
                 f"{MAX_FORM_OPS} operations, or nested more than {MAX_FORM_DEPTH} deep), "
                 "so only its value is shown.",
             )))
-        if gradient.value is not None:
-            sides.append(Number(gradient.value))
         rows.append(Equation(tuple(_distinct(sides))))
     return [Equations(tuple(rows)), *notes]
 
 
+def _fans_out(trace: Trace, name: str) -> bool:
+    adjoint = trace.adjoints.get(name)
+    return adjoint is not None and len(adjoint.steps) > 1
+
+
 def _distinct(sides: list) -> list:
-    """Drop a side equal to the one before it (x = x says nothing)."""
+    """Drop a side that says the same as the one before it (x = x says nothing)."""
     result = []
     for side in sides:
-        if not result or side != result[-1]:
+        if not result or _key(side) != _key(result[-1]):
             result.append(side)
     return result
+
+
+def _key(side):
+    """Forms and numbers of the same value read alike: 1 = 1 is dropped too."""
+    if isinstance(side, Form):
+        return ("value", side.expr)
+    if isinstance(side, Number):
+        return ("value", side.value)
+    return side
 
 
 def _symbol(name: str):

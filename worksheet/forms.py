@@ -25,8 +25,11 @@ from collections.abc import Iterable, Mapping
 import sympy
 from sympy import Add, Basic, Expr, Mul, Number, Pow, S
 
-from .errors import WorksheetError
 from .limits import MAX_DIGITS, PRECISION
+
+
+class TooLarge(ValueError):
+    """A number with more than MAX_DIGITS digits."""
 
 
 def as_expr(item: Expr | int) -> Expr:
@@ -210,14 +213,11 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
 
 
 def exact_power(base: Expr, exponent: Expr) -> Expr:
-    """base**exponent, refused when the exact result would exceed MAX_DIGITS digits."""
+    """base**exponent; TooLarge when the exact result would exceed MAX_DIGITS digits."""
     if base.is_Rational and exponent.is_Rational and not base.is_zero:
         digits = abs(float(exponent)) * max(_digits(base.p), _digits(base.q))
         if digits > MAX_DIGITS:
-            raise WorksheetError(
-                f"{base}**{exponent} would have about {digits:,.0f} digits "
-                f"(the limit is {MAX_DIGITS:,})"
-            )
+            raise TooLarge(f"about {digits:,.0f} digits (the limit is {MAX_DIGITS:,})")
     elif base.is_number and exponent.is_number and not (base.is_Rational or base.is_Float):
         if abs(float(exponent)) > 64:
             base = base.evalf(PRECISION)

@@ -244,8 +244,6 @@ class _Builder:
             raise self._error(f"{rule.op}({shown}) is undefined ({rule.domain})", item.pos) from None
         except TooLarge as error:
             raise self._error(f"{rule.op}({', '.join(map(str, args))}) would have {error}", item.pos) from None
-        except WorksheetError as error:
-            raise self._error(error.message, item.pos) from None
 
     def _operation(self, op: str, args: list[Expr], pos: Pos | None, name: str | None = None) -> Symbol:
         if len(self.operations) >= MAX_NODES:

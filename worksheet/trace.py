@@ -99,16 +99,16 @@ def forward(graph: Graph, point: Mapping[str, Expr]) -> dict[str, Expr]:
         if node.is_input:
             value = settle(point[node.name])
         else:
-            value = _value(node, evaluate(node.expr, values), values, "")
+            value = _value(node, lambda: evaluate(node.expr, values), values, "")
         values[node.symbol] = value
         result[node.name] = value
     return result
 
 
-def _value(node: Node, computed: Expr, values: Mapping[Expr, Expr], what: str, wrt: str = "") -> Expr:
-    """``computed`` settled, or a one-line error naming the node, its inputs and their values."""
+def _value(node: Node, compute, values: Mapping[Expr, Expr], what: str, wrt: str = "") -> Expr:
+    """``compute()`` settled, or a one-line error naming the node, its inputs and their values."""
     try:
-        return settle(computed)
+        return settle(compute())
     except (OutsideDomain, TooLarge) as error:
         at = ", ".join(
             f"{name} = {sympy.sstr(values[Symbol(name, real=True)])}"
@@ -154,7 +154,8 @@ def backward(
             # the sweep runs backwards: put each path in front, so sums read in the user's order
             forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
             if values is not None:
-                sums[step.input] = settle(sums.get(step.input, S.Zero) + step.product_value)
+                total_value = sums.get(step.input, S.Zero) + step.product_value
+                sums[step.input] = _value(node, lambda: total_value, symbols, "")
     for node in graph.inputs:
         if node.name in forms:
             value = sums[node.name] if values is not None else None
@@ -172,8 +173,8 @@ def _step(node: Node, position: int, name: str, upstream, upstream_value, symbol
         arg_values = [evaluate(a, symbols) for a in node.args]
         local_value = rule.local_value(position, *arg_values)
         if local_value is None:
-            local_value = _value(node, evaluate(local, symbols), symbols, "local", name)
-        product_value = settle(upstream_value * local_value)
+            local_value = _value(node, lambda: evaluate(local, symbols), symbols, "local", name)
+        product_value = _value(node, lambda: upstream_value * local_value, symbols, "", name)
     product_form = _bounded(product(upstream, local)) if upstream is not None else None
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,
                 product_form, product_value)

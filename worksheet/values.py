@@ -12,6 +12,7 @@ import gmpy2
 import sympy
 from sympy import Expr, Float
 
+from .forms import TooLarge
 from .limits import MAX_DIGITS, MAX_EXACT_OPS, PRECISION
 
 
@@ -22,15 +23,11 @@ class OutsideDomain(ValueError):
     """A value that is not a finite real number (log(−1), 1/0, √−2)."""
 
 
-class TooLarge(ValueError):
-    """A value with more than MAX_DIGITS digits."""
-
-
 def settle(value: Expr) -> Expr:
     """``value`` as the worksheet carries it: exact if rational or short, else a decimal."""
     if value.is_Rational:
         if max(value.p.bit_length(), value.q.bit_length()) * 0.30103 > MAX_DIGITS:
-            raise TooLarge(f"more than {MAX_DIGITS:,} digits")
+            raise TooLarge(f"more than {MAX_DIGITS:,} digits (the limit)")
         return value
     approximation = _approximate(value)
     if value.has(Float) or sympy.count_ops(value) > MAX_EXACT_OPS or _has_long_number(value):
@@ -54,7 +51,7 @@ def _approximate(value: Expr) -> Float:
     if approximation.is_Float and not approximation.is_finite:
         raise OutsideDomain("not a finite real number")
     if approximation.is_Float and _decimal_exponent(approximation) > MAX_DIGITS:
-        raise TooLarge(f"more than {MAX_DIGITS:,} digits")
+        raise TooLarge(f"more than {MAX_DIGITS:,} digits (the limit)")
     return Float(approximation, PRECISION)
 
 

@@ -1,0 +1,47 @@
+"""Shared helpers: run the command line in-process or as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+README_FORMULA = "(w*x+b-y)**2"
+README_ARGS = ["derive", README_FORMULA, "--wrt", "w,b", "--at", "w=1,b=0,x=2,y=4"]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``worksheet ARGS…`` in this process; returns exit code, stdout, stderr."""
+    from worksheet.cli import main
+
+    def run(*args: str) -> Result:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_process(*args: str, stdin: str | None = None, timeout: float = 60) -> Result:
+    """Run ``python -m worksheet ARGS…`` as a new process, as a user would."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("WORKSHEET_DEBUG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "worksheet", *args],
+        input=stdin, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)

@@ -1,0 +1,103 @@
+"""The command line as a user runs it: the README example, formats, files, options."""
+
+import json
+
+from conftest import README_ARGS, ROOT, SAMPLES, run_process
+
+
+def test_readme_example(cli):
+    result = cli(*README_ARGS, "--format", "txt")
+    assert result.code == 0 and result.err == ""
+    for row in ("v1      multiply   v1 = w·x", "v2      add        v2 = v1 + b", "v3      subtract   v2 − y",
+                "L       power      L = v3²"):
+        assert row.split()[0] in result.out
+    assert "∂L/∂w = 2v3·x = 2(w·x + b − y)·x = −8" in result.out
+    assert "∂L/∂b = 2v3 = 2(w·x + b − y) = −4" in result.out
+
+
+def test_let_names_the_result(cli):
+    result = cli(*README_ARGS, "--let", "y_pred=w*x+b", "-f", "txt")
+    assert result.code == 0
+    assert "∂L/∂w = 2v2·x = 2(y_pred − y)·x = 2(w·x + b − y)·x = −8" in result.out
+
+
+def test_program_file_keeps_names(cli, tmp_path):
+    program = tmp_path / "model.ws"
+    program.write_text("# linear model\ny_pred = w*x + b\nL = (y_pred - y)**2\n")
+    result = cli("derive", str(program), "--wrt", "w,b", "--at", "w=1,b=0,x=2,y=4", "-f", "json")
+    data = json.loads(result.out)
+    assert [n["name"] for n in data["nodes"] if n["op"] != "input"] == ["v1", "y_pred", "v2", "L"]
+    assert data["gradients"]["w"]["expr_in_nodes"] == "2*(y_pred - y)*x"
+    assert data["gradients"]["w"]["value"] == "-8" and data["gradients"]["b"]["value"] == "-4"
+
+
+def test_program_from_standard_input():
+    result = run_process("derive", "-", "--at", "w=1,b=0,x=2,y=4", "-f", "txt",
+                         stdin="y_pred = w*x + b\nL = (y_pred - y)**2\n")
+    assert result.code == 0, result.err
+    assert "= −8" in result.out and "<stdin>" not in result.out
+
+
+def test_semicolons_separate_statements(cli):
+    result = cli("derive", "u = w*x; L = u**2", "--at", "w=3,x=2", "-f", "json")
+    data = json.loads(result.out)
+    assert data["target"] == "L" and data["gradients"]["w"]["value"] == "24"
+
+
+def test_target_picks_an_assignment(cli):
+    result = cli("derive", "u = w*x; L = u**2", "--target", "u", "--at", "w=3,x=2", "-f", "json")
+    assert json.loads(result.out)["gradients"]["w"]["value"] == "2"
+
+
+def test_format_from_the_output_extension(cli, tmp_path):
+    for suffix, marker in ((".md", "# Backpropagation worksheet"), (".tex", "\\documentclass"),
+                           (".txt", "BACKPROPAGATION WORKSHEET"), (".json", '{\n  "schema"')):
+        path = tmp_path / f"ws{suffix}"
+        result = cli(*README_ARGS, "-o", str(path))
+        assert result.code == 0 and result.out == ""
+        assert path.read_text(encoding="utf-8").lstrip().startswith(marker)
+
+
+def test_markdown_is_the_default(cli):
+    assert cli(*README_ARGS).out.startswith("# Backpropagation worksheet")
+
+
+def test_symbolic_without_values(cli):
+    result = cli("derive", "(w*x+b-y)**2", "--wrt", "w", "-f", "txt")
+    assert result.code == 0
+    assert "symbolically" in result.out and "∂L/∂w = 2v3·x = 2(w·x + b − y)·x" in result.out
+    assert "value" not in result.out.split("2. Backward")[0].split("node")[1].split("\n")[0]
+
+
+def test_default_wrt_is_every_variable_or_the_params(cli):
+    data = json.loads(cli("derive", "a*b", "-f", "json").out)
+    assert data["wrt"] == ["a", "b"]
+    data = json.loads(cli("derive", str(SAMPLES / "linear_one_sample.ws"), "-f", "json").out)
+    assert data["wrt"] == ["w", "b"]
+
+
+def test_digits_controls_rounding(cli):
+    out = cli("derive", "sin(x)", "--at", "x=1", "-f", "txt", "--digits", "3").out
+    assert "≈ 0.54" in out and "0.5403" not in out
+
+
+def test_help_and_version():
+    result = run_process("--help")
+    assert result.code == 0 and "derive" in result.out
+    result = run_process("derive", "--help")
+    assert result.code == 0 and "--wrt" in result.out and "--at" in result.out
+    assert run_process("--version").out.startswith("worksheet ")
+
+
+def test_usage_errors_are_one_line():
+    for args in (["derive", "x", "--bogus"], ["derive", "x", "--format", "pdfx"], ["frobnicate"]):
+        result = run_process(*args)
+        assert result.code == 2
+        assert len(result.err.strip().splitlines()) == 1, result.err
+        assert "Traceback" not in result.err
+
+
+def test_console_script_and_module_agree():
+    result = run_process(*README_ARGS, "-f", "json")
+    assert result.code == 0 and json.loads(result.out)["gradients"]["w"]["value"] == "-8"
+    assert (ROOT / "pyproject.toml").read_text().count('worksheet = "worksheet.cli:main"') == 1

@@ -1,0 +1,102 @@
+"""Untrusted input is normal input: every refusal is one line, exit 2, nothing run or written."""
+
+import time
+
+import pytest
+
+from conftest import run_process
+
+LONG = "+".join(["x"] * 50_001)  # 100,001 characters
+NESTED = "(" * 300 + "x" + ")" * 300
+
+REFUSALS = {
+    # class of refusal: (formula, extra arguments, words the message must contain, position)
+    "formula too long": (LONG, [], "100,001 characters", "1:1"),
+    "nesting too deep": (NESTED, [], "nesting is deeper than", "1:101"),
+    "number not finite": ("1e999999*x", [], "not finite", "1:1"),
+    "integer power too large": ("9**9**9**9*x", [], "digits", "1:5"),
+    "value too large at the point": ("x**x", ["--at", "x=1000000"], "digits", "1:2"),
+    "code": ("__import__('os').system('touch PWNED')", [], "quotes", "1:12"),
+    "attribute access": ("x.__class__", [], "attribute", "1:2"),
+    "unknown function": ("eval(x)", [], "unknown function 'eval'", "1:1"),
+    "lambda": ("lambda x: x", [], "unexpected character ':'", "1:9"),
+    "brackets": ("x[0]", [], "'['", "1:2"),
+    "wrong arity": ("max(x)", [], "max takes 2 arguments, got 1", "1:1"),
+    "wrong arity 2": ("sin(x, y)", [], "sin takes 1 argument, got 2", "1:1"),
+    "function used as a variable": ("sin + x", [], "sin is a function", "1:1"),
+    "unbalanced parentheses": ("(x + 1", [], "never closed", "1:7"),
+    "unmatched parenthesis": ("x + 1)", [], "unmatched ')'", "1:6"),
+    "dangling operator": ("x * ", [], "found the end of the formula", "1:5"),
+    "missing operator": ("x y", [], "expected an operator", "1:3"),
+    "log outside its domain": ("log(x)", ["--at", "x=-1"], "log needs a positive argument", "1:1"),
+    "division by zero": ("1/(x-2)", ["--at", "x=2"], "division by zero", "1:2"),
+    "sqrt of a negative": ("sqrt(x)", ["--at", "x=-4"], "non-negative", "1:1"),
+    "derivative undefined": ("sqrt(x)", ["--at", "x=0"], "derivative", "1:1"),
+    "fractional power of a negative": ("x**0.5", ["--at", "x=-1"], "undefined", "1:2"),
+    "constant outside the domain": ("log(0)*x", [], "log needs a positive argument", "1:1"),
+    "unknown --wrt": ("x*y", ["--wrt", "z"], "does not occur", None),
+    "unknown --at": ("x*y", ["--at", "x=1,y=2,z=3"], "not a variable", None),
+    "missing --at": ("x*y", ["--at", "x=1"], "no value for y", None),
+    "--at not a number": ("x*y", ["--at", "x=1,y=x"], "expected a number", None),
+    "--let not in the formula": ("(w*x+b-y)**2", ["--let", "p=b+w*x"], "does not occur", None),
+    "bad --let syntax": ("x*y", ["--let", "p=x*"], "found the end", None),
+    "reassignment": ("a = x*2\na = a + 1", [], "already defined", "2:1"),
+}
+
+
+@pytest.mark.parametrize("name", REFUSALS)
+def test_refusal_is_one_line_exit_2_nothing_written(name, cli, tmp_path):
+    formula, extra, words, position = REFUSALS[name]
+    output = tmp_path / "out.md"
+    started = time.perf_counter()
+    result = cli("derive", formula, *extra, "-o", str(output))
+    elapsed = time.perf_counter() - started
+    assert result.code == 2
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("worksheet: error: ")
+    assert words in lines[0]
+    if position:
+        assert f" {position}: " in lines[0] or lines[0].startswith(f"worksheet: error: {position}:")
+    assert "Traceback" not in result.err
+    assert not output.exists() and list(tmp_path.iterdir()) == []
+    assert elapsed < 2.0
+
+
+def test_code_in_a_formula_never_runs(tmp_path):
+    marker = tmp_path / "PWNED"
+    for formula in (
+        f"__import__('os').system('touch {marker}')",
+        f"exec(\"open('{marker}','w')\")",
+        "x; import os",
+        "().__class__.__bases__[0].__subclasses__()",
+    ):
+        result = run_process("derive", formula)
+        assert result.code == 2 and len(result.err.splitlines()) == 1, result.err
+        assert "Traceback" not in result.err
+    assert not marker.exists()
+
+
+def test_hostile_input_answers_fast_as_a_process():
+    for formula in ("9**9**9**9", "(" * 300 + "x" + ")" * 300, LONG):
+        started = time.perf_counter()
+        result = run_process("derive", formula)
+        assert result.code == 2 and len(result.err.splitlines()) == 1
+        assert time.perf_counter() - started < 10  # including Python and SymPy start-up
+
+
+def test_program_file_errors_name_the_file_and_line(cli, tmp_path):
+    program = tmp_path / "model.ws"
+    program.write_text("param w = 1\ny_pred = w*x +\nL = y_pred**2\n")
+    result = cli("derive", str(program))
+    assert result.code == 2
+    assert f"{program}:2:15:" in result.err
+
+
+def test_missing_file_and_bad_output_path(cli, tmp_path):
+    assert cli("derive", "nothere.ws").code == 2
+    result = cli("derive", "x*y", "-o", str(tmp_path / "no" / "such" / "dir.md"))
+    assert result.code == 2 and "no such directory" in result.err
+    result = cli("derive", "x*y", "-o", str(tmp_path / "out.xyz"))
+    assert result.code == 2 and "--format" in result.err

@@ -1,0 +1,87 @@
+"""Every format renders; the README example matches its golden output; the LaTeX compiles."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import README_ARGS, ROOT, SAMPLES
+from worksheet import FORMATS, derive, render
+
+GOLDEN = ROOT / "tests" / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"  # UPDATE_GOLDEN=1 uv run pytest  rewrites them
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_readme_example_matches_golden_output(cli, fmt):
+    result = cli(*README_ARGS, "--format", fmt)
+    assert result.code == 0
+    golden = GOLDEN / f"readme.{fmt}"
+    if UPDATE:
+        golden.write_text(result.out, encoding="utf-8")
+    assert result.out == golden.read_text(encoding="utf-8")
+
+
+def test_json_schema_fields():
+    data = json.loads(render(derive("(w*x+b-y)**2", wrt="w,b", at="w=1,b=0,x=2,y=4"), "json"))
+    assert data["schema"] == "worksheet.derive/1"
+    assert {"target", "expression", "wrt", "at", "nodes", "backward", "gradients"} <= data.keys()
+    assert data["nodes"][0] == {"name": "w", "op": "input", "kind": "input", "inputs": [], "expr": None,
+                                "value": "1", "value_float": 1.0}
+    assert {"node", "input", "local", "local_value", "upstream", "product"} <= data["backward"][0].keys()
+    assert data["gradients"]["w"] == {
+        "expr": "2*(w*x + b - y)*x", "expr_in_nodes": "2*(w*x + b - y)*x", "expr_in_trace": "2*v3*x",
+        "value": "-8", "value_float": -8.0,
+    }
+
+
+def test_json_functions_by_name_and_relu_as_heaviside():
+    data = json.loads(render(derive("relu(w*x) + sigmoid(w)", wrt="w", at="w=0.5,x=3"), "json"))
+    expr = data["gradients"]["w"]["expr"]
+    assert "Heaviside(w*x, 0)" in expr and "sigmoid(w)" in expr
+    assert data["gradients"]["w"]["value_float"] == pytest.approx(3 + 0.2350037122015945, rel=1e-12)
+
+
+def test_json_exact_rationals():
+    data = json.loads(render(derive("0.3*w*w", at="w=0.5"), "json"))
+    assert data["gradients"]["w"]["value"] == "3/10" and data["gradients"]["w"]["value_float"] == 0.3
+
+
+@pytest.mark.parametrize("fmt", ["md", "tex", "txt", "json"])
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.ws")))
+def test_every_sample_renders_in_every_format(sample, fmt):
+    text = (SAMPLES / sample).read_text()
+    out = render(derive(text, filename=sample), fmt)
+    assert len(out) > 200 and "nan" not in out.lower().split() and "zoo" not in out
+
+
+def latex_available() -> bool:
+    if shutil.which("pdflatex"):
+        return True
+    if os.environ.get("CI"):
+        pytest.fail("pdflatex is missing: .ci/run installs TeX Live")
+    pytest.skip("pdflatex is not installed (.ci/run installs it)")
+
+
+@pytest.mark.parametrize(
+    "formula, options",
+    [
+        ("(w*x+b-y)**2", dict(wrt="w,b", at="w=1,b=0,x=2,y=4")),
+        ("(w*x+b-y)**2", dict(wrt="w,b", let="y_pred=w*x+b")),
+        ("x*x + sin(x)/x - sqrt(x) + relu(x - 1) + abs(x) + max(x, 2)", dict(at="x=2")),
+        ("sigmoid(w*x + b)^2 + 0.01*w^2 + tanh(b) - ln(x) + e^b", dict(at="w=0.5,b=-1,x=3")),
+        ((SAMPLES / "batch_mean.ws").read_text(), dict()),
+    ],
+)
+def test_latex_compiles(formula, options, tmp_path):
+    latex_available()
+    source = tmp_path / "worksheet.tex"
+    source.write_text(render(derive(formula, **options, filename="f.ws"), "tex"), encoding="utf-8")
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert (tmp_path / "worksheet.pdf").stat().st_size > 1000
