@@ -90,8 +90,8 @@ def derive(
     ] = None,
     format: Annotated[
         Optional[Format],
-        typer.Option("--format", "-f", help="Output format (default: from the -o extension, "
-                     "else md).", show_default=False),
+        typer.Option("--format", "-f", help="Output format (default: from the -o extension; "
+                     "else txt on a terminal, md when piped).", show_default=False),
     ] = None,
     output: Annotated[
         Optional[Path],
@@ -120,8 +120,8 @@ def _format(format: Format | None, output: Path | None) -> str:
 
     if format is not None:
         return format.value
-    if output is None:
-        return "md"
+    if output is None:  # Markdown, except for a person reading a terminal
+        return "txt" if sys.stdout.isatty() else "md"
     suffix = output.suffix.lower()
     if suffix not in EXTENSIONS:
         known = ", ".join(EXTENSIONS)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sympy import Expr, S
+from sympy import AtomicExpr, Expr, S
 
+from .forms import substitute
 from .graph import Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
@@ -56,6 +57,26 @@ class Sum:
 
 
 Term = Form | Number | Partial | Chain | Sum
+
+
+class Shown(AtomicExpr):
+    """A value written in place of a symbol, to show a substitution: 2v₃ = 2·(−2)."""
+
+    is_commutative = True
+
+    def __new__(cls, value: Expr):
+        obj = AtomicExpr.__new__(cls)
+        obj.value = value
+        return obj
+
+    def _hashable_content(self):
+        return (self.value,)
+
+
+def plugged(form: Expr, values) -> Form:
+    """``form`` with each node's value written in place of its name."""
+    mapping = {s: Shown(values[s.name]) for s in form.free_symbols if s.name in values}
+    return Form(substitute(form, mapping))
 
 
 @dataclass(frozen=True)
@@ -228,16 +249,20 @@ def _step_equation(trace: Trace, step: Step) -> Equation:
     target = trace.target
     sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
     local = Form(step.local)
+    # the local derivative with the values put in, where that is more than one number
+    shown = [plugged(step.local, trace.values)] if trace.values and not step.local.is_Atom else []
     if step.node == target:
-        sides += [local]
+        sides += [local, *shown]
         if step.local_value is not None:
             sides.append(Number(step.local_value))
         return Equation(tuple(_distinct(sides)))
     sides.append(Chain((Partial(target, step.node), Partial(step.node, step.input))))
     if step.upstream_value is not None:
-        sides.append(Chain((Number(step.upstream_value), local)))
+        upstream = Number(step.upstream_value)
+        sides.append(Chain((upstream, local)))
+        sides += [Chain((upstream, form)) for form in shown]
         if step.local.free_symbols:
-            sides.append(Chain((Number(step.upstream_value), Number(step.local_value))))
+            sides.append(Chain((upstream, Number(step.local_value))))
         sides.append(Number(step.product_value))
     else:
         upstream = Form(step.upstream) if step.upstream is not None else Partial(target, step.node)

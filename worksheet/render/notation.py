@@ -13,7 +13,7 @@ from sympy import Expr, Number as SymNumber, Rational, S
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from ..document import Chain, Equation, Form, Number, Partial, Sum
+from ..document import Chain, Equation, Form, Number, Partial, Shown, Sum
 from ..forms import coefficient_and_factors, power, product
 from ..graph import symbol
 
@@ -50,7 +50,7 @@ class _Notation:
         for i, term in enumerate(expr.args):
             negative, magnitude = split_sign(term)
             text = self._print(magnitude)
-            if magnitude.is_Add:
+            if magnitude.is_Add or (isinstance(magnitude, Shown) and value_is_negative(magnitude.value)):
                 text = self.paren(text)
             if i == 0:
                 out.append(f"{self.minus}{text}" if negative else text)
@@ -87,12 +87,12 @@ class _Notation:
         out = ""
         for i, f in enumerate(factors):
             text = self._print(f)
-            grouped = f.is_Add or (isinstance(f, SymNumber) and f.is_negative)
+            grouped = self._needs_group(f)
             if grouped:
                 text = self.paren(text)
             if i == 0:
                 out = text
-            elif text[:1].isdigit():
+            elif text[:1].isdigit() or isinstance(f, Shown):
                 out += self.times + text
             elif isinstance(factors[i - 1], SymNumber) or grouped:
                 out += self.juxtapose(out, text)
@@ -129,6 +129,18 @@ class _Notation:
                 return self.bracket(f"{self._print(z.args[0])} > {self._print(negative_part)}")
             return self.bracket(f"{self._print(z)} > 0")
         return self.call("H", (z,))
+
+    def _print_Shown(self, expr):
+        """A value in place of a symbol (bare: as an argument it needs no parentheses)."""
+        return self.number(expr.value)
+
+    def _needs_group(self, f: Expr) -> bool:
+        """Must this factor, term or base be put in parentheses?"""
+        if f.is_Add or (isinstance(f, SymNumber) and f.is_negative):
+            return True
+        if isinstance(f, Shown):
+            return not (f.value.is_Integer and f.value >= 0)
+        return False
 
     # ── numbers ──
     def _print_Rational(self, expr):
@@ -179,7 +191,7 @@ class _Notation:
 
     def _grouped(self, t) -> str:
         text = self.term(t)
-        if isinstance(t, Number) and value_is_negative(t.value):
+        if isinstance(t, Number) and (value_is_negative(t.value) or self.slash_fraction(t.value)):
             return self.paren(text)
         if isinstance(t, Form) and (t.expr.is_Add or split_sign(t.expr)[0]):
             return self.paren(text)
@@ -195,6 +207,10 @@ class _Notation:
             out += self.term(side)
         return out
 
+    def slash_fraction(self, value: Expr) -> bool:
+        """Is this number written a/b inline (and so grouped in a product)?"""
+        return False
+
     def relation(self, side) -> str:
         return self.approx.strip() if is_rounded(side) else "="
 
@@ -208,6 +224,8 @@ def is_rounded(side) -> bool:
     """Does this side show a rounded number (so that ≈, not =, comes before it)?"""
     if isinstance(side, Number):
         return not is_exact_number(side.value)
+    if isinstance(side, Form):
+        return any(not is_exact_number(s.value) for s in side.expr.atoms(Shown))
     if isinstance(side, (Chain, Sum)):
         return any(is_rounded(t) for t in (side.factors if isinstance(side, Chain) else side.terms))
     return False
@@ -239,7 +257,9 @@ class LatexNotation(_Notation, LatexPrinter):
         if base.is_Function and not base.is_Pow:
             return self._print(base, exp=self._print(exponent))
         text = self._print(base)
-        if base.is_Add or base.is_Mul or base.is_Pow or (isinstance(base, SymNumber) and (base.is_negative or not base.is_Integer)):
+        if base.is_Mul or base.is_Pow or self._needs_group(base) or (
+            isinstance(base, SymNumber) and not base.is_Integer
+        ):
             text = self.paren(text)
         elif base.is_Symbol and "^" in text:
             text = "{%s}" % text
@@ -286,6 +306,9 @@ class TextNotation(_Notation, StrPrinter):
     def juxtapose(self, before: str, after: str) -> str:
         return after if after.startswith("(") or before[-1:].isdigit() else self.times + after
 
+    def slash_fraction(self, value: Expr) -> bool:
+        return value.is_Rational and not value.is_Integer and is_exact_number(value)
+
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
         single = len(denominator) <= 1 and not any(f.is_Mul or f.is_Add for f in denominator)
         return f"{top}/{bottom}" if single else f"{top}/({bottom})"
@@ -295,7 +318,8 @@ class TextNotation(_Notation, StrPrinter):
 
     def raise_to(self, base, exponent) -> str:
         text = self._print(base)
-        if not (base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)):
+        plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
+        if not plain or self._needs_group(base):
             text = f"({text})"
         if exponent.is_Integer:
             return text + str(exponent).translate(SUPERSCRIPTS)
