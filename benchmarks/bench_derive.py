@@ -16,7 +16,6 @@ It is a report: the exit status is 0 unless --check is given and a target fails.
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -37,12 +36,12 @@ SLOPE_TARGET = 1.5  # per-node time 2000->5000 / per-node time 200->2000
 TIMEOUT = 60.0  # per naive-baseline process
 NAIVE = """
 import sys, time, sympy
-x = sympy.Symbol('x'); e = x
-for _ in range(int(sys.argv[1])): e = sympy.sin(e)
-t = time.perf_counter()
-try: sympy.diff(e, x)
-except Exception as exc: print(type(exc).__name__)
-else: print(f"ok {time.perf_counter() - t:.3f} s")
+x = e = sympy.Symbol('x'); stage = 'building'
+try:
+    for _ in range(int(sys.argv[1])): e = sympy.sin(e)
+    stage = 'diff'; t = time.perf_counter(); sympy.diff(e, x)
+except Exception as exc: print(type(exc).__name__, 'in', stage)
+else: print(f"ok, diff {time.perf_counter() - t:.3f} s")
 """
 
 FAMILIES = {  # name: (operation nodes per line, first line, line i), after "param x = 0.5"
@@ -111,11 +110,11 @@ def section_example(repeats):
         tail = "" if name == "floor" else f"  <= {RATIO_TARGET:<5}{mark(ratio <= RATIO_TARGET)}"
         oks += [] if name == "floor" else [ratio <= RATIO_TARGET]
         print(f"   {name:<7}{med:>10.3f}{low:>9.3f}{mb:>9.0f}{ratio:>8.2f}{tail}")
-    return all(oks), res
+    return all(oks)
 
 
 def section_scaling(repeats, tmp):
-    print(f"\n2. Chained programs: derive FILE -f FORMAT -o OUT  (base = the 1-line program)\n")
+    print("\n2. Chained programs: derive FILE -f FORMAT -o OUT  (base = the 1-line program)\n")
     print(f"   {'family':<7}{'format':<7}{'nodes':>6}{'median s':>10}{'min s':>9}"
           f"{'over base s':>12}{'ms/node':>9}{'peak MB':>9}")
     slopes, sin_json = [], {}
@@ -127,13 +126,12 @@ def section_scaling(repeats, tmp):
             paths[n].write_text(text)
         for fmt in ["json", "md"]:
             out = tmp / f"out.{fmt}"
-            res = {n: bench({n: DERIVE + [str(p), "-f", fmt, "-o", str(out)]}, repeats)[n]
-                   for n, p in paths.items()}
+            res = bench({n: DERIVE + [str(p), "-f", fmt, "-o", str(out)] for n, p in paths.items()}, repeats)
             base = res[1][0]
             for n, (med, low, mb) in res.items():
-                per = (med - base) / (nodes[n] - nodes[1]) * 1e3 if n != 1 else float("nan")
+                per = f"{(med - base) / (nodes[n] - nodes[1]) * 1e3:.3f}" if n != 1 else "-"
                 print(f"   {family:<7}{fmt:<7}{nodes[n]:>6}{med:>10.3f}{low:>9.3f}"
-                      f"{med - base:>12.3f}{per:>9.3f}{mb:>9.0f}")
+                      f"{med - base:>12.3f}{per:>9}{mb:>9.0f}")
             if family == "sin" and fmt == "json":
                 sin_json = {n: res[n][0] for n in SIZES}
             t = {n: res[n][0] for n in SIZES}
@@ -142,9 +140,9 @@ def section_scaling(repeats, tmp):
             late = (t[c] - t[b]) / (nodes[c] - nodes[b])
             growth = (t[c] - base) / (t[a] - base) if t[a] > base else float("inf")
             slopes.append((family, fmt, growth, early, late))
-    print(f"\n   {'family':<7}{'format':<7}{'growth ' + str(SIZES[-1]) + '/' + str(SIZES[0]):>16}"
-          f"{'ms/node ' + str(SIZES[0]) + '->' + str(SIZES[1]):>20}"
-          f"{'ms/node ' + str(SIZES[1]) + '->' + str(SIZES[2]):>21}{'ratio':>7}  {'target':<8}result")
+    a, b, c = SIZES
+    print(f"\n   {'family':<7}{'format':<7}{f'growth {c}/{a}':>16}{f'ms/node {a}->{b}':>20}"
+          f"{f'ms/node {b}->{c}':>21}{'ratio':>7}  {'target':<8}result")
     oks = []
     for family, fmt, growth, early, late in slopes:
         ratio = late / early if early > 0 else float("inf")
@@ -159,7 +157,7 @@ def section_scaling(repeats, tmp):
 def section_naive(sin_json):
     print(f"\n3. Naive baseline: sympy.diff(sin(sin(...sin(x)))) nested to depth n, "
           f"one process each, timeout {TIMEOUT:.0f} s\n")
-    print(f"   {'depth':>6}  {'sympy.diff':<24}{'process s':>10}{'worksheet s':>13}")
+    print(f"   {'depth':>6}  {'sympy.diff':<28}{'process s':>10}{'worksheet s':>13}")
     for n in SIZES:
         seconds, _, code, output = run([PY, "-c", NAIVE, str(n)], TIMEOUT)
         lines = output.strip().splitlines()
@@ -169,7 +167,7 @@ def section_naive(sin_json):
             result = f"crashed (exit {code})"
         else:
             result = lines[-1] if lines else "?"
-        print(f"   {n:>6}  {result:<24}{seconds:>10.3f}{sin_json.get(n, float('nan')):>13.3f}")
+        print(f"   {n:>6}  {result:<28}{seconds:>10.3f}{sin_json.get(n, float('nan')):>13.3f}")
 
 
 def main():
@@ -185,7 +183,7 @@ def main():
           f"{os.cpu_count()} CPUs; whole-process wall time, median of {repeats_example} "
           f"(section 1) / {repeats_scaling} (section 2) repeats\n")
     bench({"warm-up ws": DERIVE + EXAMPLE, "warm-up floor": FLOOR}, 1)  # compile .pyc, fill caches
-    ok_ratio, _ = section_example(repeats_example)
+    ok_ratio = section_example(repeats_example)
     with tempfile.TemporaryDirectory() as tmp:
         ok_linear, sin_json = section_scaling(repeats_scaling, Path(tmp))
     section_naive(sin_json)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gmpy2
 import sympy
+from mpmath.libmp import finf as mpmath_inf, fnan as mpmath_nan, fninf as mpmath_ninf
 from sympy import Expr, Float
 
 from .forms import TooLarge
@@ -29,10 +30,26 @@ def settle(value: Expr) -> Expr:
         if max(value.p.bit_length(), value.q.bit_length()) * 0.30103 > MAX_DIGITS:
             raise TooLarge(f"more than {MAX_DIGITS:,} digits (the limit)")
         return value
-    approximation = _approximate(value)
+    if value.is_Float:  # the common case in long chains: no tree walks, no cache lookups
+        return _checked(value)
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise OutsideDomain("not a finite real number")
+    approximation = value.evalf(PRECISION)
+    if not (approximation.is_Float or approximation.is_Rational):
+        raise OutsideDomain("not a finite real number")
+    approximation = _checked(Float(approximation, PRECISION))
     if value.has(Float) or sympy.count_ops(value) > MAX_EXACT_OPS or _has_long_number(value):
         return approximation
     return value
+
+
+def _checked(x: Float) -> Float:
+    """A decimal, refused when it is infinite, not a number, or too large to write down."""
+    if x._mpf_ in (mpmath_inf, mpmath_ninf, mpmath_nan):
+        raise OutsideDomain("not a finite real number")
+    if _decimal_exponent(x) > MAX_DIGITS:
+        raise TooLarge(f"more than {MAX_DIGITS:,} digits (the limit)")
+    return x
 
 
 def _has_long_number(value: Expr) -> bool:
@@ -40,19 +57,6 @@ def _has_long_number(value: Expr) -> bool:
     return any(
         max(r.p.bit_length(), r.q.bit_length()) > LONG_BITS for r in value.atoms(sympy.Rational)
     )
-
-
-def _approximate(value: Expr) -> Float:
-    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        raise OutsideDomain("not a finite real number")
-    approximation = value.evalf(PRECISION)
-    if not isinstance(approximation, Float) and not approximation.is_Rational:
-        raise OutsideDomain("not a finite real number")
-    if approximation.is_Float and not approximation.is_finite:
-        raise OutsideDomain("not a finite real number")
-    if approximation.is_Float and _decimal_exponent(approximation) > MAX_DIGITS:
-        raise TooLarge(f"more than {MAX_DIGITS:,} digits (the limit)")
-    return Float(approximation, PRECISION)
 
 
 def _decimal_exponent(x: Float) -> float:
