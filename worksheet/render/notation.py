@@ -11,6 +11,7 @@ from __future__ import annotations
 import mpmath
 from sympy import Expr, Number as SymNumber, Rational, S
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
 from ..document import Chain, Equation, Form, Number, Partial, Shown, Sum
@@ -332,7 +333,7 @@ class TextNotation(_Notation, StrPrinter):
         return f"{name}({', '.join(self._print(a) for a in args)})"
 
     def _print_Symbol(self, expr):
-        return expr.name
+        return greek_unicode.get(expr.name, expr.name)  # lambda → λ, as LaTeX shows it
 
     def _print_Function(self, expr):
         return self.call(expr.func.__name__, expr.args)
