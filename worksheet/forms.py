@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 import sympy
 from sympy import Add, Basic, Expr, Mul, Number, Pow, S
 
+from .functions import relu
 from .limits import MAX_DIGITS, PRECISION
 
 
@@ -209,7 +210,48 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
         return Mul(*args)
     if form.is_Add:
         return Add(*args)
+    if form.func in KINKS and all(a.is_number for a in args):
+        return KINKS[form.func](*args)
     return form.func(*args)
+
+
+# Functions with a kink take their branch from the sign of an argument. SymPy decides that
+# sign by proof, and cannot for many exact closed forms (1/(e − 2) − 1, or an exact zero
+# such as ln 6 − ln 2 − ln 3); here the sign is computed numerically instead.
+
+def numeric_sign(z: Expr) -> int:
+    """The sign of a real number: exactly for rationals and decimals, else to 60 digits,
+    a magnitude below 10⁻⁵⁰ counting as zero (an exact zero SymPy cannot prove)."""
+    if z.is_Rational or z.is_Float:
+        return 1 if z.is_positive else -1 if z.is_negative else 0
+    approximation = z.evalf(2 * PRECISION)
+    if not approximation.is_Number:
+        return int(sympy.sign(z))  # not a real number: left for the domain check
+    if abs(approximation) < sympy.Float("1e-50"):
+        return 0
+    return 1 if approximation > 0 else -1
+
+
+def _heaviside(z, at_zero=S.Half):
+    return {1: S.One, 0: at_zero, -1: S.Zero}[numeric_sign(z)]
+
+
+def _max(a, b):
+    return b if numeric_sign(b - a) > 0 else a
+
+
+def _min(a, b):
+    return b if numeric_sign(b - a) < 0 else a
+
+
+KINKS = {
+    sympy.Heaviside: _heaviside,
+    sympy.sign: lambda z: sympy.Integer(numeric_sign(z)),
+    sympy.Abs: lambda z: z if numeric_sign(z) >= 0 else -z,
+    sympy.Max: _max,
+    sympy.Min: _min,
+    relu: lambda z: z if numeric_sign(z) > 0 else S.Zero,
+}
 
 
 def exact_power(base: Expr, exponent: Expr) -> Expr:
