@@ -227,6 +227,9 @@ def _backward(trace: Trace) -> list:
         Chain((Partial(target, "v"), Partial("v", "u"))),
         "; where a value feeds several nodes, the paths add up.",
     ))]
+    steps_from: dict[str, list[int]] = {}
+    for i, step in enumerate(trace.steps):
+        steps_from.setdefault(step.node, []).append(i)
     for node_name, adjoint in trace.adjoints.items():
         node = trace.graph.node(node_name)
         if node.is_input:
@@ -234,15 +237,11 @@ def _backward(trace: Trace) -> list:
         rows = []
         if len(adjoint.steps) > 1:
             rows.append(_fan_out(trace, node_name))
-        rows += [_step_equation(trace, trace.steps[i]) for i in _steps_from(trace, node_name)]
+        rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(node_name, ())]
         label = Equation((Form(node.symbol), Form(node.expr)))
         blocks.append(Paragraph(("Node ", label, ":")))
         blocks.append(Equations(tuple(rows)))
     return blocks
-
-
-def _steps_from(trace: Trace, node: str) -> list[int]:
-    return [i for i, s in enumerate(trace.steps) if s.node == node]
 
 
 def _step_equation(trace: Trace, step: Step) -> Equation:

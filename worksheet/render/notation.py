@@ -241,6 +241,13 @@ class LatexNotation(_Notation, LatexPrinter):
 
     def __init__(self, digits: int = 6):
         super().__init__(digits, ln_notation=True, order="none")
+        self._symbols: dict = {}
+
+    def _print_Symbol(self, expr, style="plain"):
+        """Node names recur on every line: print each once (y_pred → y_{pred})."""
+        if expr not in self._symbols:
+            self._symbols[expr] = super()._print_Symbol(expr, style)
+        return self._symbols[expr]
 
     def paren(self, text: str) -> str:
         return r"\left(%s\right)" % text
