@@ -143,12 +143,7 @@ class _Builder:
 
     def _declare(self, statement: Statement) -> None:
         name = statement.name
-        self._check_new(name, statement.pos)
-        if name in self.used:
-            line, column = self.used[name]
-            raise self._error(
-                f"{name} is used at {line}:{column} before it is declared", statement.pos
-            )
+        self._check_new(name, statement.pos, "declared")
         self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, statement.kind)
         self.env[name] = symbol(name)
         self.named[name] = statement.pos
@@ -157,19 +152,14 @@ class _Builder:
 
     def _assign(self, statement: Statement) -> None:
         name = statement.name
-        self._check_new(name, statement.pos)
-        if name in self.used:
-            line, column = self.used[name]
-            raise self._error(f"{name} is used at {line}:{column} before it is assigned", statement.pos)
+        self._check_new(name, statement.pos, "assigned")
         result = self._expression(statement.expr)
         if not isinstance(result, Symbol):
             # a number: a named constant, which the worksheet shows as an input with a value
             self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, "data")
             self.defaults[name] = result
-        elif self._is_fresh(result):
-            self._rename(result.name, name, statement.pos)
         else:
-            self._operation("id", [result], statement.pos, name=name)
+            self._name_result(result, name, statement.pos)
         self.env[name] = symbol(name)
         self.named[name] = statement.pos
 
@@ -177,12 +167,17 @@ class _Builder:
         result = self._expression(statement.expr)
         if not isinstance(result, Symbol):
             raise self._error("the formula has no variables to differentiate", statement.pos)
-        name = next(n for n in OUTPUT_NAMES if n not in self.env and n not in self.used)
-        if self._is_fresh(result):
-            self._rename(result.name, name, statement.pos)
-        else:
-            self._operation("id", [result], statement.pos, name=name)
+        free = [n for n in OUTPUT_NAMES if n not in self.env and n not in self.used]
+        name = free[0] if free else f"{OUTPUT_NAMES[-1]}_{self.counter + 1}"
+        self._name_result(result, name, statement.pos)
         return name
+
+    def _name_result(self, result: Symbol, name: str, pos: Pos) -> None:
+        """Name the node computing ``result``; a copy node when it already has a name (L = w)."""
+        if self._is_fresh(result):
+            self._rename(result.name, name, pos)
+        else:
+            self._operation("id", [result], pos, name=name)
 
     def _target(self, target: str | None, output: str | None) -> str:
         if target is None:
@@ -317,10 +312,13 @@ class _Builder:
         return self.keys.setdefault(("var", let.name), len(self.keys))
 
     # ── checks and the result ──
-    def _check_new(self, name: str, pos: Pos) -> None:
+    def _check_new(self, name: str, pos: Pos, verb: str) -> None:
         if name in self.named:
             line, _ = self.named[name]
             raise self._error(f"{name} is already defined (line {line}); names are assigned once", pos)
+        if name in self.used:
+            line, column = self.used[name]
+            raise self._error(f"{name} is used at {line}:{column} before it is {verb}", pos)
 
     def _error(self, message: str, pos: Pos | None) -> WorksheetError:
         line, column = pos if pos else (None, None)
