@@ -158,7 +158,7 @@ def _problem(trace: Trace) -> list:
         blocks.append(Equations((Equation((Form(graph.node(target).symbol), Form(written))),)))
     wrt = _names(trace.wrt)
     plural = "s" if len(trace.wrt) > 1 else ""
-    sentence: list = [f"Find the gradient{plural} of ", Form(_symbol(target)), " with respect to "]
+    sentence: list = [f"Find the gradient{plural} of ", Form(symbol(target)), " with respect to "]
     sentence += wrt
     if trace.point is not None:
         sentence.append(" at ")
@@ -175,7 +175,7 @@ def _names(names) -> list:
     for i, name in enumerate(names):
         if i:
             parts.append(" and " if i == len(names) - 1 else ", ")
-        parts.append(Form(_symbol(name)))
+        parts.append(Form(symbol(name)))
     return parts
 
 
@@ -184,7 +184,7 @@ def _point(trace: Trace) -> list:
     for i, (name, value) in enumerate(trace.point.items()):
         if i:
             parts.append(", ")
-        parts.append(Equation((Form(_symbol(name)), Number(value))))
+        parts.append(Equation((Form(symbol(name)), Number(value))))
     return parts
 
 
@@ -222,7 +222,7 @@ def _backward(trace: Trace) -> list:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
     blocks: list = [Paragraph((
         "Seed ", Equation((Partial(target, target), Number(S.One))),
-        ". From the output back, each input ", Form(_symbol("u")), " of a node ", Form(_symbol("v")),
+        ". From the output back, each input ", Form(symbol("u")), " of a node ", Form(symbol("v")),
         " receives the upstream gradient times the local derivative, ",
         Chain((Partial(target, "v"), Partial("v", "u"))),
         "; where a value feeds several nodes, the paths add up.",
@@ -330,7 +330,3 @@ def _key(side):
     if isinstance(side, Number):
         return ("value", side.value)
     return side
-
-
-def _symbol(name: str):
-    return symbol(name)

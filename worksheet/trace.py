@@ -155,8 +155,8 @@ def backward(
             # the sweep runs backwards: put each path in front, so sums read in the user's order
             forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
             if values is not None:
-                total_value = sums.get(step.input, S.Zero) + step.product_value
-                sums[step.input] = _value(node, lambda: total_value, symbols)
+                running = sums.get(step.input, S.Zero)
+                sums[step.input] = _value(node, lambda: running + step.product_value, symbols)
     for node in graph.inputs:
         if node.name in forms:
             value = sums[node.name] if values is not None else None
