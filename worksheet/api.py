@@ -13,13 +13,16 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import sympy
 from sympy import Expr
 
+from . import tensors
 from .errors import WorksheetError
 from .graph import Graph, Let, build, constant
 from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
 from .parse import parse_expression, parse_program, tokenize
+from .tensor_trace import TensorTrace, is_tensor_program, tensor_trace
 from .trace import Trace, trace
 
 Number = int | float | Fraction | Decimal | str | Expr
@@ -33,8 +36,11 @@ def derive(
     let: str | Iterable[str] = (),
     target: str | None = None,
     filename: str | None = None,
-) -> Trace:
+) -> Trace | TensorTrace:
     """The step-by-step gradient of ``formula`` (a formula or a program's text).
+
+    A program with vectors or matrices (``param W = randn(4, 3, seed=0)``, ``W @ x``,
+    ``mean``, a loss) gives a ``TensorTrace``: shapes, and the backward pass in matrix form.
 
     ``wrt``: the variables, as ``"w,b"`` or a list (default: the program's params, else
     every input). ``at``: values, as ``"w=1,b=0"`` or a mapping; without it (and without
@@ -49,6 +55,8 @@ def derive(
     graph = _located(lambda: build(program, target=target, lets=lets), formula, filename)
     names = _wrt(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
     point = _point(graph, parse_point(at) if at is not None else {})
+    if is_tensor_program(graph, point):
+        return _located(lambda: tensor_trace(graph, names, point), formula, filename)
     return _located(lambda: trace(graph, names, point), formula, filename)
 
 
@@ -116,8 +124,8 @@ def _assignments(text: str, option: str, split: bool = True):
 def _split_commas(text: str) -> list[str]:
     pieces, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
+        depth += ch in "(["
+        depth -= ch in ")]"
         if ch == "," and depth == 0:
             pieces.append(text[start:i])
             start = i + 1
@@ -139,7 +147,26 @@ def _number(value: Number, where: str) -> Expr:
         return _located(lambda: constant(expr), value, where)
     if isinstance(value, sympy.Basic) and value.is_number:
         return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return _tensor(value, where)
     raise WorksheetError(f"expected a number, got {type(value).__name__}", where=where)
+
+
+def _tensor(value, where: str) -> np.ndarray:
+    """A vector or matrix given from Python: nested lists (or a NumPy array) of numbers."""
+    nested = np.asarray(value, dtype=object).tolist()
+    try:
+        shape = np.shape(np.array(nested, dtype=object))
+        if not 1 <= len(shape) <= 2 or any(isinstance(x, list) for x in np.ravel(np.array(nested, dtype=object))):
+            raise ValueError
+        return tensors.from_nested([[_plain(x, where) for x in row] if isinstance(row, list) else _plain(row, where)
+                                    for row in nested])
+    except ValueError:
+        raise WorksheetError("expected a vector or a matrix (rectangular nested lists of numbers)", where=where) from None
+
+
+def _plain(x, where: str):
+    return tensors.number(x if isinstance(x, (int, Fraction)) and not isinstance(x, bool) else _number(x, where))
 
 
 # ── checks against the graph ─────────────────────────────────────────────────────────────

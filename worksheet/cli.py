@@ -41,6 +41,7 @@ class Format(str, Enum):
     tex = "tex"
     txt = "txt"
     json = "json"
+    torch = "torch"
 
 
 def _version(value: bool) -> None:
@@ -90,8 +91,9 @@ def derive(
     ] = None,
     format: Annotated[
         Optional[Format],
-        typer.Option("--format", "-f", help="Output format (default: from the -o extension; "
-                     "else txt on a terminal, md when piped).", show_default=False),
+        typer.Option("--format", "-f", help="Output format: md, tex, txt, json, or torch (a PyTorch "
+                     "script that checks every gradient). Default: from the -o extension (.py is "
+                     "torch); else txt on a terminal, md when piped.", show_default=False),
     ] = None,
     output: Annotated[
         Optional[Path],

@@ -9,82 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sympy import AtomicExpr, Expr, S
+from sympy import S
 
-from .forms import substitute
 from .graph import Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
+from .terms import Chain, Equation, Form, Number, Partial, Shown, Sum, plugged  # noqa: F401
 from .trace import Step, Trace
-
-# ── terms: the parts of an equation ──────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Form:
-    """An expression in node names or inputs, printed as it was built."""
-
-    expr: Expr
-
-
-@dataclass(frozen=True)
-class Number:
-    """A value: exact when rational, otherwise shown as a rounded decimal (with ≈)."""
-
-    value: Expr
-
-
-@dataclass(frozen=True)
-class Partial:
-    """∂of/∂wrt."""
-
-    of: str
-    wrt: str
-
-
-@dataclass(frozen=True)
-class Chain:
-    """A product of terms written out, factor by factor: ∂L/∂v · ∂v/∂u, (−4) · 2."""
-
-    factors: tuple
-
-
-@dataclass(frozen=True)
-class Sum:
-    """A sum of terms written out: the paths of a fan-out."""
-
-    terms: tuple
-
-
-Term = Form | Number | Partial | Chain | Sum
-
-
-class Shown(AtomicExpr):
-    """A value written in place of a symbol, to show a substitution: 2v₃ = 2·(−2)."""
-
-    is_commutative = True
-
-    def __new__(cls, value: Expr):
-        obj = AtomicExpr.__new__(cls)
-        obj.value = value
-        return obj
-
-    def _hashable_content(self):
-        return (self.value,)
-
-
-def plugged(form: Expr, values) -> Form:
-    """``form`` with each node's value written in place of its name."""
-    mapping = {s: Shown(values[s.name]) for s in form.free_symbols if s.name in values}
-    return Form(substitute(form, mapping))
-
-
-@dataclass(frozen=True)
-class Equation:
-    """sides[0] = sides[1] = …  (≈ before a rounded number)."""
-
-    sides: tuple
-
 
 # ── blocks ───────────────────────────────────────────────────────────────────────────────
 
@@ -254,7 +185,7 @@ def _step_equation(trace: Trace, step: Step) -> Equation:
         sides += [local, *shown]
         if step.local_value is not None:
             sides.append(Number(step.local_value))
-        return Equation(tuple(_distinct(sides)))
+        return Equation(tuple(distinct(sides)))
     sides.append(Chain((Partial(target, step.node), Partial(step.node, step.input))))
     if step.upstream_value is not None:
         upstream = Number(step.upstream_value)
@@ -268,7 +199,7 @@ def _step_equation(trace: Trace, step: Step) -> Equation:
         sides.append(Chain((upstream, local)))
         if step.product is not None:
             sides.append(Form(step.product))
-    return Equation(tuple(_distinct(sides)))
+    return Equation(tuple(distinct(sides)))
 
 
 def _fan_out(trace: Trace, name: str) -> Equation:
@@ -287,7 +218,7 @@ def _fan_out(trace: Trace, name: str) -> Equation:
         sides.append(Sum(tuple(Form(s.product) for s in steps)))
         if adjoint.form is not None:
             sides.append(Form(adjoint.form))
-    return Equation(tuple(_distinct(sides)))
+    return Equation(tuple(distinct(sides)))
 
 
 def _result(trace: Trace) -> list:
@@ -305,7 +236,7 @@ def _result(trace: Trace) -> list:
                 f"{MAX_FORM_OPS} operations, or nested more than {MAX_FORM_DEPTH} deep), "
                 "so only its value is shown.",
             )))
-        rows.append(Equation(tuple(_distinct(sides))))
+        rows.append(Equation(tuple(distinct(sides))))
     return [Equations(tuple(rows)), *notes]
 
 
@@ -314,7 +245,7 @@ def _fans_out(trace: Trace, name: str) -> bool:
     return adjoint is not None and len(adjoint.steps) > 1
 
 
-def _distinct(sides: list) -> list:
+def distinct(sides: list) -> list:
     """Drop a side that says the same as the one before it (x = x says nothing)."""
     result = []
     for side in sides:

@@ -21,8 +21,9 @@ from sympy import Expr, Symbol
 from .errors import WorksheetError
 from .forms import evaluate
 from .limits import MAX_NODES
-from .parse import Apply, Ast, Num, Program, Statement, Var
+from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from .rules import RULES
+from . import tensors
 from .values import OutsideDomain, TooLarge, settle
 
 Pos = tuple[int, int]
@@ -147,12 +148,20 @@ class _Builder:
         self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, statement.kind)
         self.env[name] = symbol(name)
         self.named[name] = statement.pos
-        if statement.expr is not None:
+        if isinstance(statement.expr, (ListLit, Make)):
+            self.defaults[name] = literal(statement.expr, self.program.source)
+        elif statement.expr is not None:
             self.defaults[name] = self._constant(statement.expr, f"the value of {name}")
 
     def _assign(self, statement: Statement) -> None:
         name = statement.name
         self._check_new(name, statement.pos, "assigned")
+        if isinstance(statement.expr, (ListLit, Make)):
+            self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, "data")
+            self.defaults[name] = literal(statement.expr, self.program.source)
+            self.env[name] = symbol(name)
+            self.named[name] = statement.pos
+            return
         result = self._expression(statement.expr)
         if not isinstance(result, Symbol):
             # a number: a named constant, which the worksheet shows as an input with a value
@@ -216,6 +225,13 @@ class _Builder:
             return item.value
         if isinstance(item, Var):
             return self._variable(item)
+        if isinstance(item, (ListLit, Make)):
+            shown = "a list" if isinstance(item, ListLit) else f"{item.name}(…)"
+            raise self._error(
+                f"{shown} is a value: give it a name on a line of its own (data x = [1, 2] or "
+                "param W = randn(4, 3, seed=0)) and use the name",
+                item.pos,
+            )
         args = [results[id(a)] for a in item.args]
         if all(not isinstance(a, Symbol) for a in args):
             return self._fold(item, args)
@@ -232,6 +248,8 @@ class _Builder:
     def _fold(self, item: Apply, args: list[Expr]) -> Expr:
         """An operation on numbers alone is a number: 1/2, 2**10, sqrt(2)."""
         rule = RULES[item.op]
+        if getattr(rule, "tensor", False):
+            raise self._error(f"{rule.title} needs a tensor; here it has only numbers", item.pos)
         try:
             return settle_constant(evaluate(rule.form(*args)))
         except OutsideDomain:
@@ -298,6 +316,8 @@ class _Builder:
         """An integer that two subtrees share exactly when they are written alike."""
         if isinstance(item, Num):
             raw = ("num", item.value)
+        elif isinstance(item, (ListLit, Make)):
+            raw = ("value", id(item))
         elif isinstance(item, Var):
             raw = ("var", item.name)
         else:
@@ -337,13 +357,77 @@ class _Builder:
 
 
 def constant(expr: Ast) -> Expr:
-    """The value of a formula of numbers alone: ``-1.5``, ``1/3``, ``pi/4``."""
+    """The value of a formula of numbers alone: ``-1.5``, ``1/3``, ``pi/4`` (or a tensor:
+    ``[1, 2]``, ``ones(3)``)."""
+    if isinstance(expr, (ListLit, Make)):
+        return literal(expr, "")
     for item in _postorder(expr):
         if isinstance(item, Var):
             raise WorksheetError(
                 f"expected a number, found the variable {item.name}", line=item.pos[0], column=item.pos[1]
             )
     return _Builder(Program((), ""), ())._expression(expr)
+
+
+def literal(expr: ListLit | Make, source: str):
+    """The tensor a list or ``ones``/``zeros``/``randn`` stands for."""
+    def error(message: str, pos: Pos) -> WorksheetError:
+        return WorksheetError(message, line=pos[0], column=pos[1], source=source or None)
+
+    if isinstance(expr, Make):
+        sizes = tuple(_whole(a, "a size", source, minimum=1) for a in expr.args)
+        try:
+            tensors.check_size(sizes, f"{expr.name}({', '.join(map(str, sizes))})")
+        except tensors.ShapeError as problem:
+            raise error(str(problem), expr.pos) from None
+        if expr.name == "randn":
+            if expr.seed is None:
+                raise error("randn needs a seed, so the worksheet is the same every time: randn(4, 3, seed=0)", expr.pos)
+            return tensors.randn(sizes, _whole(expr.seed, "the seed", source, minimum=0))
+        return tensors.full(sizes, 1 if expr.name == "ones" else 0)
+    nested = _nested(expr, source)
+    return tensors.from_nested(nested)
+
+
+def _nested(expr: ListLit, source: str) -> list:
+    """Nested lists of numbers, checked to be rectangular (a vector or a matrix)."""
+    rows = []
+    for item in expr.items:
+        if isinstance(item, ListLit):
+            rows.append(_nested(item, source))
+        elif isinstance(item, Make):
+            raise WorksheetError(f"{item.name}(…) cannot stand inside a list", line=item.pos[0],
+                                 column=item.pos[1], source=source or None)
+        else:
+            rows.append(tensors.number(constant(item)))
+    kinds = {isinstance(r, list) for r in rows}
+    lengths = {len(r) for r in rows if isinstance(r, list)}
+    if len(kinds) > 1 or len(lengths) > 1:
+        raise WorksheetError(
+            "the rows of a matrix must all be lists of the same length",
+            line=expr.pos[0], column=expr.pos[1], source=source or None,
+        )
+    if any(isinstance(x, list) for r in rows if isinstance(r, list) for x in r):
+        raise WorksheetError(
+            "a value is a vector or a matrix (lists nested at most two deep)",
+            line=expr.pos[0], column=expr.pos[1], source=source or None,
+        )
+    try:
+        tensors.check_size((len(rows), *lengths), "the list")
+    except tensors.ShapeError as problem:
+        raise WorksheetError(str(problem), line=expr.pos[0], column=expr.pos[1], source=source or None) from None
+    return rows
+
+
+def _whole(expr: Ast, what: str, source: str, minimum: int) -> int:
+    value = constant(expr)
+    if not (value.is_Integer and value >= minimum):
+        line, column = expr.pos
+        raise WorksheetError(
+            f"{what} must be a whole number ≥ {minimum}, not {sympy.sstr(value)}",
+            line=line, column=column, source=source or None,
+        )
+    return int(value)
 
 
 def settle_constant(value: Expr) -> Expr:

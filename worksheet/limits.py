@@ -27,3 +27,10 @@ MAX_FORM_DEPTH = 40
 """A symbolic form (a gradient written out) with more nodes than MAX_FORM_OPS, or nested
 deeper than MAX_FORM_DEPTH, is omitted, and the worksheet says so; its value is still
 computed."""
+
+MAX_TENSOR_ELEMENTS = 100_000
+"""A tensor (declared or computed) with more elements than this is refused."""
+
+MAX_TENSOR_WORK = 5_000_000
+"""A tensor program whose forward pass needs more element operations than this (a matrix
+product m×k by k×n counts m·k·n) is refused before anything is computed."""

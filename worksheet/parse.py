@@ -5,11 +5,14 @@ The formula language (documented in the README):
     program    := line*                       one statement per line, or several split by ';'
     statement  := ('param' | 'data') NAME ['=' expr]  |  NAME '=' expr  |  expr
     expr       := term (('+' | '-') term)*
-    term       := unary (('*' | '/') unary | implicit)*
+    term       := unary (('*' | '/' | '@') unary | implicit)*      '@' is the matrix product
     implicit   := unary   after a number or ')' and before a name or '('   (2x, 2(x+1), (a)(b))
     unary      := ('-' | '+') unary | power
-    power      := atom (('**' | '^') unary)?             right-associative: 2^3^2 = 2^9
+    power      := postfix (('**' | '^') unary)?          right-associative: 2^3^2 = 2^9
+    postfix    := atom ('.T')*                           the transpose
     atom       := NUMBER | NAME | FUNCTION '(' expr (',' expr)* ')' | '(' expr ')'
+                | '[' item (',' item)* ']'               a vector; a list of lists is a matrix
+                | MAKER '(' expr [',' expr] [',' 'seed' '=' expr] ')'    ones, zeros, randn
 
 Numbers are read exactly (``0.01`` is 1/100). Nothing here calls ``eval``, ``sympify`` or
 ``parse_expr``: every construct outside this grammar is refused with its line and column.
@@ -32,8 +35,9 @@ Pos = tuple[int, int]
 
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 KEYWORDS = ("param", "data")
+MAKERS = ("ones", "zeros", "randn")  # tensor values: ones(n), zeros(m, n), randn(m, n, seed=S)
 MAX_LITERAL_DIGITS = 300
-RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS)
+RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS) | set(MAKERS)
 
 # Characters people paste from typeset formulas, read as what they mean.
 TYPESET = {"−": "-", "·": "*", "×": "*", "÷": "/", "²": "^2", "³": "^3"}
@@ -63,7 +67,25 @@ class Apply:
     pos: Pos
 
 
-Ast = Num | Var | Apply
+@dataclass(frozen=True, eq=False)
+class ListLit:
+    """``[1, 2]`` (a vector) or ``[[1, 2], [3, 4]]`` (a matrix): a tensor value, as written."""
+
+    items: tuple
+    pos: Pos
+
+
+@dataclass(frozen=True, eq=False)
+class Make:
+    """``ones(3)``, ``zeros(2, 3)``, ``randn(4, 3, seed=1)``: a tensor value made to a shape."""
+
+    name: str
+    args: tuple
+    seed: "Ast | None"
+    pos: Pos
+
+
+Ast = Num | Var | Apply | ListLit | Make
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,7 @@ TOKEN = re.compile(
     (?P<space>[ \t\r\f\v]+)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/^(),=])
+  | (?P<op>\*\*|\.T(?![A-Za-z0-9_])|[-+*/^(),=@\[\]])
     """,
     re.VERBOSE,
 )
@@ -133,7 +155,7 @@ def _unexpected_character(ch: str) -> str:
         return "'.' is not part of the formula language (no attribute access)"
     if ch in "'\"":
         return "quotes are not part of the formula language (no strings)"
-    if ch in "[]{}":
+    if ch in "{}":
         return f"{ch!r} is not part of the formula language"
     if ch.isalpha():
         return f"unexpected character {ch!r}: names are ASCII letters, digits and '_' (write lambda for λ)"
@@ -198,8 +220,8 @@ class Parser:
         token = self.token
         if token.kind == "end":
             return
-        if token.text == ")":
-            message = "unmatched ')'"
+        if token.text in (")", "]"):
+            message = f"unmatched {token.text!r}"
         elif token.text == "=":
             message = "unexpected '=' (an assignment is NAME = formula, one per line)"
         else:
@@ -215,14 +237,14 @@ class Parser:
             left = Apply("add" if op.text == "+" else "sub", (left, right), op.pos)
         return left
 
-    # term := unary (('*' | '/') unary | implicit)*
+    # term := unary (('*' | '/' | '@') unary | implicit)*
     def term(self) -> Ast:
         left = self.unary()
         while True:
-            if self.at("*", "/"):
+            if self.at("*", "/", "@"):
                 op = self.advance()
                 right = self.unary()
-                left = Apply("mul" if op.text == "*" else "div", (left, right), op.pos)
+                left = Apply(BINARY[op.text], (left, right), op.pos)
             elif self.implicit_product():
                 start = self.token
                 right = self.unary()
@@ -256,9 +278,9 @@ class Parser:
             return Apply("neg", (operand,), op.pos)
         return self.power()
 
-    # power := atom (('**' | '^') unary)?
+    # power := postfix (('**' | '^') unary)?
     def power(self) -> Ast:
-        base = self.atom()
+        base = self.postfix()
         if self.at("**", "^"):
             op = self.advance()
             self.nest(op)
@@ -267,26 +289,82 @@ class Parser:
             return Apply("pow", (base, exponent), op.pos)
         return base
 
-    # atom := NUMBER | NAME | FUNCTION '(' args ')' | '(' expr ')'
+    # postfix := atom ('.T')*
+    def postfix(self) -> Ast:
+        operand = self.atom()
+        while self.at(".T"):
+            op = self.advance()
+            operand = Apply("transpose", (operand,), op.pos)
+        return operand
+
+    # atom := NUMBER | NAME | FUNCTION '(' args ')' | '(' expr ')' | '[' items ']' | MAKER '(' … ')'
     def atom(self) -> Ast:
         token = self.advance()
         if token.kind == "num":
             return Num(_number(token), token.pos, token.text)
         if token.kind == "name":
+            if self.at("(") and token.text in MAKERS:
+                return self.make(token)
             if self.at("("):
                 return self.call(token)
             return self.name(token)
+        if token.text == "[":
+            return self.list_literal(token)
         if token.text == "(":
             self.nest(token)
             inner = self.expr()
             self.expect(")", opened=token)
             self.unnest()
             return inner
-        if token.text == ")":
-            message = "expected a number, a name or '(' but found ')'"
+        if token.text in (")", "]"):
+            message = f"expected a number, a name or '(' but found {token.text!r}"
         else:
             message = f"expected a number, a name or '(' but found {describe(token)}"
         raise WorksheetError(message, line=token.pos[0], column=token.pos[1])
+
+    def list_literal(self, opened: Token) -> ListLit:
+        """[a, b, …]: numbers, or lists of the same length (checked when the value is made)."""
+        self.nest(opened)
+        items = [self.expr()]
+        while self.at(","):
+            self.advance()
+            items.append(self.expr())
+        if self.token.kind == "end":
+            raise WorksheetError(
+                f"'[' at {opened.pos[0]}:{opened.pos[1]} is never closed",
+                line=self.token.pos[0], column=self.token.pos[1],
+            )
+        self.expect("]")
+        self.unnest()
+        return ListLit(tuple(items), opened.pos)
+
+    def make(self, token: Token) -> Make:
+        """ones(n), zeros(m, n), randn(m, n, seed=S): one or two sizes, and randn's seed."""
+        opened = self.advance()
+        self.nest(opened)
+        args, seed = [], None
+        while True:
+            if self.token.kind == "name" and self.token.text == "seed" and self.tokens[self.i + 1].text == "=":
+                if token.text != "randn":
+                    raise WorksheetError(
+                        f"{token.text} takes no seed (only randn does)",
+                        line=self.token.pos[0], column=self.token.pos[1],
+                    )
+                self.advance(), self.advance()
+                seed = self.expr()
+            else:
+                args.append(self.expr())
+            if not self.at(","):
+                break
+            self.advance()
+        self.expect(")", opened=opened)
+        self.unnest()
+        if not 1 <= len(args) <= 2:
+            raise WorksheetError(
+                f"{token.text} takes one or two sizes ({token.text}(n) or {token.text}(m, n)), got {len(args)}",
+                line=token.pos[0], column=token.pos[1],
+            )
+        return Make(token.text, tuple(args), seed, token.pos)
 
     def name(self, token: Token) -> Ast:
         if token.text in CONSTANTS:
@@ -329,6 +407,9 @@ class Parser:
                 line=token.pos[0], column=token.pos[1],
             )
         return Apply(function, tuple(args), token.pos)
+
+
+BINARY = {"*": "mul", "/": "div", "@": "matmul"}
 
 
 def _number(token: Token) -> sympy.Rational:

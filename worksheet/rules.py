@@ -11,16 +11,25 @@ evenly between two equal arguments.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import sympy
 from sympy import Expr, Heaviside, Max, Min, Rational, S, cos, cosh, exp, log, sign, sin, sinh, tan, tanh
 from sympy import Add, Mul, Pow
 
 from .forms import call, difference, negate, power, product, total
 from .functions import relu, sigmoid, softplus
+from .values import OutsideDomain, TooLarge
 
 
 class Rule:
-    """An operation of the formula language."""
+    """An operation of the formula language.
+
+    ``value(*xs)`` and ``slope(i, *xs)`` are the same operation and derivative on plain
+    numbers (exact ``Fraction``s, or floats once a transcendental function is involved),
+    for tensors, where each element is computed on its own.
+    """
 
     op: str  # the node's op in JSON and in the graph ("mul", "sigmoid", …)
     title: str  # what a reader calls it ("multiply")
@@ -34,6 +43,12 @@ class Rule:
     def local(self, i: int, *args: Expr) -> Expr:
         raise NotImplementedError
 
+    def value(self, *xs):
+        raise NotImplementedError
+
+    def slope(self, i: int, *xs):
+        raise NotImplementedError
+
     def local_value(self, i: int, *values: Expr) -> Expr | None:
         """The value of ∂node/∂args[i] where evaluating ``local`` would not give the limit."""
         return None
@@ -45,6 +60,35 @@ RULES: dict[str, Rule] = {}
 def rule(cls: type[Rule]) -> type[Rule]:
     RULES[cls.op] = cls()
     return cls
+
+
+# ── numbers: the helpers of value() and slope() ──────────────────────────────────────────
+
+def nonzero(w):
+    if w == 0:
+        raise OutsideDomain("division by zero")
+    return w
+
+
+def is_integer(w) -> bool:
+    return w == int(w)
+
+
+def finite(function, u):
+    try:
+        return function(u)
+    except OverflowError:
+        raise TooLarge("a value beyond the largest double (about 1.8e308)") from None
+
+
+def exact_sqrt(u):
+    """√u, exact when u is the square of a fraction."""
+    if isinstance(u, (int, Fraction)):
+        u = Fraction(u)
+        p, q = math.isqrt(u.numerator), math.isqrt(u.denominator)
+        if p * p == u.numerator and q * q == u.denominator:
+            return Fraction(p, q)
+    return math.sqrt(u)
 
 
 # ── operators ──────────────────────────────────────────────────────────────────────────
@@ -61,6 +105,12 @@ class Add_(Rule):
     def local(self, i, u, w):
         return S.One
 
+    def value(self, u, w):
+        return u + w
+
+    def slope(self, i, u, w):
+        return 1
+
 
 @rule
 class Sub(Rule):
@@ -74,6 +124,12 @@ class Sub(Rule):
     def local(self, i, u, w):
         return S.One if i == 0 else S.NegativeOne
 
+    def value(self, u, w):
+        return u - w
+
+    def slope(self, i, u, w):
+        return 1 if i == 0 else -1
+
 
 @rule
 class Mul_(Rule):
@@ -85,6 +141,12 @@ class Mul_(Rule):
         return Mul(u, w, evaluate=False)
 
     def local(self, i, u, w):
+        return w if i == 0 else u
+
+    def value(self, u, w):
+        return u * w
+
+    def slope(self, i, u, w):
         return w if i == 0 else u
 
 
@@ -100,6 +162,12 @@ class Div(Rule):
 
     def local(self, i, u, w):
         return power(w, -1) if i == 0 else product(-1, u, power(w, -2))
+
+    def value(self, u, w):
+        return u / nonzero(w)
+
+    def slope(self, i, u, w):
+        return 1 / nonzero(w) if i == 0 else -u / nonzero(w) ** 2
 
 
 @rule
@@ -126,6 +194,22 @@ class Pow_(Rule):
             return S.Zero
         return None
 
+    def value(self, u, w):
+        if u == 0 and w < 0 or u < 0 and not is_integer(w):
+            raise OutsideDomain(self.domain)
+        if is_integer(w) and (abs(w) <= 64 or u in (0, 1, -1)):
+            return u ** int(w)  # exact for fractions
+        return finite(lambda b: math.pow(b, float(w)), float(u))
+
+    def slope(self, i, u, w):
+        if i == 0:
+            return w * self.value(u, w - 1)
+        if u == 0 and w > 0:
+            return 0
+        if u <= 0:
+            raise OutsideDomain("∂(u^w)/∂w needs a positive base u")
+        return self.value(u, w) * math.log(u)
+
 
 @rule
 class Neg(Rule):
@@ -139,6 +223,12 @@ class Neg(Rule):
     def local(self, i, u):
         return S.NegativeOne
 
+    def value(self, u):
+        return -u
+
+    def slope(self, i, u):
+        return -1
+
 
 @rule
 class Identity(Rule):
@@ -151,6 +241,12 @@ class Identity(Rule):
 
     def local(self, i, u):
         return S.One
+
+    def value(self, u):
+        return u
+
+    def slope(self, i, u):
+        return 1
 
 
 # ── functions ──────────────────────────────────────────────────────────────────────────
@@ -167,6 +263,12 @@ class Exp(Rule):
     def local(self, i, u):
         return call(exp, u)
 
+    def value(self, u):
+        return 1 if u == 0 else finite(math.exp, u)
+
+    def slope(self, i, u):
+        return self.value(u)
+
 
 @rule
 class Log(Rule):
@@ -180,6 +282,16 @@ class Log(Rule):
 
     def local(self, i, u):
         return power(u, -1)
+
+    def value(self, u):
+        if u <= 0:
+            raise OutsideDomain(self.domain)
+        return 0 if u == 1 else math.log(u)
+
+    def slope(self, i, u):
+        if u <= 0:
+            raise OutsideDomain(self.domain)
+        return 1 / u
 
 
 @rule
@@ -195,6 +307,16 @@ class Sqrt(Rule):
     def local(self, i, u):
         return power(product(2, Pow(u, S.Half, evaluate=False)), -1)
 
+    def value(self, u):
+        if u < 0:
+            raise OutsideDomain(self.domain)
+        return exact_sqrt(u)
+
+    def slope(self, i, u):
+        if u <= 0:
+            raise OutsideDomain("the square root has no derivative at 0")
+        return 1 / (2 * exact_sqrt(u))
+
 
 @rule
 class Sin(Rule):
@@ -207,6 +329,12 @@ class Sin(Rule):
 
     def local(self, i, u):
         return call(cos, u)
+
+    def value(self, u):
+        return 0 if u == 0 else math.sin(u)
+
+    def slope(self, i, u):
+        return 1 if u == 0 else math.cos(u)
 
 
 @rule
@@ -221,6 +349,12 @@ class Cos(Rule):
     def local(self, i, u):
         return negate(call(sin, u))
 
+    def value(self, u):
+        return 1 if u == 0 else math.cos(u)
+
+    def slope(self, i, u):
+        return 0 if u == 0 else -math.sin(u)
+
 
 @rule
 class Tan(Rule):
@@ -233,6 +367,12 @@ class Tan(Rule):
 
     def local(self, i, u):
         return total(1, power(call(tan, u), 2))
+
+    def value(self, u):
+        return 0 if u == 0 else math.tan(u)
+
+    def slope(self, i, u):
+        return 1 + self.value(u) ** 2
 
 
 @rule
@@ -247,6 +387,12 @@ class Sinh(Rule):
     def local(self, i, u):
         return call(cosh, u)
 
+    def value(self, u):
+        return 0 if u == 0 else finite(math.sinh, u)
+
+    def slope(self, i, u):
+        return 1 if u == 0 else finite(math.cosh, u)
+
 
 @rule
 class Cosh(Rule):
@@ -259,6 +405,12 @@ class Cosh(Rule):
 
     def local(self, i, u):
         return call(sinh, u)
+
+    def value(self, u):
+        return 1 if u == 0 else finite(math.cosh, u)
+
+    def slope(self, i, u):
+        return 0 if u == 0 else finite(math.sinh, u)
 
 
 @rule
@@ -273,6 +425,12 @@ class Tanh(Rule):
     def local(self, i, u):
         return difference(1, power(call(tanh, u), 2))
 
+    def value(self, u):
+        return 0 if u == 0 else math.tanh(u)
+
+    def slope(self, i, u):
+        return 1 - self.value(u) ** 2
+
 
 @rule
 class Sigmoid(Rule):
@@ -285,6 +443,17 @@ class Sigmoid(Rule):
 
     def local(self, i, u):
         return product(call(sigmoid, u), difference(1, call(sigmoid, u)))
+
+    def value(self, u):
+        if u == 0:
+            return Fraction(1, 2)
+        if u >= 0:
+            return 1 / (1 + math.exp(-u))
+        return math.exp(u) / (1 + math.exp(u))
+
+    def slope(self, i, u):
+        s = self.value(u)
+        return s * (1 - s)
 
 
 @rule
@@ -299,6 +468,12 @@ class Relu(Rule):
     def local(self, i, u):
         return Heaviside(u, 0, evaluate=False)
 
+    def value(self, u):
+        return u if u > 0 else 0
+
+    def slope(self, i, u):
+        return 1 if u > 0 else 0
+
 
 @rule
 class Softplus(Rule):
@@ -312,6 +487,12 @@ class Softplus(Rule):
     def local(self, i, u):
         return call(sigmoid, u)
 
+    def value(self, u):
+        return max(u, 0) + math.log1p(math.exp(-abs(u)))
+
+    def slope(self, i, u):
+        return RULES["sigmoid"].value(u)
+
 
 @rule
 class Abs(Rule):
@@ -324,6 +505,12 @@ class Abs(Rule):
 
     def local(self, i, u):
         return call(sign, u)
+
+    def value(self, u):
+        return abs(u)
+
+    def slope(self, i, u):
+        return (u > 0) - (u < 0)
 
 
 @rule
@@ -340,6 +527,13 @@ class Maximum(Rule):
         ahead = difference(u, w) if i == 0 else difference(w, u)
         return Heaviside(ahead, Rational(1, 2), evaluate=False)
 
+    def value(self, u, w):
+        return max(u, w)
+
+    def slope(self, i, u, w):
+        ahead = u - w if i == 0 else w - u
+        return 1 if ahead > 0 else 0 if ahead < 0 else Fraction(1, 2)
+
 
 @rule
 class Minimum(Rule):
@@ -355,6 +549,15 @@ class Minimum(Rule):
         behind = difference(w, u) if i == 0 else difference(u, w)
         return Heaviside(behind, Rational(1, 2), evaluate=False)
 
+    def value(self, u, w):
+        return min(u, w)
+
+    def slope(self, i, u, w):
+        behind = w - u if i == 0 else u - w
+        return 1 if behind > 0 else 0 if behind < 0 else Fraction(1, 2)
+
+
+from . import tensor_rules  # noqa: E402,F401  (registers @, .T, sum, mean, the losses)
 
 FUNCTIONS: dict[str, int] = {r.op: r.arity for r in RULES.values() if r.callable}
 """The functions a formula may call, with their number of arguments."""

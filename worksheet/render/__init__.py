@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from .. import tensor_document
 from ..document import worksheet
+from ..tensor_trace import TensorTrace
 from ..trace import Trace
 
 FORMATS = {
@@ -15,15 +17,17 @@ FORMATS = {
     "tex": ("latex", "a standalone LaTeX document (pdflatex)"),
     "txt": ("text", "plain text for the terminal"),
     "json": ("json", "machine-readable, schema worksheet.derive/1"),
+    "torch": ("torch", "a PyTorch script that checks every gradient"),
 }
-EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".json": "json"}
+EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".json": "json", ".py": "torch"}
 
 
-def render(trace: Trace, format: str = "md", *, digits: int = 6) -> str:
+def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -> str:
     """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
     module = import_module(f".{FORMATS[format][0]}", __name__)
-    if format == "json":
+    if format in ("json", "torch"):
         return module.render(trace)
-    return module.render(worksheet(trace), digits=digits)
+    document = tensor_document.worksheet(trace) if isinstance(trace, TensorTrace) else worksheet(trace)
+    return module.render(document, digits=digits)

@@ -14,7 +14,11 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
-from ..document import Chain, Equation, Form, Number, Partial, Shown, Sum
+from ..terms import (
+    Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
+    Sum, SumOver, Tensor, Transpose,
+)
+from .matrices import entries, is_rounded_tensor
 from ..forms import coefficient_and_factors, power, product
 from ..graph import symbol
 
@@ -185,7 +189,42 @@ class _Notation:
             return out
         if isinstance(t, Equation):
             return self.equation(t)
+        return self.matrix_term(t)
+
+    # ── matrix-form terms ──
+    def matrix_term(self, t) -> str:
+        if isinstance(t, Transpose):
+            return self.transpose(self._operand(t.arg, self.transpose_groups))
+        if isinstance(t, MatProduct):
+            return self.juxtaposed.join(self._operand(f, self.product_groups) for f in t.factors)
+        if isinstance(t, Hadamard):
+            return self.odot.join(self._operand(f, self.hadamard_groups) for f in t.factors)
+        if isinstance(t, Difference):
+            right = self._operand(t.right, (Sum, Difference))
+            return f"{self.term(t.left)} {self.minus} {right}"
+        if isinstance(t, Ones):
+            return self.ones
+        if isinstance(t, SumOver):
+            return self.sum_over(t.label, self.term(t.arg))
+        if isinstance(t, Call):
+            return self.apply(t.name, [self.term(a) for a in t.args])
+        if isinstance(t, Tensor):
+            return self.tensor(t.value)
+        if isinstance(t, Space):
+            return self.space(t.shape)
         raise TypeError(f"not a term: {t!r}")
+
+    transpose_groups: tuple = (Partial, Chain, Sum, Difference, Hadamard, MatProduct, Transpose)
+    product_groups: tuple = (Chain, Sum, Difference, Hadamard)
+    hadamard_groups: tuple = (Chain, Sum, Difference)
+
+    def _operand(self, t, groups: tuple) -> str:
+        """A factor of a matrix product, ⊙ or ᵀ: in parentheses when it is compound."""
+        text = self.term(t)
+        compound = isinstance(t, groups) or (
+            isinstance(t, Form) and (t.expr.is_Add or split_sign(t.expr)[0] or (t.expr.is_Mul and Transpose in groups))
+        )
+        return self.paren(text) if compound else text
 
     def number(self, value: Expr) -> str:
         return self._print(value) if is_exact_number(value) else self.rounded(value)
@@ -196,7 +235,7 @@ class _Notation:
             return self.paren(text)
         if isinstance(t, Form) and (t.expr.is_Add or split_sign(t.expr)[0]):
             return self.paren(text)
-        if isinstance(t, Sum):
+        if isinstance(t, (Sum, Difference, Hadamard)):
             return self.paren(text)
         return text
 
@@ -229,6 +268,8 @@ def is_rounded(side) -> bool:
         return any(not is_exact_number(s.value) for s in side.expr.atoms(Shown))
     if isinstance(side, (Chain, Sum)):
         return any(is_rounded(t) for t in (side.factors if isinstance(side, Chain) else side.terms))
+    if isinstance(side, Tensor):
+        return is_rounded_tensor(side.value)
     return False
 
 
@@ -292,6 +333,61 @@ class LatexNotation(_Notation, LatexPrinter):
 
     def partial(self, of: str, wrt: str) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (of, wrt)
+
+    # ── matrices ──
+    juxtaposed = r" \, "
+    odot = r" \odot "
+    ones = r"\mathbf{1}"
+    NAMES = {"softmax": "softmax", "onehot": "onehot", "mean": "mean", "sum": "sum", "mse": "mse",
+             "bce_with_logits": r"bce\_with\_logits", "cross_entropy": r"cross\_entropy"}
+
+    def transpose(self, text: str) -> str:
+        return r"%s^{\top}" % (text if not text.endswith("}") or text.startswith(r"\left") else "{%s}" % text)
+
+    def sum_over(self, label: str, text: str) -> str:
+        if label == "all":
+            return r"\operatorname{sum}\left(%s\right)" % text
+        return r"\sum_{\text{%s}} \left(%s\right)" % (label, text)
+
+    def apply(self, name: str, args: list[str]) -> str:
+        if name == "sumsq":
+            return r"\lVert %s \rVert^{2}" % args[0]
+        return r"\operatorname{%s}\left(%s\right)" % (self.NAMES.get(name, name), ", ".join(args))
+
+    def tensor(self, value) -> str:
+        rows = entries(value, self.digits, latex=True)
+        body = r" \\ ".join(" & ".join(row) for row in rows)
+        return r"\begin{bmatrix} %s \end{bmatrix}" % body
+
+    def space(self, shape) -> str:
+        if not shape:
+            return r"\mathbb{R}"
+        return r"\mathbb{R}^{%s}" % r" \times ".join(map(str, shape))
+
+
+def side_by_side(blocks: list[list[str]]) -> list[str]:
+    """Text blocks joined left to right, each centred on the same middle line."""
+    height = max(len(b) for b in blocks)
+    middle = (height - 1) // 2
+    out = [""] * height
+    for block in blocks:
+        width = max(len(line) for line in block)
+        top = middle - (len(block) - 1) // 2
+        for row in range(height):
+            k = row - top
+            out[row] += (block[k] if 0 <= k < len(block) else "").ljust(width)
+    return [line.rstrip() for line in out]
+
+
+def matrix_lines(value, digits: int) -> list[str]:
+    """A vector (as a column) or a matrix between ⎡ ⎤ brackets, columns aligned."""
+    rows = entries(value, digits, latex=False)
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    lines = ["  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in rows]
+    if len(lines) == 1:
+        return [f"[ {lines[0]} ]"]
+    edges = [("⎡", "⎤")] + [("⎢", "⎥")] * (len(lines) - 2) + [("⎣", "⎦")]
+    return [f"{a} {line} {b}" for (a, b), line in zip(edges, lines)]
 
 
 class TextNotation(_Notation, StrPrinter):
@@ -371,3 +467,40 @@ class TextNotation(_Notation, StrPrinter):
 
     def partial(self, of: str, wrt: str) -> str:
         return f"∂{of}/∂{wrt}"
+
+    # ── matrices ──
+    juxtaposed = " "
+    odot = " ⊙ "
+    ones = "𝟏"
+    transpose_groups = _Notation.transpose_groups
+    product_groups = _Notation.product_groups + (Partial,)
+
+    def transpose(self, text: str) -> str:
+        return text + "ᵀ"
+
+    def sum_over(self, label: str, text: str) -> str:
+        return f"sum({text})" if label == "all" else f"Σ_{label}({text})"
+
+    def apply(self, name: str, args: list[str]) -> str:
+        if name == "sumsq":
+            return f"‖{args[0]}‖²"
+        return f"{name}({', '.join(args)})"
+
+    def tensor(self, value) -> str:
+        return "\n".join(matrix_lines(value, self.digits))
+
+    def space(self, shape) -> str:
+        if not shape:
+            return "ℝ"
+        return "ℝ" + "ˣ".join(str(n).translate(SUPERSCRIPTS) for n in shape)
+
+    def equation(self, eq: Equation) -> str:
+        """One line; or, with a matrix among the sides, the sides set side by side as blocks."""
+        if not any(isinstance(side, Tensor) and side.value.ndim for side in eq.sides):
+            return super().equation(eq)
+        blocks = []
+        for i, side in enumerate(eq.sides):
+            if i:
+                blocks.append([self.approx if is_rounded(side) else " = "])
+            blocks.append(self.term(side).split("\n"))
+        return "\n".join(side_by_side(blocks))

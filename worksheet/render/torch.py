@@ -1,0 +1,141 @@
+"""Trace → a runnable PyTorch script that rebuilds the model, calls ``backward()`` and checks
+every ``.grad`` against the worksheet's numbers (exit status 1 when one differs).
+
+The script uses PyTorch's own functions (``F.mse_loss``, ``F.cross_entropy``, …) in float64,
+so it is an independent check of the worksheet, and a starting point for students.
+"""
+
+from __future__ import annotations
+
+import keyword
+from fractions import Fraction
+
+import numpy as np
+import sympy
+from sympy import Symbol
+
+from ..errors import WorksheetError
+from ..graph import Graph, Node
+from .templating import environment
+
+RTOL, ATOL = "1e-9", "1e-12"
+TAKEN = {"torch", "F", "sys", "expected", "ok", "name", "tensor", "want", "got"}
+
+CALLS = {
+    "exp": "torch.exp", "log": "torch.log", "sqrt": "torch.sqrt", "sin": "torch.sin",
+    "cos": "torch.cos", "tan": "torch.tan", "sinh": "torch.sinh", "cosh": "torch.cosh",
+    "tanh": "torch.tanh", "sigmoid": "torch.sigmoid", "relu": "torch.relu",
+    "softplus": "F.softplus", "abs": "torch.abs", "max": "torch.maximum", "min": "torch.minimum",
+    "sum": "torch.sum", "mean": "torch.mean", "cross_entropy": "F.cross_entropy",
+}
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+
+
+def render(trace) -> str:
+    graph = trace.graph
+    values = _input_values(trace)
+    if values is None:
+        raise WorksheetError("the PyTorch script needs values: give them with --at or in the program", where="--format torch")
+    names = {n.name: _python_name(n.name) for n in graph.nodes}
+    indices = _class_indices(graph)
+    inputs = [_input_line(n, names[n.name], values[n.name], n.name in trace.wrt, n.name in indices)
+              for n in graph.inputs]
+    model = [f"{names[n.name]} = {_expression(n, names, _shapes(trace))}" for n in graph.operations]
+    retained = [f"{names[w]}.retain_grad()" for w in trace.wrt if not graph.node(w).is_input]
+    expected = [(g.wrt, _floats(g.value)) for g in trace.gradients]
+    return environment().get_template("check.py.j2").render(
+        title=None, inputs=inputs, model=_retain(model, retained, graph, names),
+        output=names[graph.target], target=graph.target, expected=expected,
+        checked=[(w, names[w]) for w in trace.wrt], rtol=RTOL, atol=ATOL,
+    )
+
+
+def _retain(model: list[str], retained: list[str], graph: Graph, names) -> list[str]:
+    """Intermediate nodes asked for with --wrt keep their .grad (retain_grad after their line)."""
+    if not retained:
+        return model
+    out = []
+    for node, line in zip(graph.operations, model):
+        out.append(line)
+        if f"{names[node.name]}.retain_grad()" in retained:
+            out.append(f"{names[node.name]}.retain_grad()")
+    return out
+
+
+def _input_values(trace):
+    if getattr(trace, "point", None) is None:
+        return None
+    return dict(trace.point)
+
+
+def _shapes(trace):
+    return getattr(trace, "shapes", None) or {}
+
+
+def _python_name(name: str) -> str:
+    if keyword.iskeyword(name) or name in TAKEN:
+        return name + "_"
+    return name
+
+
+def _class_indices(graph: Graph) -> set[str]:
+    return {n.args[1].name for n in graph.operations
+            if n.op == "cross_entropy" and isinstance(n.args[1], Symbol)}
+
+
+def _input_line(node: Node, name: str, value, grad: bool, index: bool) -> str:
+    if index:
+        return f"{name} = torch.tensor({_ints(value)}, dtype=torch.long)"
+    flag = ", requires_grad=True" if grad else ""
+    return f"{name} = torch.tensor({_floats(value)}{flag})"
+
+
+def _expression(node: Node, names, shapes) -> str:
+    args = [names[a.name] if isinstance(a, Symbol) else _literal(a) for a in node.args]
+    op = node.op
+    if op in INFIX:
+        if op in ("pow",) and not isinstance(node.args[0], Symbol):
+            args[0] = f"torch.tensor({args[0]})"
+        return f"{args[0]} {INFIX[op]} {args[1]}"
+    if op == "neg":
+        return f"-({args[0]})"
+    if op == "id":
+        return f"{args[0]} * 1"
+    if op == "transpose":
+        return f"{args[0]}.t()"
+    if op == "sumsq":
+        return f"torch.sum({args[0]} ** 2)"
+    if op == "softmax":
+        return f"torch.softmax({args[0]}, dim=-1)"
+    if op == "mse":
+        return f"F.mse_loss(*torch.broadcast_tensors({args[0]}, {args[1]}))"
+    if op == "bce_with_logits":
+        return f"F.binary_cross_entropy_with_logits(*torch.broadcast_tensors({args[0]}, {args[1]}))"
+    if op in ("max", "min"):
+        args = [a if isinstance(x, Symbol) else f"torch.tensor({a})" for a, x in zip(args, node.args)]
+    return f"{CALLS[op]}({', '.join(args)})"
+
+
+def _literal(value: sympy.Expr) -> str:
+    """A number in the model's code; negative ones in parentheses (so -1 ** x means (-1)**x)."""
+    text = str(int(value)) if value.is_Integer else repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+def _floats(value) -> str:
+    """A number or nested lists of numbers as Python float literals (exact doubles)."""
+    if isinstance(value, np.ndarray):
+        if value.shape == ():
+            return _floats(value[()])
+        return "[" + ", ".join(_floats(v) for v in value) + "]"
+    if isinstance(value, Fraction):
+        return repr(float(value))
+    return repr(float(value))
+
+
+def _ints(value) -> str:
+    if isinstance(value, np.ndarray):
+        if value.shape == ():
+            return str(int(value[()]))
+        return "[" + ", ".join(_ints(v) for v in value) + "]"
+    return str(int(value))

@@ -1,0 +1,153 @@
+"""``TensorTrace`` → ``Document``: the worksheet of a model with vectors and matrices.
+
+The same sections as a scalar worksheet — problem, graph and forward pass, backward pass,
+result — with each node's shape (h ∈ ℝ⁴, W₁ ∈ ℝ^{4×3}), values as matrices, and each
+backward step in matrix form, ``∂J/∂W₂ = (∂J/∂o) hᵀ``, followed by its numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from .document import Document, Equations, Heading, Listing, Paragraph, Table, distinct
+from .graph import Node, symbol
+from .tensor_rules import tensor_rule
+from .tensor_trace import TensorStep, TensorTrace
+from .tensors import is_exact
+from .terms import Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
+
+
+def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet") -> Document:
+    blocks = [
+        *_problem(trace),
+        Heading("1. Computational graph and forward pass"),
+        *_forward(trace),
+        Heading("2. Backward pass"),
+        *_backward(trace),
+        Heading("3. Result"),
+        *_result(trace),
+    ]
+    return Document(title, tuple(blocks))
+
+
+def shown(value: np.ndarray):
+    """A value as a term: a number for a scalar, a matrix otherwise."""
+    if value.shape == ():
+        x = value[()]
+        return Number(sympy.Rational(x.numerator, x.denominator) if is_exact(x) else sympy.Float(float(x), 17))
+    return Tensor(value)
+
+
+def _problem(trace: TensorTrace) -> list:
+    graph = trace.graph
+    blocks: list = [Listing(graph.source.strip())]
+    sentence: list = [f"Find the gradient{'s' if len(trace.wrt) > 1 else ''} of ", Form(symbol(graph.target)),
+                      " with respect to "]
+    for i, name in enumerate(trace.wrt):
+        if i:
+            sentence.append(" and " if i == len(trace.wrt) - 1 else ", ")
+        sentence.append(Form(symbol(name)))
+    sentence.append(" at the values below.")
+    blocks.append(Paragraph(tuple(sentence)))
+    return blocks
+
+
+def _forward(trace: TensorTrace) -> list:
+    graph = trace.graph
+    rows = []
+    for node in graph.nodes:
+        value = trace.values[node.name]
+        rows.append((
+            Form(node.symbol), Space(trace.shapes[node.name]), _operation(node), _definition(trace, node),
+            shown(value) if value.shape == () else None,
+        ))
+    intro = Paragraph((
+        "One row per node, in evaluation order: the inputs, then each operation as written, with "
+        "the space its value lives in (",
+        Space(()), " a number, ", Space((4,)), " a vector of 4, ", Space((4, 3)),
+        " a matrix of 4 rows and 3 columns; a vector is a column). Scalars are in the table, vectors and matrices below it.",
+    ))
+    tensors = [
+        Equation((Form(node.symbol), *([_definition(trace, node)] if not node.is_input else []),
+                  shown(trace.values[node.name])))
+        for node in graph.nodes if trace.values[node.name].shape != ()
+    ]
+    blocks = [intro, Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
+    if tensors:
+        blocks.append(Equations(tuple(tensors)))
+    return blocks
+
+
+def _operation(node: Node) -> str:
+    if node.is_input:
+        return {"param": "parameter", "data": "data"}.get(node.kind, "input")
+    return tensor_rule(node.op).title
+
+
+def _definition(trace: TensorTrace, node: Node):
+    if node.is_input:
+        return None
+    shapes = tuple(trace.shapes[a.name] if isinstance(a, sympy.Symbol) else () for a in node.args)
+    return tensor_rule(node.op).definition(node.args, shapes)
+
+
+def _backward(trace: TensorTrace) -> list:
+    target = trace.target
+    if not trace.steps:
+        return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
+    blocks: list = [Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(sympy.S.One))),
+        ". From the output back, each input ", Form(symbol("u")), " of a node ", Form(symbol("v")),
+        " receives the vector-Jacobian product of ", Form(symbol("v")),
+        ", written in matrix form (", Transpose(Form(symbol("A"))), " the transpose, ",
+        Hadamard((Form(symbol("a")), Form(symbol("b")))), " the elementwise product, ", Ones(()),
+        " a tensor of ones) and then in numbers; ",
+        Partial(target, "u"), " has the shape of ", Form(symbol("u")),
+        ". Where a value feeds several nodes, the paths add up.",
+    ))]
+    steps_from: dict[str, list[int]] = {}
+    for i, step in enumerate(trace.steps):
+        steps_from.setdefault(step.node, []).append(i)
+    for name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(name)
+        if node.is_input:
+            continue
+        rows = []
+        if len(adjoint.steps) > 1:
+            rows.append(_fan_out(trace, name))
+        rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(name, ())]
+        label = Equation((Form(node.symbol), _definition(trace, node)))
+        blocks.append(Paragraph(("Node ", label, ", in ", Space(trace.shapes[name]), ":")))
+        blocks.append(Equations(tuple(rows)))
+    return blocks
+
+
+def _fans_out(trace: TensorTrace, name: str) -> bool:
+    adjoint = trace.adjoints.get(name)
+    return adjoint is not None and len(adjoint.steps) > 1
+
+
+def _step_equation(trace: TensorTrace, step: TensorStep) -> Equation:
+    sides: list = [] if _fans_out(trace, step.input) else [Partial(trace.target, step.input)]
+    sides += [step.form, shown(step.value)]
+    return Equation(tuple(distinct(sides)))
+
+
+def _fan_out(trace: TensorTrace, name: str) -> Equation:
+    adjoint = trace.adjoints[name]
+    forms = tuple(trace.steps[i].form for i in reversed(adjoint.steps))
+    return Equation((Partial(trace.target, name), Sum(forms), shown(adjoint.value)))
+
+
+def _result(trace: TensorTrace) -> list:
+    rows = []
+    for gradient in trace.gradients:
+        sides: list = [Partial(trace.target, gradient.wrt)]
+        if gradient.form is not None:
+            sides.append(gradient.form)
+        if gradient.in_names is not None:
+            sides.append(gradient.in_names)
+        sides.append(shown(gradient.value))
+        rows.append(Equation(tuple(sides)))
+    return [Equations(tuple(rows))]

@@ -1,0 +1,457 @@
+"""One rule per tensor operation: its shape, its value, and its vector-Jacobian product —
+both the numbers and the matrix form a textbook writes (``(∂J/∂o) hᵀ``, ``W₂ᵀ (∂J/∂o)``,
+``∂J/∂h ⊙ φ′(z)``), never element-by-element scalar derivatives.
+
+``g`` is the upstream gradient ∂J/∂v of the node v, of v's shape; ``vjp(i, g, out, *xs)`` is
+the contribution to ∂J/∂xs[i], of xs[i]'s shape. In ``vjp_form`` the upstream is a term
+(``None`` when v is the output, whose ∂J/∂v = 1 needs no writing) and the arguments are
+SymPy symbols of the input nodes, or numbers.
+
+The elementwise operations (``+ − * / ^``, σ, relu, exp, …) are the scalar rules of
+``rules.py`` applied to each element, with NumPy broadcasting; their vector-Jacobian
+product is ``g ⊙ local`` summed back over the broadcast axes.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import sympy
+from sympy import Expr, Rational
+
+from .forms import call, difference, product, quotient
+from .functions import sigmoid
+from .rules import RULES, Rule, rule
+from .tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
+from .terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, SumOver, Transpose
+
+Shape = tuple[int, ...]
+
+
+def scaled(g, term, shape: Shape):
+    """g times ``term``: a plain product for scalars, ⊙ for tensors; just ``term`` when g = 1."""
+    if g is None:
+        return term
+    if term == Form(sympy.S.One):
+        return g
+    return Chain((g, term)) if not shape else Hadamard((g, term))
+
+
+def negated(term):
+    return Chain((Number(sympy.S.NegativeOne), term))
+
+
+class TensorRule(Rule):
+    """An operation that exists only for tensors (``@``, ``.T``, ``sum``, losses)."""
+
+    tensor = True
+
+    def form(self, *args: Expr) -> Expr:
+        """A placeholder definition for the graph; tensor worksheets print ``definition``."""
+        return sympy.Function(self.op)(*args)
+
+    def local(self, i, *args):
+        raise NotImplementedError(f"{self.op} has no scalar derivative; it is a tensor operation")
+
+    def differentiable(self, i: int) -> bool:
+        return True
+
+    def shape(self, *shapes: Shape) -> Shape:
+        raise NotImplementedError
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def vjp(self, i: int, g: np.ndarray, out: np.ndarray, *xs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def vjp_form(self, i: int, g, out: Expr, args: tuple, shapes: tuple[Shape, ...]):
+        raise NotImplementedError
+
+    def definition(self, args: tuple, shapes: tuple[Shape, ...]):
+        return Call(self.op, tuple(Form(a) for a in args))
+
+    def work(self, *shapes: Shape) -> int:
+        """Element operations the forward pass needs (for the work limit)."""
+        return max([math.prod(s) for s in shapes] + [1])
+
+
+# ── elementwise: a scalar rule on each element ───────────────────────────────────────────
+
+class Elementwise:
+    """A scalar rule applied element by element, with broadcasting:
+    v = f(u, w);   ∂J/∂u = Σ_broadcast (∂J/∂v ⊙ ∂f/∂u)."""
+
+    tensor = False
+
+    def __init__(self, scalar_rule: Rule):
+        self.rule = scalar_rule
+        self.op, self.title = scalar_rule.op, scalar_rule.title
+
+    def differentiable(self, i: int) -> bool:
+        return True
+
+    def shape(self, *shapes: Shape) -> Shape:
+        try:
+            return tuple(np.broadcast_shapes(*shapes))
+        except ValueError:
+            raise ShapeError(
+                "the shapes " + " and ".join(shape_text(s) for s in shapes) + " do not broadcast "
+                "(sizes must be equal or 1, counted from the last axis)"
+            ) from None
+
+    def forward(self, *xs):
+        return elementwise(self.rule.value, *xs)
+
+    def vjp(self, i, g, out, *xs):
+        local = elementwise(lambda *x: self.rule.slope(i, *x), *xs)
+        return unbroadcast(as_array(g * local), xs[i].shape)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        out_shape = self.shape(*shapes)
+        local = self.rule.local(i, *args)
+        if local == -1:
+            term = negated(g) if g is not None else Form(sympy.S.NegativeOne)
+        else:
+            term = scaled(g, Form(local), out_shape)
+        label = broadcast_axes(shapes[i], out_shape)
+        return SumOver(term, label) if label else term
+
+    def definition(self, args, shapes):
+        return Form(self.rule.form(*args))
+
+    def work(self, *shapes):
+        return math.prod(self.shape(*shapes)) or 1
+
+
+def tensor_rule(op: str):
+    """The tensor rule of ``op``: its own, or the scalar rule applied elementwise."""
+    found = RULES[op]
+    return found if getattr(found, "tensor", False) else Elementwise(found)
+
+
+# ── matrix product and transpose ─────────────────────────────────────────────────────────
+
+@rule
+class MatMul(TensorRule):
+    """v = A B (``A @ B``), NumPy's matmul for vectors and matrices:
+    ∂J/∂A = (∂J/∂v) Bᵀ,   ∂J/∂B = Aᵀ (∂J/∂v);
+    with a vector x: v = W x gives ∂J/∂W = (∂J/∂v) xᵀ (an outer product), ∂J/∂x = Wᵀ (∂J/∂v);
+    v = x W gives ∂J/∂x = W (∂J/∂v), ∂J/∂W = x (∂J/∂v)ᵀ; v = a·b (two vectors) gives
+    ∂J/∂a = (∂J/∂v) b."""
+
+    op, title, arity, callable = "matmul", "matrix product", 2, False
+
+    def shape(self, a, b):
+        if not a or not b:
+            raise ShapeError(
+                f"@ multiplies vectors and matrices, not {describe_shape(a if not a else b)} "
+                "(write * to scale)"
+            )
+        inner_a, inner_b = a[-1], b[0]
+        if inner_a != inner_b:
+            raise ShapeError(
+                f"the shapes {shape_text(a)} and {shape_text(b)} do not fit: "
+                f"{describe_shape(a)} @ {describe_shape(b)} needs the inner sizes to agree "
+                f"({inner_a} ≠ {inner_b})"
+            )
+        return a[:-1] + b[1:]
+
+    def forward(self, a, b):
+        return as_array(np.matmul(a, b))
+
+    def vjp(self, i, g, out, a, b):
+        if a.ndim == 1 and b.ndim == 1:
+            return as_array(g * (b if i == 0 else a))
+        if a.ndim == 2 and b.ndim == 1:
+            return as_array(np.outer(g, b)) if i == 0 else as_array(a.T @ g)
+        if a.ndim == 1 and b.ndim == 2:
+            return as_array(b @ g) if i == 0 else as_array(np.outer(a, g))
+        return as_array(g @ b.T) if i == 0 else as_array(a.T @ g)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        a, b = (Form(x) for x in args)
+        upstream = g if g is not None else Form(sympy.S.One)
+        rank = (len(shapes[0]), len(shapes[1]))
+        if rank == (1, 1):
+            return scaled(g, b if i == 0 else a, ())
+        if rank == (1, 2):
+            return MatProduct((b, upstream)) if i == 0 else MatProduct((a, Transpose(upstream)))
+        return MatProduct((upstream, Transpose(b))) if i == 0 else MatProduct((Transpose(a), upstream))
+
+    def definition(self, args, shapes):
+        return MatProduct(tuple(Form(a) for a in args))
+
+    def work(self, a, b):
+        return math.prod(a) * (b[1] if len(b) == 2 else 1)
+
+
+@rule
+class TransposeRule(TensorRule):
+    """v = Aᵀ (``A.T``);   ∂J/∂A = (∂J/∂v)ᵀ.   A vector or a scalar is its own transpose."""
+
+    op, title, callable = "transpose", "transpose", False
+
+    def shape(self, a):
+        return tuple(reversed(a))
+
+    def forward(self, a):
+        return as_array(a.T)
+
+    def vjp(self, i, g, out, a):
+        return as_array(g.T)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        if g is None:
+            return Form(sympy.S.One)
+        return Transpose(g) if len(shapes[0]) == 2 else g
+
+    def definition(self, args, shapes):
+        return Transpose(Form(args[0]))
+
+
+# ── reductions ───────────────────────────────────────────────────────────────────────────
+
+@rule
+class Total(TensorRule):
+    """v = sum(A) = Σᵢ Aᵢ (over all elements);   ∂J/∂A = (∂J/∂v) 𝟏."""
+
+    op, title = "sum", "sum of elements"
+
+    def shape(self, a):
+        return ()
+
+    def forward(self, a):
+        return scalar(a.sum() if a.size else 0)
+
+    def vjp(self, i, g, out, a):
+        return as_array(np.full(a.shape, g[()], dtype=object))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        return scaled(g, Ones(shapes[0]), ()) if shapes[0] else (g or Form(sympy.S.One))
+
+
+@rule
+class Mean(TensorRule):
+    """v = mean(A) = (1/N) Σᵢ Aᵢ over all N elements;   ∂J/∂A = (∂J/∂v)·(1/N)·𝟏."""
+
+    op, title = "mean", "mean of elements"
+
+    def shape(self, a):
+        if math.prod(a) == 0:
+            raise ShapeError("the mean of no elements is undefined")
+        return ()
+
+    def forward(self, a):
+        return scalar(a.sum() / Fraction(a.size))
+
+    def vjp(self, i, g, out, a):
+        return as_array(np.full(a.shape, g[()] / Fraction(a.size), dtype=object))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        n = math.prod(shapes[0])
+        share = Chain((Number(Rational(1, n)), Ones(shapes[0]))) if shapes[0] else Form(sympy.S.One)
+        return scaled(g, share, ())
+
+
+@rule
+class SumOfSquares(TensorRule):
+    """v = sumsq(A) = ‖A‖²_F = Σᵢ Aᵢ²;   ∂J/∂A = (∂J/∂v)·2A."""
+
+    op, title = "sumsq", "squared norm"
+
+    def shape(self, a):
+        return ()
+
+    def forward(self, a):
+        return scalar((a * a).sum() if a.size else 0)
+
+    def vjp(self, i, g, out, a):
+        return as_array(a * (2 * g[()]))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        return scaled(g, Form(product(2, args[0])), ())
+
+
+# ── losses ───────────────────────────────────────────────────────────────────────────────
+
+def _same_or_broadcast(p: Shape, t: Shape) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(p, t))
+    except ValueError:
+        raise ShapeError(
+            f"the prediction ({shape_text(p)}) and the target ({shape_text(t)}) have shapes that do not broadcast"
+        ) from None
+
+
+@rule
+class MSE(TensorRule):
+    """v = mse(P, T) = (1/N) Σᵢ (Pᵢ − Tᵢ)²  (the mean, as PyTorch's MSELoss);
+    ∂J/∂P = (∂J/∂v)·2(P − T)/N,   ∂J/∂T = −(∂J/∂v)·2(P − T)/N."""
+
+    op, title, arity = "mse", "mean squared error", 2
+
+    def shape(self, p, t):
+        _same_or_broadcast(p, t)
+        return ()
+
+    def forward(self, p, t):
+        d = p - t
+        return scalar(np.sum(d * d) / Fraction(d.size))
+
+    def vjp(self, i, g, out, p, t):
+        d = as_array(p - t)
+        share = as_array(d * (2 * g[()] / Fraction(d.size)))
+        return unbroadcast(share if i == 0 else as_array(-share), (p if i == 0 else t).shape)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        n = math.prod(_same_or_broadcast(*shapes))
+        local = quotient(product(2, difference(*args)), sympy.Integer(n)) if n > 1 else product(2, difference(*args))
+        term = scaled(g, Form(local), ())
+        return term if i == 0 else negated(term)
+
+
+@rule
+class BCEWithLogits(TensorRule):
+    """v = bce_with_logits(Z, Y) = (1/N) Σᵢ [max(Zᵢ, 0) − Zᵢ Yᵢ + ln(1 + e^(−|Zᵢ|))]
+    = −(1/N) Σᵢ [Yᵢ ln σ(Zᵢ) + (1 − Yᵢ) ln(1 − σ(Zᵢ))]  (the mean, as PyTorch's);
+    ∂J/∂Z = (∂J/∂v)·(σ(Z) − Y)/N,   ∂J/∂Y = −(∂J/∂v)·Z/N."""
+
+    op, title, arity = "bce_with_logits", "binary cross-entropy with logits", 2
+
+    def shape(self, z, y):
+        _same_or_broadcast(z, y)
+        return ()
+
+    def forward(self, z, y):
+        each = elementwise(_bce, *np.broadcast_arrays(z, y))
+        return scalar(each.sum() / Fraction(each.size))
+
+    def vjp(self, i, g, out, z, y):
+        z_b, y_b = np.broadcast_arrays(z, y)
+        n = Fraction(z_b.size)
+        if i == 0:
+            local = elementwise(lambda a, b: RULES["sigmoid"].value(a) - b, z_b, y_b)
+        else:
+            local = as_array(-as_array(z_b))
+        return unbroadcast(as_array(local * (g[()] / n)), (z if i == 0 else y).shape)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        n = math.prod(_same_or_broadcast(*shapes))
+        z, y = args
+        top = difference(call(sigmoid, z), y) if i == 0 else z
+        local = quotient(top, sympy.Integer(n)) if n > 1 else top
+        term = scaled(g, Form(local), ())
+        return term if i == 0 else negated(term)
+
+
+def _bce(z, y):
+    """max(z, 0) − z·y + ln(1 + e^(−|z|)), exact where it can be (z = 0 gives ln 2, a float)."""
+    return max(z, 0) - z * y + math.log1p(math.exp(-abs(z)))
+
+
+@rule
+class CrossEntropy(TensorRule):
+    """v = cross_entropy(o, c) = −ln softmax(o)_c = ln Σⱼ e^(oⱼ) − o_c for logits o ∈ ℝᴷ and a
+    class index c ∈ {0, …, K−1} (counted from 0, as PyTorch); for a batch of logits (N×K) and
+    N class indices, the mean over the batch.
+    ∂J/∂o = (∂J/∂v)·(softmax(o) − onehot(c))  (divided by N for a batch). The class index has
+    no gradient."""
+
+    op, title, arity = "cross_entropy", "softmax cross-entropy", 2
+
+    def differentiable(self, i):
+        return i == 0
+
+    def shape(self, o, c):
+        if len(o) == 1 and c == ():
+            return ()
+        if len(o) == 2 and c == (o[0],):
+            return ()
+        raise ShapeError(
+            f"cross_entropy takes logits of K classes and a class index (or N×K logits and "
+            f"N indices), not {describe_shape(o)} and {describe_shape(c)}"
+        )
+
+    def forward(self, o, c):
+        rows, classes = _rows(o), _classes(c, o.shape[-1])
+        losses = [_logsumexp(row) - row[k] for row, k in zip(rows, classes)]
+        return scalar(sum(losses) / Fraction(len(losses)) if len(losses) > 1 else losses[0])
+
+    def vjp(self, i, g, out, o, c):
+        rows, classes = _rows(o), _classes(c, o.shape[-1])
+        grads = []
+        for row, k in zip(rows, classes):
+            p = _softmax(row)
+            p[k] = p[k] - 1
+            grads.append(p)
+        scale = g[()] / Fraction(len(rows))
+        return as_array(np.array(grads, dtype=object).reshape(o.shape) * scale)
+
+    def vjp_form(self, i, g, out, args, shapes):
+        o, c = (Form(a) for a in args)
+        local = Difference(Call("softmax", (o,)), Call("onehot", (c,)))
+        if len(shapes[0]) == 2:
+            local = Chain((Number(Rational(1, shapes[0][0])), local))
+        return scaled(g, local, ())
+
+
+@rule
+class Softmax(TensorRule):
+    """s = softmax(z), sᵢ = e^(zᵢ) / Σⱼ e^(zⱼ) (of each row, for a matrix);
+    ∂J/∂z = s ⊙ (∂J/∂s − (∂J/∂s)ᵀ s)  (row by row)."""
+
+    op, title = "softmax", "softmax"
+
+    def shape(self, z):
+        if not 1 <= len(z) <= 2:
+            raise ShapeError(f"softmax takes a vector or a matrix (row by row), not {describe_shape(z)}")
+        return z
+
+    def forward(self, z):
+        return as_array(np.array([_softmax(row) for row in _rows(z)], dtype=object).reshape(z.shape))
+
+    def vjp(self, i, g, out, z):
+        s_rows, g_rows = _rows(out), _rows(g)
+        grads = [[s * (gj - sum(a * b for a, b in zip(g_row, s_row))) for s, gj in zip(s_row, g_row)]
+                 for s_row, g_row in zip(s_rows, g_rows)]
+        return as_array(np.array(grads, dtype=object).reshape(z.shape))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        s = Form(out)
+        upstream = g if g is not None else Ones(shapes[0])
+        return Hadamard((s, Difference(upstream, MatProduct((Transpose(upstream), s)))))
+
+
+def _rows(a: np.ndarray) -> list[list]:
+    return [list(a)] if a.ndim == 1 else [list(row) for row in a]
+
+
+def _classes(c: np.ndarray, k: int) -> list[int]:
+    out = []
+    for x in np.atleast_1d(c).tolist():
+        if x != int(x) or not 0 <= int(x) < k:
+            raise ShapeError(f"a class index must be a whole number from 0 to {k - 1}, not {x}")
+        out.append(int(x))
+    return out
+
+
+def _softmax(row: list) -> list:
+    if all(x == row[0] for x in row):
+        return [Fraction(1, len(row))] * len(row)
+    top = max(row)
+    e = [math.exp(x - top) for x in row]
+    total = sum(e)
+    return [x / total for x in e]
+
+
+def _logsumexp(row: list):
+    top = max(row)
+    if all(x == top for x in row) and len(row) == 1:
+        return top
+    return top + math.log(sum(math.exp(x - top) for x in row))
+
+
+TENSOR_OPS = frozenset(op for op, r in RULES.items() if getattr(r, "tensor", False))
