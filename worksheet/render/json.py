@@ -6,18 +6,23 @@ Stable: keys are only ever added under this schema name; a change of meaning get
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import sympy
 from sympy import Expr
 
+from ..tensor_trace import TensorStep, TensorTrace
+from ..tensors import nested_floats
 from ..trace import Step, Trace
 from ..values import as_float, exact_text
+from .notation import TextNotation
 
 SCHEMA = "worksheet.derive/1"
 
 
-def render(trace: Trace) -> str:
-    return json.dumps(derivation(trace), indent=2, ensure_ascii=False) + "\n"
+def render(trace: Trace | TensorTrace) -> str:
+    data = tensor_derivation(trace) if isinstance(trace, TensorTrace) else derivation(trace)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def derivation(trace: Trace) -> dict:
@@ -88,3 +93,77 @@ def number(key: str, value: Expr | None) -> dict:
     if value is None:
         return {key: None, f"{key}_float": None}
     return {key: exact_text(value), f"{key}_float": as_float(value)}
+
+
+# ── tensor programs: the same keys, values as nested lists, steps in matrix form ─────────
+
+def tensor_derivation(trace: TensorTrace) -> dict:
+    graph, values, text = trace.graph, trace.values, TextNotation(17)
+    return {
+        "schema": SCHEMA,
+        "tensor": True,
+        "target": graph.target,
+        "expression": None,
+        "source": graph.source,
+        "wrt": list(trace.wrt),
+        "at": {k: tensor_text(v) for k, v in trace.point.items()},
+        "nodes": [
+            {
+                "name": node.name,
+                "op": node.op,
+                "kind": node.kind,
+                "inputs": list(node.inputs),
+                "shape": list(trace.shapes[node.name]),
+                "expr": None if node.is_input else form(node.expr),
+                **tensor_number("value", values[node.name]),
+            }
+            for node in graph.nodes
+        ],
+        "backward": [tensor_step(s, trace, text) for s in trace.steps],
+        "adjoints": {
+            name: {"paths": list(a.steps), "expr": None, **tensor_number("value", a.value)}
+            for name, a in trace.adjoints.items()
+        },
+        "gradients": {
+            g.wrt: {
+                "expr": text.term(g.in_names or g.form) if g.form is not None else None,
+                "expr_in_nodes": text.term(g.in_names or g.form) if g.form is not None else None,
+                "expr_in_trace": text.term(g.form) if g.form is not None else None,
+                "shape": list(trace.shapes[g.wrt]),
+                **tensor_number("value", g.value),
+            }
+            for g in trace.gradients
+        },
+    }
+
+
+def tensor_step(s: TensorStep, trace: TensorTrace, text: TextNotation) -> dict:
+    upstream = trace.adjoints[s.node].value
+    return {
+        "node": s.node,
+        "input": s.input,
+        "position": s.position,
+        "vjp": text.term(s.form),
+        "shape": list(s.value.shape),
+        "upstream": tensor_text(upstream),
+        "upstream_float": nested_floats(upstream),
+        **tensor_number("product", s.value),
+    }
+
+
+def tensor_number(key: str, value) -> dict:
+    return {key: tensor_text(value), f"{key}_float": nested_floats(value)}
+
+
+def tensor_text(value):
+    """Exact strings (``"3/10"``, or a float's shortest exact decimal), nested like the tensor."""
+    def each(item):
+        return [each(x) for x in item] if isinstance(item, list) else _element(item)
+
+    return each(value.tolist())
+
+
+def _element(x) -> str:
+    if isinstance(x, Fraction):
+        return str(x)
+    return repr(float(x))
