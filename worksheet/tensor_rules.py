@@ -308,7 +308,9 @@ class MSE(TensorRule):
 
     def vjp_form(self, i, g, out, args, shapes):
         n = math.prod(_same_or_broadcast(*shapes))
-        local = quotient(product(2, difference(*args)), sympy.Integer(n)) if n > 1 else product(2, difference(*args))
+        local = product(2, difference(*args))
+        if n > 1:  # 2(p − y)/N with N written, not cancelled against the 2
+            local = sympy.Mul(2, difference(*args), sympy.Pow(sympy.Integer(n), -1, evaluate=False), evaluate=False)
         term = scaled(g, Form(local), ())
         return term if i == 0 else negated(term)
 

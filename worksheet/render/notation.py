@@ -180,6 +180,10 @@ class _Notation:
         if isinstance(t, Partial):
             return self.partial(self._print(symbol(t.of)), self._print(symbol(t.wrt)))
         if isinstance(t, Chain):
+            if len(t.factors) == 2 and t.factors[0] == Number(S.NegativeOne) and not isinstance(
+                t.factors[1], (Form, Number)
+            ):
+                return self.minus + self._grouped(t.factors[1])  # −∂L/∂v, not (−1) · ∂L/∂v
             return self.chain_times.join(self._grouped(f) for f in t.factors)
         if isinstance(t, Sum):
             out = ""
