@@ -266,10 +266,10 @@ class SumOfSquares(TensorRule):
         return ()
 
     def forward(self, a):
-        return scalar((a * a).sum() if a.size else 0)
+        return scalar(as_array(a * a).sum())
 
     def vjp(self, i, g, out, a):
-        return as_array(a * (2 * g[()]))
+        return as_array(a * (2 * g[()]))  # a 0-d product is a bare number: as_array restores the array
 
     def vjp_form(self, i, g, out, args, shapes):
         return scaled(g, Form(product(2, args[0])), ())
@@ -298,7 +298,7 @@ class MSE(TensorRule):
         return ()
 
     def forward(self, p, t):
-        d = p - t
+        d = as_array(p - t)
         return scalar(np.sum(d * d) / Fraction(d.size))
 
     def vjp(self, i, g, out, p, t):
