@@ -101,3 +101,13 @@ def test_console_script_and_module_agree():
     result = run_process(*README_ARGS, "-f", "json")
     assert result.code == 0 and json.loads(result.out)["gradients"]["w"]["value"] == "-8"
     assert (ROOT / "pyproject.toml").read_text().count('worksheet = "worksheet.cli:main"') == 1
+
+
+def test_output_to_a_device_writes_through_and_keeps_the_device(cli):
+    """-o /dev/null must not replace the device with a file (an atomic rename would, as root)."""
+    import os
+    import stat
+
+    result = cli("derive", "x**2", "--at", "x=1", "-f", "md", "-o", os.devnull)
+    assert result.code == 0
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)

@@ -162,6 +162,12 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    if output.exists() and not output.is_file():  # /dev/null, /dev/stdout, a pipe: write through
+        if output.is_dir():
+            raise WorksheetError(f"{output} is a directory", where="--output")
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     directory = output.resolve().parent
     if not directory.is_dir():
         raise WorksheetError(f"no such directory: {directory}", where="--output")
