@@ -43,11 +43,13 @@ def test_sample_gradients(sample):
         assert sympy.sstr(trace.gradients[0].in_names, order="none") == named
 
 
-TENSOR_SAMPLES = {"linear_bce.ws", "mlp_l2.ws", "batch_vector.ws", "nn_linear.ws"}  # test_torch_oracle.py
+TENSOR_SAMPLES = {"linear_bce.ws", "mlp_l2.ws", "batch_vector.ws", "nn_linear.ws",
+                  "linear_bce_aux.ws"}  # test_torch_oracle.py (and test_stop_gradient.py)
+TRAIN_SAMPLES = {"per_sample.ws"}  # test_train.py
 
 
 def test_every_sample_is_covered():
-    assert {p.name for p in SAMPLES.glob("*.ws")} == set(SAMPLE_CASES) | TENSOR_SAMPLES
+    assert {p.name for p in SAMPLES.glob("*.ws")} == set(SAMPLE_CASES) | TENSOR_SAMPLES | TRAIN_SAMPLES
 
 
 def test_batch_mean_first_sgd_step():

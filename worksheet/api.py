@@ -34,8 +34,12 @@ def derive(
     at: str | Mapping[str, Number] | None = None,
     *,
     let: str | Iterable[str] = (),
-    target: str | None = None,
+    target: str | Iterable[str] | None = None,
     filename: str | None = None,
+    aux: str | Iterable[str] = (),
+    seed_grad: str | Number | Iterable | None = None,
+    mode: str | None = None,
+    check_numeric: bool = False,
 ) -> Trace | TensorTrace:
     """The step-by-step gradient of ``formula`` (a formula or a program's text).
 
@@ -46,18 +50,51 @@ def derive(
     every input). ``at``: values, as ``"w=1,b=0"`` or a mapping; without it (and without
     values declared in the program) the worksheet is symbolic. ``let``: names for
     sub-expressions, as ``"y_pred=w*x+b"`` (or several). ``target``: which assignment of a
-    program to differentiate (default: the last). ``filename``: where the text came from,
-    for error messages; a file may be longer than a one-line formula.
+    program to differentiate (default: the last); several, as ``"loss,z"`` or a list, are
+    differentiated through their sum ``L_total = loss + sum(z)``, each output seeded with ones
+    of its shape (MindSpore's ``grad`` of a function returning ``(loss, z)``). ``aux``:
+    assignments whose values are reported but not differentiated (``has_aux``). ``seed_grad``:
+    for an output that is a vector or a matrix, the gradient to start from, of its shape
+    (``"[1, 0, 2]"``, nested lists or an array; PyTorch's ``backward(gradient=…)``).
+    ``filename``: where the text came from, for error messages; a file may be longer than a
+    one-line formula. ``mode``: ``"reverse"`` (the backward pass, and the adjoint trace),
+    ``"forward"`` (the evaluation trace with a tangent column per variable) or ``"both"``;
+    None is the plain reverse-mode worksheet. ``check_numeric``: a central-difference estimate
+    of each gradient, and the gradient four ways (``trace.modes``; see ``worksheet.modes``).
     """
     limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
     program = _located(lambda: parse_program(formula, max_chars=limit), formula, filename)
     lets = parse_lets(let)
-    graph = _located(lambda: build(program, target=target, lets=lets), formula, filename)
+    targets = parse_names(target, "--target") if target is not None else None
+    auxes = parse_names(aux, "--aux") if aux else []
+    graph = _located(lambda: build(program, target=targets, lets=lets, aux=auxes), formula, filename)
     names = _wrt(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
     point = _point(graph, parse_point(at) if at is not None else {})
+    seed = parse_seed(seed_grad) if seed_grad is not None else None
     if is_tensor_program(graph, point):
-        return _located(lambda: tensor_trace(graph, names, point), formula, filename)
-    return _located(lambda: trace(graph, names, point), formula, filename)
+        return _with_modes(_located(lambda: tensor_trace(graph, names, point, seed), formula, filename),
+                           mode, check_numeric, formula, filename)
+    if seed is not None:
+        raise WorksheetError(
+            f"{graph.target} is a scalar, seeded with 1; --seed-grad is for a vector or matrix output",
+            where="--seed-grad",
+        )
+    return _with_modes(_located(lambda: trace(graph, names, point), formula, filename),
+                       mode, check_numeric, formula, filename)
+
+
+def _with_modes(result, mode: str | None, check_numeric: bool, formula: str, filename: str | None):
+    """The trace with forward mode, the adjoint trace or finite differences attached, if asked."""
+    if mode is None and not check_numeric:
+        return result
+    from .modes import attach
+
+    return _located(lambda: attach(result, mode, check_numeric=check_numeric), formula, filename)
+
+
+def parse_seed(seed: str | Number | Iterable) -> Expr | np.ndarray:
+    """``--seed-grad``: ``"[1, 0, 2]"`` (or a number, nested lists, an array) → exact values."""
+    return _number(seed, "--seed-grad")
 
 
 def _located(run, source: str, filename: str | None):

@@ -44,6 +44,12 @@ class Format(str, Enum):
     torch = "torch"
 
 
+class Mode(str, Enum):
+    forward = "forward"
+    reverse = "reverse"
+    both = "both"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"worksheet {__version__}")
@@ -87,7 +93,21 @@ def derive(
     target: Annotated[
         Optional[str],
         typer.Option("--target", "-t", help="The assignment of a program to differentiate "
-                     "(default: the last).", show_default=False),
+                     "(default: the last). Several, comma-separated (loss,z), are differentiated "
+                     "through their sum L_total = loss + sum(z), each output seeded with ones of its "
+                     "shape (MindSpore's grad of a function returning (loss, z)).", show_default=False),
+    ] = None,
+    aux: Annotated[
+        Optional[str],
+        typer.Option("--aux", help="Assignments to report by value without differentiating them, "
+                     "comma-separated, e.g. z (MindSpore's has_aux).", show_default=False),
+    ] = None,
+    seed_grad: Annotated[
+        Optional[str],
+        typer.Option("--seed-grad", help="For an output that is a vector or a matrix: the gradient "
+                     "to start the backward pass from, of the output's shape, e.g. \"[1, 0, 2]\" "
+                     "(the gradient argument of PyTorch's backward(); a vector-Jacobian product).",
+                     show_default=False),
     ] = None,
     format: Annotated[
         Optional[Format],
@@ -103,6 +123,22 @@ def derive(
     digits: Annotated[
         int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
+    mode: Annotated[
+        Optional[Mode],
+        typer.Option("--mode", "-m", help="reverse: the backward pass, plus the adjoint trace "
+                     "(v̄ = ∂L/∂v, fan-out as running updates v̄ ← v̄ + v̄ᵢ·∂vᵢ/∂v). forward: the "
+                     "evaluation trace, each node's value beside its tangent, one tangent column per "
+                     "--wrt variable (seeded ẋ = 1). both: all of it. Default: the reverse-mode "
+                     "worksheet alone. Forward mode is for scalar formulas.", show_default=False),
+    ] = None,
+    check_numeric: Annotated[
+        bool,
+        typer.Option("--check-numeric", help="Check each gradient against a central difference "
+                     "(L(x+h) − L(x−h))/2h (h = max(1, |x|)/10¹² with 60 digits; for a model, /10⁶), flagging any that "
+                     "DIFFERS, and "
+                     "compare four ways to it: by hand (sympy.diff), numerically, forward and "
+                     "reverse mode. Needs values (--at)."),
+    ] = False,
 ) -> None:
     """Derive the gradients of a formula, step by step: graph, forward pass, backward pass, result.
 
@@ -113,8 +149,103 @@ def derive(
 
     fmt = _format(format, output)
     text, filename = _source(formula)
-    trace = run(text, wrt, at, let=let or (), target=target, filename=filename)
+    trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
+                aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
+                check_numeric=check_numeric)
     _emit(render(trace, fmt, digits=digits), output)
+
+
+class TrainFormat(str, Enum):
+    md = "md"
+    tex = "tex"
+    txt = "txt"
+    json = "json"
+
+
+PROGRESS_FROM = 500  # steps: a longer run shows a progress bar on a terminal
+
+
+@app.command(no_args_is_help=True)
+def train(
+    program: Annotated[
+        str,
+        typer.Argument(help="A program file with param and data declarations (or - for standard input).",
+                       show_default=False),
+    ],
+    lr: Annotated[str, typer.Option("--lr", help="Learning rate, e.g. 0.01 (exact: 0.1 is 1/10).",
+                                    show_default=False)],
+    epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Passes over the data.")] = 1,
+    per_sample: Annotated[
+        bool, typer.Option("--per-sample", help="One update per sample: walk every data array along its "
+                           "first axis in lockstep, as a `for x, y in zip(xs, ys)` loop does.")
+    ] = False,
+    zero_grad: Annotated[
+        bool, typer.Option("--zero-grad/--no-zero-grad", help="Zero the gradients after each update "
+                           "(optimizer.zero_grad()). --no-zero-grad lets them add up, as PyTorch does without it.")
+    ] = True,
+    exact: Annotated[bool, typer.Option("--exact", help="Exact fractions instead of float64.")] = False,
+    predict: Annotated[
+        Optional[str], typer.Option("--predict", help="Inputs for a prediction before and after training, "
+                                    "e.g. x=4.", show_default=False)
+    ] = None,
+    at: Annotated[
+        Optional[str], typer.Option("--at", "-a", help="Override declared values, e.g. w=0.5.", show_default=False)
+    ] = None,
+    explain_steps: Annotated[
+        int, typer.Option("--explain-steps", min=0, help="How many first steps to show as full worksheets.")
+    ] = 1,
+    format: Annotated[
+        Optional[TrainFormat],
+        typer.Option("--format", "-f", help="md, tex, txt or json (schema worksheet.train/1). Default: from "
+                     "the -o extension; else txt on a terminal, md when piped.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Write to this file instead of standard output.",
+                     show_default=False, dir_okay=False),
+    ] = None,
+    digits: Annotated[
+        int, typer.Option("--digits", min=1, max=17, help="Significant digits of rounded values.")
+    ] = 6,
+) -> None:
+    """Train a program's params by SGD and print every step: loss, gradients, params.
+
+    Example: worksheet train samples/per_sample.ws --lr 0.01 --epochs 100 --per-sample --predict x=4
+    """
+    from .render import render_training
+    from .train import train as run
+
+    fmt = _format(format, output)
+    if fmt not in ("md", "tex", "txt", "json"):
+        raise WorksheetError(f"a training trace is written as md, tex, txt or json, not {fmt}", where="--output")
+    text, filename = _source(program)
+    progress = _Progress()
+    try:
+        training = run(text, lr=lr, epochs=epochs, per_sample=per_sample, zero_grad=zero_grad,
+                       exact=exact, at=at, predict=predict, explain_steps=explain_steps,
+                       filename=filename, on_step=progress)
+    finally:
+        progress.close()
+    _emit(render_training(training, fmt, digits=digits), output)
+
+
+class _Progress:
+    """A progress bar on standard error for long runs, when it is a terminal."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_FROM or not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = typer.progressbar(length=total, label="training", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def _format(format: Format | None, output: Path | None) -> str:

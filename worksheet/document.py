@@ -14,7 +14,7 @@ from sympy import S
 from .graph import Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .terms import Chain, Equation, Form, Number, Partial, Shown, Sum, plugged  # noqa: F401
+from .terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401
 from .trace import Step, Trace
 
 # ── blocks ───────────────────────────────────────────────────────────────────────────────
@@ -87,6 +87,7 @@ def _problem(trace: Trace) -> list:
         blocks.append(Listing(graph.source.strip()))
     if written is not None:
         blocks.append(Equations((Equation((Form(graph.node(target).symbol), Form(written))),)))
+    blocks += outputs_note(graph, Form(graph.node(target).expr))
     wrt = _names(trace.wrt)
     plural = "s" if len(trace.wrt) > 1 else ""
     sentence: list = [f"Find the gradient{plural} of ", Form(symbol(target)), " with respect to "]
@@ -149,7 +150,7 @@ def _definition(node: Node):
 
 def _backward(trace: Trace) -> list:
     target = trace.target
-    if not trace.steps:
+    if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
     blocks: list = [Paragraph((
         "Seed ", Equation((Partial(target, target), Number(S.One))),
@@ -157,7 +158,10 @@ def _backward(trace: Trace) -> list:
         " receives the upstream gradient times the local derivative, ",
         Chain((Partial(target, "v"), Partial("v", "u"))),
         "; where a value feeds several nodes, the paths add up.",
-    ))]
+    )), *seeds_note(trace.graph, None)]
+    stops: dict[str, list[str]] = {}
+    for node_name, input_name in trace.stops:
+        stops.setdefault(node_name, []).append(input_name)
     steps_from: dict[str, list[int]] = {}
     for i, step in enumerate(trace.steps):
         steps_from.setdefault(step.node, []).append(i)
@@ -171,7 +175,10 @@ def _backward(trace: Trace) -> list:
         rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(node_name, ())]
         label = Equation((Form(node.symbol), Form(node.expr)))
         blocks.append(Paragraph(("Node ", label, ":")))
-        blocks.append(Equations(tuple(rows)))
+        if rows:
+            blocks.append(Equations(tuple(rows)))
+        if node_name in stops:
+            blocks.append(stop_note(target, node, stops[node_name], label))
     return blocks
 
 
@@ -182,6 +189,8 @@ def _step_equation(trace: Trace, step: Step) -> Equation:
     # the local derivative with the values put in, where that is more than one number
     shown = [plugged(step.local, trace.values)] if trace.values and not step.local.is_Atom else []
     if step.node == target:
+        if _fans_out(trace, step.input):  # one path of several: ∂L/∂L · ∂L/∂u, as the sum writes it
+            sides.append(Chain((Partial(target, target), Partial(target, step.input))))
         sides += [local, *shown]
         if step.local_value is not None:
             sides.append(Number(step.local_value))
@@ -237,7 +246,16 @@ def _result(trace: Trace) -> list:
                 "so only its value is shown.",
             )))
         rows.append(Equation(tuple(distinct(sides))))
-    return [Equations(tuple(rows)), *notes]
+    return [Equations(tuple(rows)), *notes, *blocked_note(trace), *aux_blocks(trace.graph, lambda name: _aux(trace, name))]
+
+
+def _aux(trace: Trace, name: str) -> list:
+    """An auxiliary output's definition and value (symbolically: written out in the inputs)."""
+    node = trace.graph.node(name)
+    if trace.values is not None:
+        return [Form(node.expr), Number(trace.values[name])]
+    written = trace.expansions.get(symbol(name))
+    return [Form(node.expr), *([Form(written)] if written is not None else [])]
 
 
 def _fans_out(trace: Trace, name: str) -> bool:
@@ -261,3 +279,77 @@ def _key(side):
     if isinstance(side, Number):
         return ("value", side.value)
     return side
+
+
+# ── several outputs, auxiliary outputs, stop_gradient (shared with tensor_document) ──────
+
+
+def outputs_note(graph, definition) -> list:
+    """Several outputs (``--target L,z``): what their sum, the output the sweep starts from, is."""
+    if not getattr(graph, "outputs", ()):
+        return []
+    return [Paragraph((
+        "The program has several outputs, ", *_names(graph.outputs), ". Their gradients add: they "
+        "are differentiated through their sum ", Equation((Form(symbol(graph.target)), definition)),
+        ", each output seeded with ones of its shape (MindSpore's grad of a function that returns "
+        "several values; in PyTorch, backward() of the sum).",
+    ))]
+
+
+def seeds_note(graph, shapes) -> list:
+    """The seed each output gets through the sum of the outputs: 1, or 𝟏 of its shape."""
+    if not getattr(graph, "outputs", ()):
+        return []
+    parts: list = ["Through ", Form(symbol(graph.target)), " each output is seeded with ones of its shape: "]
+    for i, name in enumerate(graph.outputs):
+        if i:
+            parts.append(" and " if i == len(graph.outputs) - 1 else ", ")
+        shape = shapes.get(name, ()) if shapes else ()
+        parts.append(Equation((Partial(graph.target, name), Ones(shape) if shape else Number(S.One))))
+    parts.append(".")
+    return [Paragraph(tuple(parts))]
+
+
+def stop_note(target: str, node: Node, inputs, label) -> Paragraph:
+    """At a stop_gradient node: the gradient stops here."""
+    parts: list = []
+    for i, name in enumerate(inputs):
+        if i:
+            parts.append(", ")
+        parts.append(Partial(target, name))
+    return Paragraph((
+        *parts, " gets nothing through ", label, ": stop_gradient passes the value forward and "
+        "no gradient back, so the sweep stops here (no step).",
+    ))
+
+
+def blocked_note(trace) -> list:
+    """The requested variables that affect the output only through stop_gradient."""
+    if not trace.stops:
+        return []
+    graph = trace.graph
+    above, stack = set(), [graph.target]
+    while stack:
+        name = stack.pop()
+        if name not in above:
+            above.add(name)
+            stack.extend(graph.node(name).inputs)
+    blocked = [w for w in trace.wrt if w in above and w not in trace.adjoints]
+    if not blocked:
+        return []
+    return [Paragraph((
+        *_names(blocked), " affect" + ("s" if len(blocked) == 1 else ""), " ", Form(symbol(graph.target)),
+        " only through stop_gradient, so " + ("its gradient is" if len(blocked) == 1 else "their gradients are"),
+        " 0.",
+    ))]
+
+
+def aux_blocks(graph, sides) -> list:
+    """``--aux``: the auxiliary outputs, which are not differentiated: each name = ``sides(name)``
+    (its definition and its value)."""
+    aux = getattr(graph, "aux", ())
+    if not aux:
+        return []
+    rows = tuple(Equation(tuple(distinct([Form(symbol(name)), *sides(name)]))) for name in aux)
+    return [Paragraph(("Auxiliary outputs (not differentiated):",)), Equations(rows)]
+

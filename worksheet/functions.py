@@ -1,4 +1,4 @@
-"""SymPy functions the formula language adds to SymPy's own: σ, relu and softplus.
+"""SymPy functions the formula language adds to SymPy's own: σ, relu, softplus and stop_gradient.
 
 Each evaluates exactly where it can (σ(0) = 1/2, relu(−3) = 0), numerically to any
 precision, prints in textbook notation, and knows its derivative, so that SymPy's own
@@ -91,6 +91,28 @@ class softplus(Function):
 
     def _latex(self, printer, exp=None):
         return _with_power(r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+class stop_gradient(Function):
+    """stop_gradient(z) = z;   its derivative is taken to be 0 (PyTorch's ``.detach()``,
+    MindSpore's ``stop_gradient``): the value passes forward, no gradient passes back."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number:
+            return z
+
+    def fdiff(self, argindex=1):
+        return S.Zero
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        return _with_power(r"\operatorname{stop\_gradient}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
 def _with_power(tex: str, exp: str | None) -> str:

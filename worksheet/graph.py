@@ -28,6 +28,7 @@ from .values import OutsideDomain, TooLarge, settle
 
 Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")
+COMBINED_NAME = "L_total"  # the sum of several outputs (--target L,z)
 
 
 def symbol(name: str) -> Symbol:
@@ -64,6 +65,8 @@ class Graph:
     defaults: Mapping[str, Expr] = field(default_factory=dict)  # values declared in the program
     source: str = ""  # the program's text
     statements: int = 1  # how many statements it has (a formula has one)
+    outputs: tuple[str, ...] = ()  # several outputs (--target L,z): the target is their sum
+    aux: tuple[str, ...] = ()  # --aux: assignments whose values are reported, not differentiated
 
     def __post_init__(self):
         object.__setattr__(self, "by_name", {n.name: n for n in self.nodes})
@@ -93,9 +96,20 @@ class Let:
     source: str
 
 
-def build(program: Program, *, target: str | None = None, lets: Sequence[Let] = ()) -> Graph:
-    """The graph of ``program`` up to ``target`` (default: its last assignment)."""
-    return _Builder(program, lets).build(target)
+def build(
+    program: Program, *, target: str | Sequence[str] | None = None, lets: Sequence[Let] = (),
+    aux: Sequence[str] = (),
+) -> Graph:
+    """The graph of ``program`` up to ``target`` (default: its last assignment).
+
+    Several targets (a list of names) are several outputs: the graph gets one more node,
+    their sum ``L_total = L + z`` (a tensor output summed over its elements when traced),
+    which is the output the sweep starts from, so that each output is seeded with ones of its
+    shape and their gradients add. ``aux`` names assignments that are computed and reported
+    but not differentiated (MindSpore's ``has_aux``).
+    """
+    targets = [target] if isinstance(target, str) else list(target or ())
+    return _Builder(program, lets).build(targets, list(aux))
 
 
 class _Builder:
@@ -114,7 +128,7 @@ class _Builder:
         self.keys: dict[tuple, int] = {}
 
     # ── statements ──
-    def build(self, target: str | None) -> Graph:
+    def build(self, targets: list[str], aux: list[str]) -> Graph:
         self._index_lets()
         output = None
         statements = self.program.statements
@@ -139,8 +153,15 @@ class _Builder:
                     "(same order and grouping)",
                     where=f"--let {let.name}", source=let.source, line=1, column=1,
                 )
-        target = self._target(target, output)
-        return self._finish(target)
+        outputs = list(dict.fromkeys(self._target(t, output) for t in targets or [None]))
+        for name in aux:
+            if name in outputs:
+                raise WorksheetError(
+                    f"{name} is an output (--target); --aux names a value reported without "
+                    "being differentiated", where="--aux",
+                )
+            self._assigned(name, "--aux")
+        return self._finish(outputs, list(dict.fromkeys(aux)))
 
     def _declare(self, statement: Statement) -> None:
         name = statement.name
@@ -193,14 +214,17 @@ class _Builder:
             if output is None:
                 raise WorksheetError("nothing to differentiate: the program has no assignment")
             return output
-        if target not in self.env or target in self.inputs:
+        return self._assigned(target, "--target")
+
+    def _assigned(self, name: str, option: str) -> str:
+        if name not in self.env or name in self.inputs:
             assigned = [n.name for n in self.operations if n.named]
             raise WorksheetError(
-                f"no assignment named {target!r}"
+                f"no assignment named {name!r}"
                 + (f" (assigned: {', '.join(assigned)})" if assigned else ""),
-                where="--target",
+                where=option,
             )
-        return target
+        return name
 
     # ── expressions ──
     def _expression(self, root: Ast) -> Expr:
@@ -344,15 +368,29 @@ class _Builder:
         line, column = pos if pos else (None, None)
         return WorksheetError(message, line=line, column=column, source=self.program.source or None)
 
-    def _finish(self, target: str) -> Graph:
-        operations = _ancestors(self.operations, target)
-        needed = {name for node in operations for name in node.inputs} | {target}
+    def _finish(self, outputs: list[str], aux: list[str]) -> Graph:
+        roots = outputs + aux
+        operations = _ancestors(self.operations, roots)
+        needed = {name for node in operations for name in node.inputs} | set(roots)
         inputs = [n for name, n in self.inputs.items() if name in needed or n.kind != "input"]
-        operations = _number_unnamed(operations, set(self.inputs) | {n.name for n in operations})
+        taken = set(self.inputs) | {n.name for n in operations}
+        operations = _number_unnamed(operations, taken)
         defaults = {k: v for k, v in self.defaults.items() if k in {n.name for n in inputs}}
+        target, combined = outputs[0], ()
+        if len(outputs) > 1:  # the sum of the outputs, the node the sweep starts from
+            taken |= {n.name for n in operations} | set(self.env) | set(self.used)
+            target = COMBINED_NAME
+            counter = 1
+            while target in taken:
+                counter += 1
+                target = f"{COMBINED_NAME}{counter}"
+            args = tuple(symbol(name) for name in outputs)
+            operations = [*operations, Node(target, "outputs", tuple(outputs), args,
+                                            RULES["outputs"].form(*args), None, True)]
+            combined = tuple(outputs)
         return Graph(
             tuple(inputs) + tuple(operations), target, defaults,
-            self.program.source, len(self.program.statements),
+            self.program.source, len(self.program.statements), combined, tuple(aux),
         )
 
 
@@ -449,10 +487,10 @@ def _postorder(root: Ast) -> Iterator[Ast]:
             stack.append((child, False))
 
 
-def _ancestors(operations: list[Node], target: str) -> list[Node]:
-    """The operations ``target`` depends on, in evaluation order."""
+def _ancestors(operations: list[Node], targets: Sequence[str]) -> list[Node]:
+    """The operations the ``targets`` depend on, in evaluation order."""
     by_name = {n.name: n for n in operations}
-    keep, stack = set(), [target]
+    keep, stack = set(), list(targets)
     while stack:
         name = stack.pop()
         if name in keep or name not in by_name:

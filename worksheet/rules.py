@@ -19,7 +19,7 @@ from sympy import Expr, Heaviside, Max, Min, Rational, S, cos, cosh, exp, log, s
 from sympy import Add, Mul, Pow
 
 from .forms import call, difference, negate, power, product, total
-from .functions import relu, sigmoid, softplus
+from .functions import relu, sigmoid, softplus, stop_gradient
 from .values import OutsideDomain, TooLarge
 
 
@@ -36,6 +36,7 @@ class Rule:
     arity: int = 1
     callable: bool = True  # written f(x) in formulas (operators are not)
     domain: str = "not a real number"  # why a value can be undefined, for error messages
+    stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
 
     def form(self, *args: Expr) -> Expr:
         raise NotImplementedError
@@ -246,6 +247,56 @@ class Identity(Rule):
         return u
 
     def slope(self, i, u):
+        return 1
+
+
+@rule
+class StopGradient(Rule):
+    """v = stop_gradient(u) = u   (alias ``detach``; PyTorch's ``u.detach()``, MindSpore's
+    ``stop_gradient``);   ∂v/∂u is taken to be 0: the value passes forward unchanged and no
+    gradient passes back, so ∂L/∂u gets nothing through v.
+
+    The sweep records no step through it (a product with 0 says nothing); the worksheet says
+    at the node that the gradient stops there.
+    """
+
+    op, title = "stop_gradient", "stop gradient"
+    stops_gradient = True
+
+    def form(self, u):
+        return call(stop_gradient, u)
+
+    def local(self, i, u):
+        return S.Zero
+
+    def value(self, u):
+        return u
+
+    def slope(self, i, u):
+        return 0
+
+
+@rule
+class Outputs(Rule):
+    """L_total = L + z + …, the sum of several outputs of a program (``--target L,z``), each
+    reduced by summing its elements when it is a tensor: L_total = L + Σᵢ zᵢ.
+    ∂L_total/∂L = 1 and ∂L_total/∂z = 𝟏 (ones of z's shape): every output is seeded with ones,
+    and the gradients of the outputs add (MindSpore's ``grad`` of a function returning
+    ``(loss, z)``). The graph adds this node itself; a formula cannot call it.
+    """
+
+    op, title, arity, callable = "outputs", "sum of the outputs", 2, False
+
+    def form(self, *args):
+        return Add(*args, evaluate=False)
+
+    def local(self, i, *args):
+        return S.One
+
+    def value(self, *xs):
+        return sum(xs[1:], xs[0])
+
+    def slope(self, i, *xs):
         return 1
 
 
@@ -562,4 +613,4 @@ from . import tensor_rules  # noqa: E402,F401  (registers @, .T, sum, mean, the 
 FUNCTIONS: dict[str, int] = {r.op: r.arity for r in RULES.values() if r.callable}
 """The functions a formula may call, with their number of arguments."""
 
-ALIASES = {"ln": "log"}
+ALIASES = {"ln": "log", "detach": "stop_gradient"}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .document import Document, Equations, Heading, Listing, Paragraph, Table, distinct
+from .document import (
+    Document, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
+    seeds_note, stop_note,
+)
 from .graph import Node, symbol
 from .tensor_rules import tensor_rule
 from .tensor_trace import TensorStep, TensorTrace
 from .tensors import is_exact
-from .terms import Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
+from .terms import Call, Chain, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
 
 
 def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet") -> Document:
@@ -35,13 +38,18 @@ def shown(value: np.ndarray):
     """A value as a term: a number for a scalar, a matrix otherwise."""
     if value.shape == ():
         x = value[()]
-        return Number(sympy.Rational(x.numerator, x.denominator) if is_exact(x) else sympy.Float(float(x), 17))
+        if is_exact(x):
+            return Number(sympy.Rational(x.numerator, x.denominator))
+        if float(x) == int(float(x)) and abs(float(x)) < 1e15:  # 2.0 is shown 2
+            return Number(sympy.Integer(int(float(x))))
+        return Number(sympy.Float(float(x), 17))
     return Tensor(value)
 
 
 def _problem(trace: TensorTrace) -> list:
     graph = trace.graph
     blocks: list = [Listing(graph.source.strip())]
+    blocks += outputs_note(graph, _definition(trace, graph.node(graph.target)))
     sentence: list = [f"Find the gradient{'s' if len(trace.wrt) > 1 else ''} of ", Form(symbol(graph.target)),
                       " with respect to "]
     for i, name in enumerate(trace.wrt):
@@ -94,11 +102,17 @@ def _definition(trace: TensorTrace, node: Node):
 
 def _backward(trace: TensorTrace) -> list:
     target = trace.target
-    if not trace.steps:
+    if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
+    seed: tuple = ("Seed ", Equation((Partial(target, target), Number(sympy.S.One))), ". ")
+    if trace.seed is not None:  # --seed-grad: a vector-Jacobian product
+        g = Form(symbol("g"))
+        seed = ("Seed ", Equation((Partial(target, target), g)), ", the tensor given with --seed-grad (the "
+                "gradient argument of PyTorch's backward()), shown below: every ", Partial(target, "u"),
+                " is then the vector-Jacobian product of ", g, ", the gradient of the scalar ",
+                Call("sum", (Hadamard((g, Form(symbol(target)))),)), ". ")
     blocks: list = [Paragraph((
-        "Seed ", Equation((Partial(target, target), Number(sympy.S.One))),
-        ". From the output back, each input ", Form(symbol("u")), " of a node ", Form(symbol("v")),
+        *seed, "From the output back, each input ", Form(symbol("u")), " of a node ", Form(symbol("v")),
         " receives the vector-Jacobian product of ", Form(symbol("v")),
         ", written in matrix form (", Transpose(Form(symbol("A"))), " the transpose, ",
         Hadamard((Form(symbol("a")), Form(symbol("b")))), " the elementwise product, ", Ones(()),
@@ -106,6 +120,12 @@ def _backward(trace: TensorTrace) -> list:
         Partial(target, "u"), " has the shape of ", Form(symbol("u")),
         ". Where a value feeds several nodes, the paths add up.",
     ))]
+    if trace.seed is not None:
+        blocks.append(Equations((Equation((Partial(target, target), Form(symbol("g")), shown(trace.seed))),)))
+    blocks += seeds_note(trace.graph, trace.shapes)
+    stops: dict[str, list[str]] = {}
+    for node_name, input_name in trace.stops:
+        stops.setdefault(node_name, []).append(input_name)
     steps_from: dict[str, list[int]] = {}
     for i, step in enumerate(trace.steps):
         steps_from.setdefault(step.node, []).append(i)
@@ -119,7 +139,10 @@ def _backward(trace: TensorTrace) -> list:
         rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(name, ())]
         label = Equation((Form(node.symbol), _definition(trace, node)))
         blocks.append(Paragraph(("Node ", label, ", in ", Space(trace.shapes[name]), ":")))
-        blocks.append(Equations(tuple(rows)))
+        if rows:
+            blocks.append(Equations(tuple(rows)))
+        if name in stops:
+            blocks.append(stop_note(target, node, stops[name], label))
     return blocks
 
 
@@ -129,7 +152,10 @@ def _fans_out(trace: TensorTrace, name: str) -> bool:
 
 
 def _step_equation(trace: TensorTrace, step: TensorStep) -> Equation:
-    sides: list = [] if _fans_out(trace, step.input) else [Partial(trace.target, step.input)]
+    target = trace.target
+    sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
+    if sides == [] and step.node == target:  # one path of several, out of the output itself
+        sides.append(Chain((Partial(target, target), Partial(target, step.input))))
     sides += [step.form, shown(step.value)]
     return Equation(tuple(distinct(sides)))
 
@@ -150,4 +176,6 @@ def _result(trace: TensorTrace) -> list:
             sides.append(gradient.in_names)
         sides.append(shown(gradient.value))
         rows.append(Equation(tuple(sides)))
-    return [Equations(tuple(rows))]
+    return [Equations(tuple(rows)), *blocked_note(trace),
+            *aux_blocks(trace.graph, lambda name: [_definition(trace, trace.graph.node(name)),
+                                                   shown(trace.values[name])])]

@@ -25,7 +25,7 @@ from .forms import call, difference, product, quotient
 from .functions import sigmoid
 from .rules import RULES, Rule, rule
 from .tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
-from .terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, SumOver, Transpose
+from .terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
 
 Shape = tuple[int, ...]
 
@@ -89,6 +89,7 @@ class Elementwise:
     def __init__(self, scalar_rule: Rule):
         self.rule = scalar_rule
         self.op, self.title = scalar_rule.op, scalar_rule.title
+        self.stops_gradient = scalar_rule.stops_gradient  # stop_gradient: no step at all
 
     def differentiable(self, i: int) -> bool:
         return True
@@ -128,8 +129,48 @@ class Elementwise:
 
 def tensor_rule(op: str):
     """The tensor rule of ``op``: its own, or the scalar rule applied elementwise."""
+    if op in FOR_TENSORS:
+        return FOR_TENSORS[op]
     found = RULES[op]
     return found if getattr(found, "tensor", False) else Elementwise(found)
+
+
+class SumOfOutputs:
+    """L_total = L + sum(z) + …, the sum of several outputs (``--target L,z``), a tensor output
+    reduced by summing its elements;   ∂L_total/∂L = 1,   ∂L_total/∂z = 𝟏 (ones of z's shape).
+    The scalar rule ``outputs`` is its form for scalar programs."""
+
+    tensor = False  # the scalar path of ``rule`` holds for its scalar outputs (local 1)
+    stops_gradient = False
+
+    def __init__(self):
+        self.rule = RULES["outputs"]
+        self.op, self.title = self.rule.op, self.rule.title
+
+    def differentiable(self, i: int) -> bool:
+        return True
+
+    def shape(self, *shapes: Shape) -> Shape:
+        return ()
+
+    def forward(self, *xs):
+        return scalar(sum((x.sum() if x.size else 0 for x in xs[1:]), xs[0].sum()))
+
+    def vjp(self, i, g, out, *xs):
+        return as_array(np.full(xs[i].shape, g[()], dtype=object))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        seed = Ones(shapes[i]) if shapes[i] else Form(sympy.S.One)
+        return scaled(g, seed, ())
+
+    def definition(self, args, shapes):
+        return Sum(tuple(Call("sum", (Form(a),)) if s else Form(a) for a, s in zip(args, shapes)))
+
+    def work(self, *shapes):
+        return sum(math.prod(s) for s in shapes) or 1
+
+
+FOR_TENSORS = {"outputs": SumOfOutputs()}
 
 
 # ── matrix product and transpose ─────────────────────────────────────────────────────────

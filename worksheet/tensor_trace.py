@@ -28,7 +28,7 @@ from .tensors import (
 )
 from .forms import product, substitute, total
 from .terms import Chain, Form, Partial, Sum, Tensor
-from .trace import expand
+from .trace import expand, stopped
 
 Shape = tuple[int, ...]
 
@@ -75,6 +75,9 @@ class TensorTrace:
     steps: tuple[TensorStep, ...]
     adjoints: Mapping[str, TensorAdjoint]
     gradients: tuple[TensorGradient, ...]
+    stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
+    seed: np.ndarray | None = None  # --seed-grad: ∂J/∂J for a vector or matrix output (else 1)
+    modes: object = None  # modes.Modes: finite differences (--check-numeric)
 
     @property
     def target(self) -> str:
@@ -88,8 +91,12 @@ def is_tensor_program(graph: Graph, point: Mapping | None) -> bool:
     return any(isinstance(v, np.ndarray) for v in (point or {}).values())
 
 
-def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None) -> TensorTrace:
-    """Shapes, forward values at ``point``, and the matrix-form reverse sweep toward ``wrt``."""
+def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=None) -> TensorTrace:
+    """Shapes, forward values at ``point``, and the matrix-form reverse sweep toward ``wrt``.
+
+    ``seed`` (``--seed-grad``): for an output that is a vector or a matrix, the tensor of its
+    shape the sweep starts from (PyTorch's ``backward(gradient=seed)``): every gradient is
+    then the vector-Jacobian product seedᵀ ∂J/∂·, the gradient of the scalar Σᵢ seedᵢ Jᵢ."""
     if point is None:
         raise WorksheetError(
             "a program with vectors or matrices needs values: declare each input with one "
@@ -98,13 +105,27 @@ def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None) -> Ten
     values = {name: _tensor(value) for name, value in point.items()}
     shapes = infer_shapes(graph, {k: v.shape for k, v in values.items()})
     values = forward(graph, values)
-    _check_output(graph, shapes)
-    steps, adjoints, scalar_forms = backward(graph, wrt, values, shapes)
+    seed = _tensor(seed) if seed is not None else None
+    _check_output(graph, shapes, seed)
+    graph = _summed_outputs(graph, shapes)
+    steps, adjoints, scalar_forms = backward(graph, wrt, values, shapes, seed=seed)
     named = expand(graph, lambda node: not node.named and tensor_rule(node.op).tensor is False)
     written = {name: substitute(form, named) for name, form in scalar_forms.items()}
     gradients = tuple(_gradient(name, adjoints, steps, shapes, written) for name in wrt)
+    stops = stopped(graph, adjoints, _leads_to(graph, set(wrt)))
     return TensorTrace(graph, tuple(wrt), values_of_inputs(graph, values), values, shapes,
-                       tuple(steps), adjoints, gradients)
+                       tuple(steps), adjoints, gradients, stops, seed)
+
+
+def _summed_outputs(graph: Graph, shapes: Mapping[str, Shape]) -> Graph:
+    """The graph with the sum of several outputs (``--target L,z``) defined as it is computed:
+    L_total = L + sum(z), a tensor output summed over its elements."""
+    if not getattr(graph, "outputs", ()):
+        return graph
+    node = graph.node(graph.target)
+    terms = [sympy.Function("sum")(a) if shapes[a.name] else a for a in node.args]
+    summed = dataclasses.replace(node, expr=sympy.Add(*terms, evaluate=False))
+    return dataclasses.replace(graph, nodes=tuple(summed if n is node else n for n in graph.nodes))
 
 
 def values_of_inputs(graph: Graph, values):
@@ -167,25 +188,49 @@ def _computed(graph: Graph, node: Node, compute, xs, wrt: str | None = None) -> 
         raise _located(graph, node, f"{node.name} = {_written(graph, node)} divides by zero") from None
 
 
-def _check_output(graph: Graph, shapes: Mapping[str, Shape]) -> None:
+def _check_output(graph: Graph, shapes: Mapping[str, Shape], seed: np.ndarray | None = None) -> None:
+    """The output is a scalar, or a tensor given a seed of its shape (``--seed-grad``)."""
     shape = shapes[graph.target]
-    if shape:
-        node = graph.node(graph.target)
-        raise _located(
-            graph, node,
-            f"{graph.target} is {describe_shape(shape)}; backward starts from a scalar: reduce it "
-            f"with sum(…), mean(…) or a loss",
+    node = graph.node(graph.target)
+    if seed is None:
+        if shape:
+            raise _located(
+                graph, node,
+                f"{graph.target} is {describe_shape(shape)}; backward starts from a scalar: reduce it "
+                f"with sum(…), mean(…) or a loss, or give --seed-grad, a tensor of its shape to start "
+                f"from (the gradient argument of backward())",
+            )
+        return
+    if getattr(graph, "outputs", ()):
+        raise WorksheetError(
+            f"{graph.target}, the sum of the outputs {', '.join(graph.outputs)}, is a scalar seeded with 1 "
+            "(each output with ones of its shape); --seed-grad seeds a single vector or matrix output",
+            where="--seed-grad",
+        )
+    if not shape:
+        raise WorksheetError(
+            f"{graph.target} is a scalar, seeded with 1; --seed-grad is for a vector or matrix output",
+            where="--seed-grad",
+        )
+    if seed.shape != shape:
+        raise WorksheetError(
+            f"the seed is {describe_shape(seed.shape)} but {graph.target} is {describe_shape(shape)}; "
+            "--seed-grad must have the output's shape",
+            where="--seed-grad",
         )
 
 
 # ── backward ─────────────────────────────────────────────────────────────────────────────
 
-def backward(graph: Graph, wrt: Sequence[str], values, shapes):
-    """The reverse sweep: each node once, each step's matrix form and value."""
+def backward(graph: Graph, wrt: Sequence[str], values, shapes, *, forms: bool = True, seed=None):
+    """The reverse sweep: each node once, each step's matrix form (unless ``forms`` is False,
+    for training loops that need only the numbers) and value. It starts from ∂J/∂J = 1, or
+    from ``seed`` (``--seed-grad``) for a vector or matrix output. A stop_gradient node sends
+    nothing back: no step."""
     target = graph.target
     leads = _leads_to(graph, set(wrt))
     _check_differentiable(graph, wrt, leads)
-    accumulated: dict[str, np.ndarray] = {target: scalar(1)}
+    accumulated: dict[str, np.ndarray] = {target: seed if seed is not None else scalar(1)}
     scalar_forms: dict[str, Expr | None] = {target: sympy.S.One}  # scalar ∂J/∂v in node names
     paths: dict[str, list[int]] = {target: []}
     steps: list[TensorStep] = []
@@ -198,17 +243,20 @@ def backward(graph: Graph, wrt: Sequence[str], values, shapes):
         rule = tensor_rule(node.op)
         xs = [_arg_value(a, values) for a in node.args]
         arg_shapes = tuple(_arg_shape(a, shapes) for a in node.args)
-        upstream = None if node.name == target else Partial(target, node.name)
+        upstream = None if node.name == target and seed is None else Partial(target, node.name)
         for i, arg in enumerate(node.args):
             if not (isinstance(arg, Symbol) and leads[arg.name] and rule.differentiable(i)):
                 continue
+            if rule.stops_gradient:  # stop_gradient: ∂J/∂arg gets nothing through this node
+                continue
             value = _computed(graph, node, lambda: rule.vjp(i, g, values[node.name], *xs), xs, arg.name)
             value = tidy_all(value)
-            form = rule.vjp_form(i, upstream, node.symbol, node.args, arg_shapes)
+            form = rule.vjp_form(i, upstream, node.symbol, node.args, arg_shapes) if forms else None
             steps.append(TensorStep(node.name, arg.name, i, form, value))
             name = arg.name
             accumulated[name] = value if name not in accumulated else as_array(accumulated[name] + value)
-            _add_scalar_form(scalar_forms, name, node, i, rule, shapes)
+            if forms:
+                _add_scalar_form(scalar_forms, name, node, i, rule, shapes)
             paths.setdefault(name, []).append(len(steps) - 1)
     for node in graph.inputs:
         if node.name in accumulated and leads[node.name]:

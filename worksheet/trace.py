@@ -73,6 +73,8 @@ class Trace:
     adjoints: Mapping[str, Adjoint]  # in the order the sweep completed them
     gradients: tuple[Gradient, ...]
     expansions: Mapping[Expr, Expr | None]  # each operation written out in the inputs
+    stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
+    modes: object = None  # modes.Modes: forward mode, the adjoint trace, finite differences (--mode, --check-numeric)
 
     @property
     def target(self) -> str:
@@ -86,7 +88,8 @@ def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = N
     named = expand(graph, lambda node: not node.named)
     full = expand(graph, lambda node: True)
     gradients = tuple(_gradient(name, adjoints, named, full) for name in wrt)
-    return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full)
+    return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full,
+                 stopped(graph, adjoints, _leads_to(graph, wrt)))
 
 
 # ── forward ──────────────────────────────────────────────────────────────────────────────
@@ -146,6 +149,8 @@ def backward(
         adjoints[node.name] = Adjoint(
             node.name, tuple(contributions.get(node.name, ())), forms[node.name], upstream_value
         )
+        if RULES[node.op].stops_gradient:  # stop_gradient: no step, ∂L/∂u gets nothing here
+            continue
         for position, arg in enumerate(node.args):
             if not (isinstance(arg, Symbol) and arg.name in needed):
                 continue
@@ -164,6 +169,19 @@ def backward(
                 node.name, tuple(contributions.get(node.name, ())), forms[node.name], value
             )
     return steps, adjoints
+
+
+def stopped(graph: Graph, adjoints: Mapping[str, object], leads) -> tuple[tuple[str, str], ...]:
+    """(node, input) for each stop_gradient node the sweep reached, whose input leads to a
+    requested variable: the places where the gradient stops, in sweep order. ``leads``: the
+    names of the nodes that depend on a requested variable (a set, or a dict of booleans)."""
+    return tuple(
+        (node.name, arg.name)
+        for node in reversed(graph.operations)
+        if RULES[node.op].stops_gradient and node.name in adjoints
+        for arg in node.args
+        if isinstance(arg, Symbol) and bool(leads.get(arg.name) if isinstance(leads, dict) else arg.name in leads)
+    )
 
 
 def _step(node: Node, position: int, name: str, upstream, upstream_value, symbols) -> Step:

@@ -29,5 +29,25 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -
     module = import_module(f".{FORMATS[format][0]}", __name__)
     if format in ("json", "torch"):
         return module.render(trace)
-    document = tensor_document.worksheet(trace) if isinstance(trace, TensorTrace) else worksheet(trace)
+    if getattr(trace, "modes", None) is not None:  # --mode, --check-numeric
+        from ..modes_document import worksheet as with_modes
+
+        document = with_modes(trace)
+    else:
+        document = tensor_document.worksheet(trace) if isinstance(trace, TensorTrace) else worksheet(trace)
     return module.render(document, digits=digits)
+
+
+TRAIN_FORMATS = ("md", "tex", "txt", "json")
+
+
+def render_training(training, format: str = "md", *, digits: int = 6) -> str:
+    """A training trace (``worksheet.train.train``) in ``format``: md, tex, txt or json."""
+    if format not in TRAIN_FORMATS:
+        raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
+    module = import_module(f".{FORMATS[format][0]}", __name__)
+    if format == "json":
+        return module.render_training(training)
+    from ..train_document import training_document
+
+    return module.render(training_document(training, digits=digits), digits=digits)

@@ -15,6 +15,7 @@ from ..tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
 from ..trace import Step, Trace
 from ..values import as_float, exact_text
+from . import modes_json
 from .notation import TextNotation
 
 SCHEMA = "worksheet.derive/1"
@@ -22,6 +23,7 @@ SCHEMA = "worksheet.derive/1"
 
 def render(trace: Trace | TensorTrace) -> str:
     data = tensor_derivation(trace) if isinstance(trace, TensorTrace) else derivation(trace)
+    data = modes_json.extend(data, trace)  # --mode, --check-numeric
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -32,6 +34,7 @@ def derivation(trace: Trace) -> dict:
     return {
         "schema": SCHEMA,
         "target": graph.target,
+        **outputs(trace),
         "expression": form(written) if written is not None else None,
         "source": graph.source,
         "wrt": list(trace.wrt),
@@ -65,6 +68,36 @@ def derivation(trace: Trace) -> dict:
             }
             for g in trace.gradients
         },
+    }
+
+
+def outputs(trace: Trace | TensorTrace) -> dict:
+    """Several outputs, the seed, auxiliary outputs and where stop_gradient stopped the sweep:
+    ``outputs`` (the outputs whose sum is ``target``, or just ``[target]``), ``seed`` (∂L/∂L:
+    ``"1"``, or the --seed-grad tensor), ``aux`` (name → value, like a node's ``value``, or the
+    expression for a symbolic worksheet) with ``aux_float``, and ``stopped`` (each
+    stop_gradient node the sweep reached, with the input that gets nothing through it)."""
+    graph = trace.graph
+    tensor = isinstance(trace, TensorTrace)
+    seed = getattr(trace, "seed", None)
+    aux = getattr(graph, "aux", ())
+    if tensor:
+        seed_value = tensor_number("seed", seed) if seed is not None else {"seed": "1", "seed_float": 1.0}
+        values = {name: tensor_number("value", trace.values[name]) for name in aux}
+    else:
+        seed_value = number("seed", sympy.S.One)
+        if trace.values is not None:
+            values = {name: number("value", trace.values[name]) for name in aux}
+        else:
+            written = {name: trace.expansions.get(graph.node(name).symbol) for name in aux}
+            values = {name: {"value": form(written[name] or graph.node(name).expr), "value_float": None}
+                      for name in aux}
+    return {
+        "outputs": list(getattr(graph, "outputs", ())) or [graph.target],
+        **seed_value,
+        "aux": {name: v["value"] for name, v in values.items()},
+        "aux_float": {name: v["value_float"] for name, v in values.items()},
+        "stopped": [{"node": node, "input": name} for node, name in getattr(trace, "stops", ())],
     }
 
 
@@ -103,6 +136,7 @@ def tensor_derivation(trace: TensorTrace) -> dict:
         "schema": SCHEMA,
         "tensor": True,
         "target": graph.target,
+        **outputs(trace),
         "expression": None,
         "source": graph.source,
         "wrt": list(trace.wrt),
@@ -167,3 +201,48 @@ def _element(x) -> str:
     if isinstance(x, Fraction):
         return str(x)
     return repr(float(x))
+
+
+# ── training traces: schema worksheet.train/1, numbers as JSON numbers ──────────────────
+
+TRAIN_SCHEMA = "worksheet.train/1"
+
+
+def render_training(training) -> str:
+    return json.dumps(training_data(training), indent=2, ensure_ascii=False) + "\n"
+
+
+def training_data(training) -> dict:
+    def numbers(values) -> dict:
+        return {name: nested_floats(value) for name, value in values.items()}
+
+    prediction = training.prediction
+    return {
+        "schema": TRAIN_SCHEMA,
+        "source": training.graph.source,
+        "target": training.graph.target,
+        "params": list(training.params),
+        "lr": float(training.lr),
+        "epochs": training.epochs,
+        "per_sample": training.per_sample,
+        "zero_grad": training.zero_grad,
+        "exact": training.exact,
+        "start": numbers({p: training.start[p] for p in training.params}),
+        "steps": [
+            {
+                "epoch": step.epoch,
+                "sample": step.sample,
+                "loss": nested_floats(step.loss),
+                "grads": numbers(step.grads),
+                "params": numbers(step.params),
+            }
+            for step in training.steps
+        ],
+        "final": numbers(training.final),
+        "predict": None if prediction is None else {
+            "node": prediction.node,
+            "at": numbers(prediction.at),
+            "before": nested_floats(prediction.before),
+            "after": nested_floats(prediction.after),
+        },
+    }

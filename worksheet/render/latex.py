@@ -52,7 +52,7 @@ def render(doc: Document, *, digits: int = 6) -> str:
 def escape(text: str) -> str:
     """Text that LaTeX typesets as written (ASCII only: pdflatex has no fonts for the rest)."""
     text = "".join(PLAIN.get(ch, ch) for ch in text)
-    text = "".join(SPECIAL.get(ch, ch) for ch in text)
+    text = "".join(SPECIAL.get(ch, ch) for ch in text).replace("--", "-{}-")  # --aux, not an en dash
     return "".join(ch if ch.isascii() else "?" for ch in text)
 
 

@@ -9,7 +9,7 @@ values themselves are never changed.
 from __future__ import annotations
 
 import mpmath
-from sympy import Expr, Number as SymNumber, Rational, S
+from sympy import Expr, Float, Number as SymNumber, Rational, S
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
@@ -247,7 +247,7 @@ class _Notation:
         out = ""
         for i, side in enumerate(eq.sides):
             if i:
-                out += self.approx if is_rounded(side) else " = "
+                out += self.approx if self.rounds(side) else " = "
             out += self.term(side)
         return out
 
@@ -256,7 +256,14 @@ class _Notation:
         return False
 
     def relation(self, side) -> str:
-        return self.approx.strip() if is_rounded(side) else "="
+        return self.approx.strip() if self.rounds(side) else "="
+
+    def rounds(self, side) -> bool:
+        """Is ``side`` shown rounded? A double whose digits are all shown (1.8) is not."""
+        if isinstance(side, Number) and isinstance(side.value, Float):
+            shown = mpmath.nstr(mpmath.mpf(float(side.value)), self.digits, min_fixed=-4, max_fixed=7)
+            return float(shown) != float(side.value)
+        return is_rounded(side)
 
 
 def is_exact_number(value: Expr) -> bool:
@@ -505,6 +512,6 @@ class TextNotation(_Notation, StrPrinter):
         blocks = []
         for i, side in enumerate(eq.sides):
             if i:
-                blocks.append([self.approx if is_rounded(side) else " = "])
+                blocks.append([self.approx if self.rounds(side) else " = "])
             blocks.append(self.term(side).split("\n"))
         return "\n".join(side_by_side(blocks))

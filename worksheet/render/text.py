@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 
 from ..document import Document, Equation, Table
 from .notation import TextNotation
@@ -24,11 +25,11 @@ def render(doc: Document, *, digits: int = 6) -> str:
     def table(block: Table) -> list[str]:
         cells = [[("" if c is None else c if isinstance(c, str) else math(c)) for c in row]
                  for row in block.rows]
-        widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(block.header)]
+        widths = [max(shown_width(h), *(shown_width(r[i]) for r in cells)) for i, h in enumerate(block.header)]
 
         def line(row):
             padded = [
-                v.rjust(w) if a == "r" else v.ljust(w)
+                " " * (w - shown_width(v)) + v if a == "r" else v + " " * (w - shown_width(v))
                 for v, w, a in zip(row, widths, block.align)
             ]
             return "  " + "  ".join(padded).rstrip()
@@ -39,3 +40,8 @@ def render(doc: Document, *, digits: int = 6) -> str:
         doc=doc, inline=inline, display=math, table=table
     )
     return text.rstrip() + "\n"
+
+
+def shown_width(text: str) -> int:
+    """Columns on the terminal: a combining accent (the dot of v̇, the bar of v̄) takes none."""
+    return sum(not unicodedata.combining(ch) for ch in text)

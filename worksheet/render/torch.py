@@ -45,7 +45,8 @@ def render(trace) -> str:
     expected = [(g.wrt, _floats(g.value)) for g in trace.gradients]
     return environment().get_template("check.py.j2").render(
         title=None, inputs=inputs, model=_retain(model, retained, graph, names),
-        output=names[graph.target], target=graph.target, expected=expected,
+        output=names[graph.target], target=graph.target, expected=expected, seed=_seed(trace),
+        reached=any(w in trace.adjoints for w in trace.wrt),
         checked=[(w, names[w]) for w in trace.wrt], rtol=RTOL, atol=ATOL,
     )
 
@@ -101,6 +102,10 @@ def _expression(node: Node, names, shapes) -> str:
         return f"-({args[0]})"
     if op == "id":
         return f"{args[0]} * 1"
+    if op == "stop_gradient":
+        return f"{args[0]}.detach()"
+    if op == "outputs":  # several outputs: their sum, each tensor summed over its elements
+        return " + ".join(f"torch.sum({a})" if shapes.get(x.name) else a for a, x in zip(args, node.args))
     if op == "transpose":
         return f"{args[0]}.t()"
     if op == "sumsq":
@@ -114,6 +119,12 @@ def _expression(node: Node, names, shapes) -> str:
     if op in ("max", "min"):
         args = [a if isinstance(x, Symbol) else f"torch.tensor({a})" for a, x in zip(args, node.args)]
     return f"{CALLS[op]}({', '.join(args)})"
+
+
+def _seed(trace) -> str:
+    """backward()'s argument: the --seed-grad tensor, if one was given."""
+    seed = getattr(trace, "seed", None)
+    return "" if seed is None else f"gradient=torch.tensor({_floats(seed)})"
 
 
 def _literal(value: sympy.Expr) -> str:

@@ -1,0 +1,249 @@
+"""Finite differences, and the derivative by hand: two checks of a worksheet's gradients.
+
+A central difference needs nothing but the function:
+
+    ∂L/∂x ≈ (L(x + h) − L(x − h)) / 2h,
+
+its error is of order h² (the truncation) plus the rounding of the two values divided by
+h. A scalar formula is evaluated node by node with 60 significant digits and h = 10⁻¹²·max(1, |x|),
+so that neither error shows; a model with vectors or matrices is evaluated with its own
+forward pass, one element of the variable at a time (exact fractions stay exact; doubles
+are doubles), with h = 10⁻⁶·max(1, |x|).
+
+"By hand" is ``sympy.diff`` of the output written out in the inputs — the expression the
+trace built from the graph (``Trace.expansions``), never the user's text — evaluated at the
+point. An estimate agrees with the exact gradient when they differ by at most 10⁻⁶ of
+max(1, |gradient|); at a kink (relu, abs, max at a tie) a central difference averages the
+two sides and rightly differs from the framework's convention.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import sympy
+from sympy import Expr, Float, Rational, Symbol
+
+from .errors import WorksheetError
+from .forms import evaluate
+from .forward import ancestors
+from .graph import Graph, symbol
+from .rules import RULES
+from .tensor_rules import tensor_rule
+from .tensor_trace import TensorTrace
+from .tensors import ShapeError, as_array, number, scalar
+from .trace import Trace, expand
+from .values import OutsideDomain, TooLarge, settle
+
+RELATIVE_STEP = Rational(1, 10**12)
+"""h = RELATIVE_STEP · max(1, |x|) for a scalar formula, evaluated with DIGITS digits: the
+truncation error (of order h²) is then negligible even where the function turns fast
+(sin(sinh(2w + 2)) at w = 2.3 turns about a thousand times faster than sin w), and the
+rounding error (of order 10^−DIGITS · |L| / h) too."""
+
+DIGITS = 60
+"""Significant digits of a scalar formula's values at x ± h."""
+
+TENSOR_RELATIVE_STEP = Rational(1, 10**6)
+"""h = TENSOR_RELATIVE_STEP · max(1, |x|) for a model, whose forward pass is exact fractions
+or doubles: about the cube root of the doubles' precision, the usual compromise between
+truncation and rounding."""
+
+TOLERANCE = 1e-6
+"""An estimate agrees when |estimate − gradient| ≤ TOLERANCE · max(1, |gradient|, |estimate|)."""
+
+MAX_NUMERIC_WORK = 20_000_000
+"""Central differences of a model need two forward passes per element of each variable;
+beyond this many element operations in all they are refused."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The central-difference estimate of one gradient, and the derivative by hand."""
+
+    wrt: str
+    value: object  # a SymPy Float (scalar formula), a float array (model), None where undefined
+    agrees: bool | None  # with the traced gradient (None: no estimate)
+    symbolic: Expr | None = None  # sympy.diff of the written-out output, at the point (scalar)
+    step: Expr | None = None  # h (scalar formulas)
+
+
+def agrees(exact, estimate) -> bool:
+    """Does ``estimate`` agree with the gradient ``exact`` (numbers, or arrays elementwise)?"""
+    if isinstance(exact, np.ndarray) or isinstance(estimate, np.ndarray):
+        exact_array, estimate_array = np.asarray(exact, dtype=object), np.asarray(estimate, dtype=object)
+        if exact_array.shape != estimate_array.shape:
+            return False
+        return all(agrees(a, b) for a, b in zip(exact_array.flat, estimate_array.flat))
+    with mpmath.workdps(DIGITS):
+        a, b = _mpf(exact), _mpf(estimate)
+        if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+            return False
+        return abs(a - b) <= mpmath.mpf(TOLERANCE) * max(mpmath.mpf(1), abs(a), abs(b))
+
+
+def _mpf(x) -> mpmath.mpf:
+    if isinstance(x, Fraction):
+        return mpmath.mpf(x.numerator) / x.denominator
+    if isinstance(x, sympy.Basic):
+        return mpmath.mpf(sympy.Float(x.evalf(DIGITS), DIGITS)._mpf_)
+    return mpmath.mpf(x)
+
+
+# ── scalar formulas ──────────────────────────────────────────────────────────────────────
+
+def scalar_estimates(trace: Trace) -> dict[str, Estimate]:
+    """A central difference and sympy.diff's value for each requested gradient of ``trace``."""
+    if trace.values is None:
+        raise WorksheetError("finite differences need a point: give the values with --at",
+                             where="--check-numeric")
+    gradients = {g.wrt: g.value for g in trace.gradients}
+    result = {}
+    for name in trace.wrt:
+        value, step = _central_difference(trace, name)
+        symbolic = _by_hand(trace, name)
+        result[name] = Estimate(name, value, None if value is None else agrees(gradients[name], value),
+                                symbolic, step)
+    return result
+
+
+def _central_difference(trace: Trace, name: str) -> tuple[Expr | None, Expr]:
+    x = _float(trace.values[name])
+    h = Float(RELATIVE_STEP * max(sympy.S.One, abs(x)), DIGITS + 10)
+    try:
+        up, down = _output(trace.graph, trace.values, name, h), _output(trace.graph, trace.values, name, -h)
+    except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError):
+        return None, h
+    estimate = Float((up - down) / (2 * h), DIGITS)
+    return (sympy.S.Zero if estimate.is_zero else estimate), h
+
+
+def _output(graph: Graph, values: Mapping[str, Expr], shifted: str, shift: Expr) -> Expr:
+    """The output with node ``shifted`` moved by ``shift`` (the nodes after it recomputed;
+    a stop_gradient node keeps its value, as the gradient treats it as a constant)."""
+    below = ancestors(graph)
+    current: dict[Symbol, Expr] = {}
+    for node in graph.nodes:
+        if node.name not in below:
+            continue
+        if node.is_input or _holds(node.op):
+            value = _float(values[node.name])
+        else:
+            value = _real(evaluate(node.expr, current))
+        if node.name == shifted:
+            value = value + shift
+        current[node.symbol] = value
+    return current[symbol(graph.target)]
+
+
+def _float(value: Expr) -> Expr:
+    return _real(value, DIGITS + 10)
+
+
+def _real(value: Expr, digits: int = DIGITS) -> Expr:
+    if not value.is_Float:
+        value = value.evalf(digits)
+    if not (value.is_Float or value.is_Rational) or not value.is_finite:
+        raise OutsideDomain("not a finite real number")
+    return value
+
+
+def _by_hand(trace: Trace, name: str) -> Expr | None:
+    """sympy.diff of the output written out (an intermediate variable kept as a symbol)."""
+    graph = trace.graph
+    if graph.node(name).is_input:
+        expansions = trace.expansions
+    else:
+        expansions = expand(graph, lambda node: node.name != name)
+    written = expansions.get(symbol(graph.target))
+    if written is None:
+        return None
+    try:
+        derivative = sympy.diff(written, symbol(name))
+        at = {symbol(k): v for k, v in trace.values.items()}
+        return settle(evaluate(derivative, at))
+    except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError, TypeError, ValueError):
+        return None
+
+
+# ── models with vectors and matrices ─────────────────────────────────────────────────────
+
+def tensor_estimates(trace: TensorTrace) -> dict[str, Estimate]:
+    """A central difference per element of each requested variable, from the forward pass."""
+    work = _forward_work(trace)
+    passes = 2 * sum(math.prod(trace.shapes[name]) for name in trace.wrt)
+    if passes * work > MAX_NUMERIC_WORK:
+        raise WorksheetError(
+            f"central differences would need {passes:,} forward passes of {work:,} element "
+            f"operations each (more than {MAX_NUMERIC_WORK:,} in all)",
+            where="--check-numeric",
+        )
+    gradients = {g.wrt: g.value for g in trace.gradients}
+    result = {}
+    for name in trace.wrt:
+        base = trace.values[name]
+        estimate = np.empty(base.shape, dtype=object)
+        try:
+            for index in np.ndindex(*base.shape):
+                x = base[index]
+                h = _tensor_step(x)
+                up = _tensor_output(trace, name, index, h)
+                down = _tensor_output(trace, name, index, -h)
+                estimate[index] = float((up - down) / (2 * h))
+        except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError, ShapeError):
+            result[name] = Estimate(name, None, None)
+            continue
+        result[name] = Estimate(name, estimate, agrees(gradients[name], estimate))
+    return result
+
+
+def _tensor_step(x):
+    if isinstance(x, Fraction):
+        return Fraction(TENSOR_RELATIVE_STEP.p, TENSOR_RELATIVE_STEP.q) * max(1, abs(x))
+    return float(TENSOR_RELATIVE_STEP) * max(1.0, abs(float(x)))
+
+
+def _tensor_output(trace: TensorTrace, shifted: str, index: tuple, shift):
+    """The output with one element of node ``shifted`` moved by ``shift``."""
+    graph = trace.graph
+    values: dict[str, np.ndarray] = {}
+
+    def moved(name: str, value: np.ndarray) -> np.ndarray:
+        if name != shifted:
+            return value
+        value = value.copy()
+        value[index] = value[index] + shift
+        return value
+
+    below = ancestors(graph)
+    for node in graph.nodes:
+        if node.name not in below:
+            continue
+        if node.is_input or _holds(node.op):
+            values[node.name] = moved(node.name, trace.values[node.name])
+            continue
+        xs = [values[a.name] if isinstance(a, Symbol) else scalar(number(a)) for a in node.args]
+        values[node.name] = moved(node.name, as_array(tensor_rule(node.op).forward(*xs)))
+    output = values[graph.target]
+    seed = getattr(trace, "seed", None)
+    if seed is not None:  # --seed-grad: the gradient of Σ seedᵢ·Jᵢ
+        return sum((s * j for s, j in zip(np.ravel(seed), np.ravel(output))), Fraction(0))
+    return output[()]
+
+
+def _holds(op: str) -> bool:
+    """stop_gradient: its value is a constant for the gradient, so it is held at x ± h too."""
+    return bool(getattr(RULES.get(op), "stops_gradient", False))
+
+
+def _forward_work(trace: TensorTrace) -> int:
+    work = 0
+    for node in trace.graph.operations:
+        shapes = tuple(trace.shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)
+        work += tensor_rule(node.op).work(*shapes)
+    return max(work, 1)

@@ -1,0 +1,244 @@
+"""A program's params trained by SGD, step by step, the way PyTorch's loop does it:
+
+    for epoch in range(epochs):
+        for x, y in zip(x_data, y_data):      # --per-sample; else the whole batch at once
+            loss = model(x, y)
+            loss.backward()                   # .grad += ∂loss/∂param
+            param -= lr * param.grad          # optimizer.step()
+            param.grad.zero_()                # optimizer.zero_grad(), unless --no-zero-grad
+
+Each step records the loss, the gradients the update used and the params after it.
+Numbers are float64 by default (as in the frameworks) or exact fractions (``exact``).
+The gradients come from the same reverse sweep as a worksheet (``tensor_trace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .api import _located, _point, parse_point
+from .errors import WorksheetError
+from .graph import Graph, build
+from .limits import MAX_PROGRAM_CHARS
+from .parse import parse_program
+from .tensor_trace import backward, forward, infer_shapes
+from .tensors import as_array, elementwise, number, scalar
+
+MAX_TRAIN_STEPS = 100_000
+"""More SGD steps (epochs × samples) than this are refused."""
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    epoch: int  # counted from 1
+    sample: int | None  # counted from 0 with --per-sample, else None
+    loss: np.ndarray  # before the update
+    grads: Mapping[str, np.ndarray]  # the .grad each update used (summed over steps without zero_grad)
+    params: Mapping[str, np.ndarray]  # after the update
+
+
+@dataclass(frozen=True)
+class Prediction:
+    node: str  # the model's output: the last assignment that needs no other data
+    at: Mapping[str, np.ndarray]
+    before: np.ndarray
+    after: np.ndarray
+
+
+@dataclass(frozen=True)
+class Training:
+    graph: Graph
+    lr: Fraction | float  # as given (0.01 is 1/100); the loop uses it as a double unless exact
+    epochs: int
+    per_sample: bool
+    zero_grad: bool
+    exact: bool
+    start: Mapping[str, np.ndarray]  # every input's value before training
+    steps: tuple[TrainStep, ...]
+    prediction: Prediction | None = None
+    samples: int | None = None  # how many samples an epoch walks (with --per-sample)
+    explained: tuple = field(default=())  # (step index, worksheet trace) for the first steps
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return self.graph.params
+
+    @property
+    def final(self) -> Mapping[str, np.ndarray]:
+        return self.steps[-1].params if self.steps else {p: self.start[p] for p in self.params}
+
+
+def train(
+    source: str,
+    *,
+    lr,
+    epochs: int,
+    per_sample: bool = False,
+    zero_grad: bool = True,
+    exact: bool = False,
+    at: str | Mapping | None = None,
+    predict: str | Mapping | None = None,
+    explain_steps: int = 1,
+    filename: str | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Training:
+    """SGD on the params of the program ``source`` for ``epochs`` epochs at learning rate ``lr``."""
+    program = _located(lambda: parse_program(source, max_chars=MAX_PROGRAM_CHARS), source, filename)
+    graph = _located(lambda: build(program), source, filename)
+    if not graph.params:
+        raise WorksheetError("nothing to train: declare the parameters with param (param w = 1)")
+    given = _point(graph, parse_point(at) if at is not None else {})
+    if given is None:
+        raise WorksheetError("training needs a value for every input: declare them (param w = 1, data x = [1, 2])")
+    convert = _exact if exact else _double
+    start = {name: convert(_array(value)) for name, value in given.items()}
+    given_rate = number(_rate(lr))
+    rate = convert(scalar(given_rate))[()]
+    samples = _samples(graph, start) if per_sample else None
+    total = epochs * (samples or 1)
+    if not 1 <= epochs or total > MAX_TRAIN_STEPS:
+        raise WorksheetError(f"epochs × samples must be from 1 to {MAX_TRAIN_STEPS:,}, not {total:,}", where="--epochs")
+    params = {p: start[p] for p in graph.params}
+    stored: dict[str, np.ndarray] = {}
+    steps: list[TrainStep] = []
+    for epoch in range(1, epochs + 1):
+        for sample in range(samples) if samples else (None,):
+            values = {**start, **params, **_sample(graph, start, sample)}
+            loss, grads = _loss_and_gradients(graph, values, source, filename)
+            for p in graph.params:
+                stored[p] = grads[p] if zero_grad or p not in stored else as_array(stored[p] + grads[p])
+            params = {p: as_array(params[p] - rate * stored[p]) for p in graph.params}
+            steps.append(TrainStep(epoch, sample, loss, dict(stored), params))
+            if on_step:
+                on_step(len(steps), total)
+    prediction = _prediction(program, graph, start, params, predict, convert, source, filename)
+    explained = _explained(source, graph, start, steps, explain_steps, filename)
+    return Training(graph, given_rate, epochs, per_sample, zero_grad, exact, start, tuple(steps),
+                    prediction, samples, explained)
+
+
+# ── one step ─────────────────────────────────────────────────────────────────────────────
+
+def _loss_and_gradients(graph: Graph, values: dict, source: str, filename: str | None):
+    def run():
+        shapes = infer_shapes(graph, {k: v.shape for k, v in values.items()})
+        if shapes[graph.target]:
+            raise WorksheetError(f"the loss {graph.target} must be a scalar to train on it; reduce it with mean(…) or sum(…)")
+        computed = forward(graph, dict(values))
+        _, adjoints, _ = backward(graph, graph.params, computed, shapes, forms=False)
+        grads = {p: adjoints[p].value if p in adjoints else _zeros(values[p]) for p in graph.params}
+        return computed[graph.target], grads
+
+    return _located(run, source, filename)
+
+
+def _zeros(like: np.ndarray) -> np.ndarray:
+    """The gradient of a param the loss does not depend on, in its number type."""
+    return as_array(like * 0)
+
+
+def _samples(graph: Graph, start: Mapping[str, np.ndarray]) -> int:
+    """How many samples --per-sample walks: the common length of the data arrays' first axis."""
+    lengths = {name: start[name].shape[0] for name in _walked(graph, start)}
+    if not lengths:
+        raise WorksheetError("--per-sample walks the data arrays, and this program has none (data x = [1, 2, 3])",
+                             where="--per-sample")
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{n} has {k}" for n, k in lengths.items())
+        raise WorksheetError(f"the data arrays must have the same number of samples ({shown})", where="--per-sample")
+    return next(iter(lengths.values()))
+
+
+def _walked(graph: Graph, start) -> list[str]:
+    return [n.name for n in graph.inputs if n.kind == "data" and start[n.name].ndim >= 1]
+
+
+def _sample(graph: Graph, start, sample: int | None) -> dict:
+    if sample is None:
+        return {}
+    return {name: as_array(start[name][sample]) for name in _walked(graph, start)}
+
+
+# ── numbers ──────────────────────────────────────────────────────────────────────────────
+
+def _array(value) -> np.ndarray:
+    return value if isinstance(value, np.ndarray) else scalar(number(value))
+
+
+def _double(value: np.ndarray) -> np.ndarray:
+    return elementwise(float, value)
+
+
+def _exact(value: np.ndarray) -> np.ndarray:
+    if any(isinstance(x, float) for x in value.flat):
+        raise WorksheetError("--exact needs exact inputs (a value here is not a fraction)")
+    return value
+
+
+def _rate(lr):
+    if isinstance(lr, str):
+        value = parse_point(f"lr={lr}")["lr"]
+        if not (value.is_number and value.is_positive):
+            raise WorksheetError(f"the learning rate must be a positive number, not {lr}", where="--lr")
+        return value
+    return lr
+
+
+# ── prediction and the steps explained ───────────────────────────────────────────────────
+
+def _prediction(program, graph, start, params, predict, convert, source, filename) -> Prediction | None:
+    if predict is None:
+        return None
+    given = {k: convert(_array(v)) for k, v in parse_point(predict).items()}
+    node = _prediction_node(graph, set(given))
+    model = _located(lambda: build(program, target=node), source, filename)
+
+    def output(values):
+        inputs = {n.name: values[n.name] for n in model.inputs}
+        infer_shapes(model, {k: v.shape for k, v in inputs.items()})
+        return forward(model, inputs)[node]
+
+    before = _located(lambda: output({**start, **given}), source, filename)
+    after = _located(lambda: output({**start, **params, **given}), source, filename)
+    return Prediction(node, given, before, after)
+
+
+def _prediction_node(graph: Graph, given: set[str]) -> str:
+    """The last assignment that needs no data beyond ``given`` (y_pred, not the loss)."""
+    unknown = given - {n.name for n in graph.inputs}
+    if unknown:
+        raise WorksheetError(f"{', '.join(sorted(unknown))} is not an input of the program", where="--predict")
+    needs: dict[str, set[str]] = {}
+    for node in graph.nodes:
+        if node.is_input:
+            needs[node.name] = {node.name} if node.kind != "param" else set()
+        else:
+            needs[node.name] = set().union(*(needs[i] for i in node.inputs)) if node.inputs else set()
+    candidates = [n.name for n in graph.operations if n.named and needs[n.name] and needs[n.name] <= given]
+    if not candidates:
+        raise WorksheetError("no assignment of the program is computed from these inputs alone", where="--predict")
+    return candidates[-1]
+
+
+def _explained(source, graph, start, steps, count, filename) -> tuple:
+    """Worksheets of the first ``count`` steps, at the values each step started from."""
+    from .api import derive
+
+    explained = []
+    params = {p: start[p] for p in graph.params}
+    for index, step in enumerate(steps[:max(count, 0)]):
+        values = {**start, **params, **_sample(graph, start, step.sample)}
+        at = {name: _plain(value) for name, value in values.items()}
+        explained.append((index, derive(source, at=at, filename=filename)))
+        params = step.params
+    return tuple(explained)
+
+
+def _plain(value: np.ndarray):
+    """A value for derive(at=…): a number (read exactly), or nested lists of them."""
+    x = value.tolist()
+    return x if isinstance(x, (list, Fraction)) else repr(float(x))

@@ -1,0 +1,151 @@
+"""``Training`` → ``Document``: the SGD loop written out — the update rule, the first steps as
+full worksheets, every step in a table, the final params and the prediction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import document, tensor_document
+from .document import Document, Equations, Heading, Listing, Paragraph, Table
+from .graph import symbol
+from .tensor_trace import TensorTrace
+from .terms import Chain, Difference, Equation, Form, Partial, Sum
+from .train import Training
+
+INLINE = 4  # a vector or matrix with at most this many elements is written out in the table
+
+
+def training_document(training: Training, *, title: str = "Training trace", digits: int = 6) -> Document:
+    blocks = [
+        Listing(training.graph.source.strip()),
+        _setting(training),
+        Heading("1. The update rule"),
+        *_rule(training),
+    ]
+    section = 2
+    for index, trace in training.explained:
+        step = training.steps[index]
+        blocks.append(Heading(f"{section}. Step {index + 1} in full{_where(training, step)}"))
+        blocks += _explained(trace, training, index)
+        section += 1
+    blocks.append(Heading(f"{section}. Every step"))
+    blocks += _table(training, digits)
+    blocks.append(Heading(f"{section + 1}. Result"))
+    blocks += _result(training)
+    return Document(title, tuple(blocks))
+
+
+def _setting(training: Training) -> Paragraph:
+    params = ", ".join(training.params)
+    loop = (f"one sample at a time ({training.samples} samples, one update per sample, in order)"
+            if training.per_sample else "on the whole batch at once (one update per epoch)")
+    numbers = "exact fractions" if training.exact else "float64, as the frameworks do"
+    zero = (
+        "After each update the gradients are zeroed (optimizer.zero_grad()), so each update uses "
+        "only its own step's gradient."
+        if training.zero_grad else
+        "The gradients are NOT zeroed between steps (no optimizer.zero_grad()): each backward() "
+        "adds to .grad, so every update uses the sum of all the gradients so far, exactly as "
+        "PyTorch does without zero_grad()."
+    )
+    return Paragraph((
+        f"Stochastic gradient descent on {params} with learning rate ", _number(training.lr),
+        f" for {training.epochs} epoch{'s' if training.epochs != 1 else ''}, {loop}, "
+        f"in {numbers}. {zero}",
+    ))
+
+
+def _rule(training: Training) -> list:
+    target, eta = training.graph.target, Form(symbol("eta"))
+    rows = []
+    for p in training.params:
+        grad = Partial(target, p)
+        if training.zero_grad:
+            rows.append(Equation((Form(symbol(p)), Difference(Form(symbol(p)), Chain((eta, grad))))))
+        else:
+            stored = Form(symbol(f"g_{p}"))
+            rows.append(Equation((stored, Sum((stored, grad)))))
+            rows.append(Equation((Form(symbol(p)), Difference(Form(symbol(p)), Chain((eta, stored))))))
+    arrow = Paragraph((
+        "Each line is an assignment (the new value on the left), with ", Equation((Form(symbol("eta")),
+                                                                                   _number(training.lr))),
+        "." if training.zero_grad else ", and g the stored .grad, starting at 0.",
+    ))
+    return [arrow, Equations(tuple(rows))]
+
+
+def _where(training: Training, step) -> str:
+    if step.sample is None:
+        return f" (epoch {step.epoch})"
+    return f" (epoch {step.epoch}, sample {step.sample})"
+
+
+def _explained(trace, training: Training, index: int) -> list:
+    builder = tensor_document.worksheet if isinstance(trace, TensorTrace) else document.worksheet
+    blocks = []
+    for block in builder(trace).blocks:
+        if isinstance(block, Listing):
+            continue
+        blocks.append(replace(block, level=3) if isinstance(block, Heading) else block)
+    step = training.steps[index]
+    blocks.append(Paragraph(("The update, with the gradients above:",)))
+    blocks.append(Equations(tuple(
+        Equation((Form(symbol(p)), _value(step.params[p]))) for p in training.params
+    )))
+    return blocks
+
+
+def _table(training: Training, digits: int) -> list:
+    target = training.graph.target
+    header = ["step", "epoch"] + (["sample"] if training.per_sample else []) + [target]
+    header += [f"∂{target}/∂{p}" if training.zero_grad else f".grad of {p}" for p in training.params]
+    header += [f"{p} after" for p in training.params]
+    rows = []
+    for i, step in enumerate(training.steps):
+        row = [str(i + 1), str(step.epoch)] + ([str(step.sample)] if training.per_sample else [])
+        row.append(_cell(step.loss, digits))
+        row += [_cell(step.grads[p], digits) for p in training.params]
+        row += [_cell(step.params[p], digits) for p in training.params]
+        rows.append(tuple(row))
+    several = len(training.params) > 1
+    intro = Paragraph((
+        "The loss is computed before each update; the gradient" + ("s shown are those" if several else
+                                                                    " shown is the one")
+        + " the update used" + ("" if training.zero_grad else " (the running sum in .grad)") + ".",
+    ))
+    return [intro, Table(tuple(header), tuple(rows), "r" * len(header))]
+
+
+def _result(training: Training) -> list:
+    rows = [Equation((Form(symbol(p)), _value(training.final[p]))) for p in training.params]
+    blocks: list = [Paragraph(("After training:",)), Equations(tuple(rows))]
+    prediction = training.prediction
+    if prediction is not None:
+        at: list = []
+        for k, v in prediction.at.items():
+            at += [", " if at else "", Equation((Form(symbol(k)), _value(v)))]
+        node = Form(symbol(prediction.node))
+        blocks.append(Paragraph(("The model's output ", node, " at ", *at, ", before training and after:")))
+        blocks.append(Equations((Equation((node, _value(prediction.before))),
+                                 Equation((node, _value(prediction.after))))))
+    return blocks
+
+
+def _value(value: np.ndarray):
+    return tensor_document.shown(value)
+
+
+def _number(x):
+    """The learning rate as people write it: 0.01, not 1/100."""
+    return tensor_document.shown(np.asarray(float(x), dtype=object))
+
+
+def _cell(value: np.ndarray, digits: int):
+    """A scalar as a number; a small tensor written inline, a large one elided."""
+    if not value.shape:
+        return _value(value)
+    flat = [f"{float(x):.{digits}g}" for x in value.flat]
+    shown = flat if len(flat) <= INLINE else flat[:INLINE - 1] + ["…"]
+    return "[" + ", ".join(shown) + "]"
