@@ -31,7 +31,7 @@ from sympy import Rational, cos
 
 from conftest import README_ARGS, SAMPLES
 from test_oracle import (
-    FD_TOLERANCE, FORM_TOLERANCE, HAND_PICKED, Case, assert_value_matches, close, fit_points,
+    FD_TOLERANCE, FORM_TOLERANCE, GENERATED_EXAMPLES, HAND_PICKED, Case, assert_value_matches, close, fit_points,
     generated_cases, guards_of, mathematical, numeric, sym,
 )
 from test_render import latex_available
@@ -43,7 +43,7 @@ from worksheet.rules import RULES
 
 BAYDIN = "ln(x1) + x1*x2 - sin(x2)"
 BAYDIN_AT = "x1=2,x2=5"
-MODES_EXAMPLES = 150
+MODES_EXAMPLES = GENERATED_EXAMPLES  # as many as the oracle suite checks
 """How many random formulas of test_oracle's generator are checked here (forward = reverse,
 and the central difference)."""
 
