@@ -199,3 +199,9 @@ def test_per_sample_tutorial_equals_torch():
     for step, (loss, params) in zip(training.steps, history):
         assert float(step.loss[()]) == pytest.approx(loss, rel=1e-12, abs=1e-15)
         assert float(step.params["w"][()]) == pytest.approx(float(params["w"]), rel=1e-12)
+
+
+def test_a_diverging_run_says_so(cli):
+    result = cli("train", str(SAMPLES / "linear_one_sample.ws"), "--lr", "10", "--epochs", "200")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "diverges" in result.err and "smaller --lr" in result.err

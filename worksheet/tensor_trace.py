@@ -181,7 +181,8 @@ def _computed(graph: Graph, node: Node, compute, xs, wrt: str | None = None) -> 
         where = f"∂{node.name}/∂{wrt}" if wrt else node.name
         raise _located(graph, node, f"{where} = {_written(graph, node)} is undefined at the given values ({problem})") from None
     except (TooLarge, OverflowError) as problem:
-        raise _located(graph, node, f"{node.name} = {_written(graph, node)} overflows ({problem})") from None
+        why = problem if isinstance(problem, TooLarge) else "beyond the largest double, about 1.8e308"
+        raise _located(graph, node, f"{node.name} = {_written(graph, node)} overflows ({why})") from None
     except ShapeError as problem:
         raise _located(graph, node, f"{_written(graph, node)}: {problem}") from None
     except ZeroDivisionError:

@@ -108,7 +108,13 @@ def train(
     for epoch in range(1, epochs + 1):
         for sample in range(samples) if samples else (None,):
             values = {**start, **params, **_sample(graph, start, sample)}
-            loss, grads = _loss_and_gradients(graph, values, source, filename)
+            try:
+                loss, grads = _loss_and_gradients(graph, values, source, filename)
+            except WorksheetError as error:
+                if "overflow" in error.message and steps:  # the params ran away: say so
+                    error.message = (f"the training diverges: at step {len(steps) + 1} (epoch {epoch}) "
+                                     f"{error.message}; try a smaller --lr")
+                raise
             for p in graph.params:
                 stored[p] = grads[p] if zero_grad or p not in stored else as_array(stored[p] + grads[p])
             params = {p: as_array(params[p] - rate * stored[p]) for p in graph.params}
@@ -181,7 +187,11 @@ def _exact(value: np.ndarray) -> np.ndarray:
 
 def _rate(lr):
     if isinstance(lr, str):
-        value = parse_point(f"lr={lr}")["lr"]
+        try:
+            value = parse_point(f"lr={lr}")["lr"]
+        except WorksheetError as error:
+            error.where = "--lr"
+            raise
         if not (value.is_number and value.is_positive):
             raise WorksheetError(f"the learning rate must be a positive number, not {lr}", where="--lr")
         return value
