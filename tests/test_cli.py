@@ -111,3 +111,14 @@ def test_output_to_a_device_writes_through_and_keeps_the_device(cli):
     result = cli("derive", "x**2", "--at", "x=1", "-f", "md", "-o", os.devnull)
     assert result.code == 0
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_output_files_get_the_usual_permissions(cli, tmp_path):
+    """Written atomically through a temporary file, but readable as open() would make it."""
+    import os
+
+    out = tmp_path / "ws.md"
+    assert cli("derive", "x**2", "--at", "x=1", "-o", str(out)).code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

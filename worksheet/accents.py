@@ -5,7 +5,8 @@ notation: v̇ = ∂v/∂x for the variable x of the column), and reverse mode it
 bar, v̄ = ∂L/∂v; a fan-out is a running update, v̄ ← v̄ + v̄ᵢ·∂vᵢ/∂v. These atoms take part
 in forms (``product``, ``total``, ``substitute``) like any symbol and print themselves:
 LaTeX ``\\dot{v}_{3}`` for Markdown and .tex, Unicode ``v̇3`` on the terminal, and
-``dot(v3)``/``bar(v3)`` as SymPy strings (JSON).
+``dot(v3)``/``bar(v3)`` as SymPy strings (JSON); Typst ``dot(v)_3``, ``overline(v)_3``, ``<-``
+through the printer's ``_typst`` hook.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class Accented(Symbol):
     def _latex(self, printer, **kwargs):
         return _accented_latex(printer, self.name, self.accent)
 
+    def _typst(self, printer, **kwargs):
+        return printer.accented(self.name, self.typst)
+
     def _sympystr(self, printer, **kwargs):
         if _is_terminal(printer):
             return _accented_text(self.name, self.mark)
@@ -64,12 +68,14 @@ class Dot(Accented):
     """v̇: the tangent of node v, ∂v/∂x for the variable x whose column it is in."""
 
     accent, mark, function = "dot", COMBINING_DOT, "dot"
+    typst = "dot"
 
 
 class Bar(Accented):
     """v̄: the adjoint of node v, ∂L/∂v."""
 
     accent, mark, function = "bar", COMBINING_BAR, "bar"
+    typst = "overline"
 
 
 class PartialOf(AtomicExpr):
@@ -87,6 +93,9 @@ class PartialOf(AtomicExpr):
 
     def _latex(self, printer, **kwargs):
         return r"\frac{\partial %s}{\partial %s}" % (printer._print(_plain(self.of)), printer._print(_plain(self.wrt)))
+
+    def _typst(self, printer, **kwargs):
+        return printer.partial(printer.name(self.of), printer.name(self.wrt))
 
     def _sympystr(self, printer, **kwargs):
         of, wrt = (greek_unicode.get(n, n) for n in (self.of, self.wrt))
@@ -111,6 +120,9 @@ class Update(AtomicExpr):
     def _latex(self, printer, **kwargs):
         return r"%s \leftarrow %s" % (printer._print(self.target), printer._print(self.value))
 
+    def _typst(self, printer, **kwargs):
+        return "%s <- %s" % (printer._print(self.target), printer._print(self.value))
+
     def _sympystr(self, printer, **kwargs):
         arrow = " ← " if _is_terminal(printer) else " <- "
         return printer._print(self.target) + arrow + printer._print(self.value)
@@ -131,6 +143,9 @@ class Ratio(AtomicExpr):
 
     def _latex(self, printer, **kwargs):
         return r"\frac{%s}{%s}" % (printer._print(self.top), printer._print(self.bottom))
+
+    def _typst(self, printer, **kwargs):
+        return "frac(%s, %s)" % (printer._print(self.top), printer._print(self.bottom))
 
     def _sympystr(self, printer, **kwargs):
         top, bottom = printer._print(self.top), printer._print(self.bottom)

@@ -42,6 +42,8 @@ class Format(str, Enum):
     txt = "txt"
     json = "json"
     torch = "torch"
+    typ = "typ"
+    pdf = "pdf"
 
 
 class Mode(str, Enum):
@@ -111,9 +113,10 @@ def derive(
     ] = None,
     format: Annotated[
         Optional[Format],
-        typer.Option("--format", "-f", help="Output format: md, tex, txt, json, or torch (a PyTorch "
-                     "script that checks every gradient). Default: from the -o extension (.py is "
-                     "torch); else txt on a terminal, md when piped.", show_default=False),
+        typer.Option("--format", "-f", help="Output format: md, tex, txt, json, typ (Typst), pdf (typeset "
+                     "by typst, no TeX needed), or torch (a PyTorch script that checks every gradient). "
+                     "Default: from the -o extension (.py is torch); else txt on a terminal, md when piped.",
+                     show_default=False),
     ] = None,
     output: Annotated[
         Optional[Path],
@@ -155,11 +158,112 @@ def derive(
     _emit(render(trace, fmt, digits=digits), output)
 
 
+class FigureFormat(str, Enum):
+    mermaid = "mermaid"
+    tikz = "tikz"
+    svg = "svg"
+    png = "png"
+
+
+@app.command(no_args_is_help=True)
+def graph(
+    formula: Annotated[
+        str,
+        typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, or - for standard input.",
+                       show_default=False),
+    ],
+    at: Annotated[
+        Optional[str],
+        typer.Option("--at", "-a", help="Values, e.g. w=1,b=0,x=2,y=4: each arrow then shows its value "
+                     "(above, green) and its gradient (below, red). Without values: the structure alone.",
+                     show_default=False),
+    ] = None,
+    wrt: Annotated[
+        Optional[str],
+        typer.Option("--wrt", "-w", help="Variables to differentiate with respect to (the gradients shown "
+                     "flow toward them). Default: the program's params, else every variable.", show_default=False),
+    ] = None,
+    let: Annotated[
+        Optional[list[str]],
+        typer.Option("--let", "-l", help="Name a sub-expression, e.g. y_pred=w*x+b (repeatable).",
+                     show_default=False),
+    ] = None,
+    target: Annotated[
+        Optional[str],
+        typer.Option("--target", "-t", help="The assignment of a program to draw (default: the last).",
+                     show_default=False),
+    ] = None,
+    format: Annotated[
+        Optional[FigureFormat],
+        typer.Option("--format", "-f", help="mermaid, tikz (a LaTeX document), svg or png. Default: from the "
+                     "-o extension (.mmd, .tex, .svg, .png); else mermaid.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Write to this file instead of standard output.",
+                     show_default=False, dir_okay=False),
+    ] = None,
+    digits: Annotated[
+        int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
+    ] = 6,
+) -> None:
+    """Draw the computational graph: variables as boxes, operations as circles, and on each arrow
+    its forward value and the gradient flowing back along it.
+
+    Example: worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
+    """
+    from .figure import draw
+    from .render.figures import FIGURE_EXTENSIONS, render_figure
+
+    if format is not None:
+        fmt = format.value
+    elif output is None:
+        fmt = "mermaid"
+    elif output.suffix.lower() in FIGURE_EXTENSIONS:
+        fmt = FIGURE_EXTENSIONS[output.suffix.lower()]
+    else:
+        raise WorksheetError(f"cannot tell the format from {output.name!r} (use --format, or one of "
+                             f"{', '.join(FIGURE_EXTENSIONS)})", where="--output")
+    if fmt == "png" and output is None and sys.stdout.isatty():
+        raise WorksheetError("a PNG is binary: write it to a file (-o graph.png) or pipe it", where="--format")
+    text, filename = _source(formula)
+    picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
+                                 digits=digits), fmt)
+    if isinstance(picture, bytes):
+        _emit_bytes(picture, output)
+    else:
+        _emit(picture, output)
+
+
+def _emit_bytes(data: bytes, output: Path | None) -> None:
+    """Binary output (a PNG): to a pipe, or written whole to a file."""
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    if output.is_dir():
+        raise WorksheetError(f"{output} is a directory", where="--output")
+    directory = output.resolve().parent
+    if not directory.is_dir():
+        raise WorksheetError(f"no such directory: {directory}", where="--output")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class TrainFormat(str, Enum):
     md = "md"
     tex = "tex"
     txt = "txt"
     json = "json"
+    typ = "typ"
+    pdf = "pdf"
 
 
 PROGRESS_FROM = 500  # steps: a longer run shows a progress bar on a terminal
@@ -196,8 +300,9 @@ def train(
     ] = 1,
     format: Annotated[
         Optional[TrainFormat],
-        typer.Option("--format", "-f", help="md, tex, txt or json (schema worksheet.train/1). Default: from "
-                     "the -o extension; else txt on a terminal, md when piped.", show_default=False),
+        typer.Option("--format", "-f", help="md, tex, txt, json (schema worksheet.train/1), typ or pdf. "
+                     "Default: from the -o extension; else txt on a terminal, md when piped.",
+                     show_default=False),
     ] = None,
     output: Annotated[
         Optional[Path],
@@ -216,8 +321,9 @@ def train(
     from .train import train as run
 
     fmt = _format(format, output)
-    if fmt not in ("md", "tex", "txt", "json"):
-        raise WorksheetError(f"a training trace is written as md, tex, txt or json, not {fmt}", where="--output")
+    if fmt not in ("md", "tex", "txt", "json", "typ", "pdf"):
+        raise WorksheetError(f"a training trace is written as md, tex, txt, json, typ or pdf, not {fmt}",
+                             where="--output")
     text, filename = _source(program)
     progress = _Progress()
     try:
@@ -252,6 +358,9 @@ def _format(format: Format | None, output: Path | None) -> str:
     from .render import EXTENSIONS
 
     if format is not None:
+        if format.value == "pdf" and output is None and sys.stdout.isatty():  # bytes would garble it
+            raise WorksheetError("a PDF is not printed to a terminal: use -o FILE.pdf, or pipe it",
+                                 where="--format")
         return format.value
     if output is None:  # Markdown, except for a person reading a terminal
         return "txt" if sys.stdout.isatty() else "md"
@@ -288,15 +397,24 @@ def _source(formula: str) -> tuple[str, str | None]:
         raise WorksheetError(f"cannot read the file: {error.strerror}", where=formula) from None
 
 
-def _emit(text: str, output: Path | None) -> None:
-    """Print, or write the whole file at once (no partial file is ever left behind)."""
+def _emit(text: str | bytes, output: Path | None) -> None:
+    """Print, or write the whole file at once (no partial file is ever left behind).
+
+    Bytes (a PDF) are written in binary mode, and never to a terminal.
+    """
+    binary = isinstance(text, bytes)
     if output is None:
-        sys.stdout.write(text)
+        if binary:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
         return
     if output.exists() and not output.is_file():  # /dev/null, /dev/stdout, a pipe: write through
         if output.is_dir():
             raise WorksheetError(f"{output} is a directory", where="--output")
-        with open(output, "w", encoding="utf-8") as handle:
+        with open(output, "wb") if binary else open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
         return
     directory = output.resolve().parent
@@ -304,12 +422,19 @@ def _emit(text: str, output: Path | None) -> None:
         raise WorksheetError(f"no such directory: {directory}", where="--output")
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it (mkstemp makes 0600)
         os.replace(temporary, output)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def fail(message: str) -> int:

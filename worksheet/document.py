@@ -56,6 +56,15 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """The computational graph as a picture: a ``worksheet.figure.Figure`` (nodes, arrows with
+    values and gradients, coordinates). Markdown draws it as Mermaid, LaTeX as TikZ; a
+    renderer without pictures may leave it out."""
+
+    figure: object
+
+
+@dataclass(frozen=True)
 class Document:
     title: str
     blocks: tuple
@@ -71,6 +80,7 @@ def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet") -> Docu
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
+        *graph_figure(trace),
         Heading("2. Backward pass"),
         *_backward(trace),
         Heading("3. Result"),
@@ -282,6 +292,14 @@ def _key(side):
 
 
 # ── several outputs, auxiliary outputs, stop_gradient (shared with tensor_document) ──────
+
+
+def graph_figure(trace) -> list:
+    """The graph as a figure: each arrow with its value and the gradient flowing back along it."""
+    from .figure import figure
+
+    return [Figure(figure(trace))]
+
 
 
 def outputs_note(graph, definition) -> list:

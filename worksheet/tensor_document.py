@@ -11,7 +11,7 @@ import numpy as np
 import sympy
 
 from .document import (
-    Document, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
+    Document, graph_figure, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
     seeds_note, stop_note,
 )
 from .graph import Node, symbol
@@ -26,6 +26,7 @@ def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet") -
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
+        *graph_figure(trace),
         Heading("2. Backward pass"),
         *_backward(trace),
         Heading("3. Result"),

@@ -1,6 +1,7 @@
 """Document → text, one renderer per format. JSON is written from the trace itself.
 
-    render(trace, "md" | "tex" | "txt" | "json", digits=6) -> str
+    render(trace, "md" | "tex" | "txt" | "json" | "torch" | "typ", digits=6) -> str
+    render(trace, "pdf", digits=6) -> bytes
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ FORMATS = {
     "txt": ("text", "plain text for the terminal"),
     "json": ("json", "machine-readable, schema worksheet.derive/1"),
     "torch": ("torch", "a PyTorch script that checks every gradient"),
+    "typ": ("typst", "Typst markup (typst compile makes the PDF)"),
+    "pdf": ("typst", "a PDF typeset by typst, no TeX needed (bytes)"),
 }
-EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".json": "json", ".py": "torch"}
+EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".json": "json", ".py": "torch",
+              ".typ": "typ", ".pdf": "pdf"}
+BINARY = frozenset({"pdf"})  # render() returns bytes for these
 
 
-def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -> str:
-    """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values."""
+def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -> str | bytes:
+    """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values.
+
+    Text for every format but ``pdf``, which is bytes.
+    """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
     module = import_module(f".{FORMATS[format][0]}", __name__)
@@ -35,14 +43,16 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -
         document = with_modes(trace)
     else:
         document = tensor_document.worksheet(trace) if isinstance(trace, TensorTrace) else worksheet(trace)
+    if format == "pdf":
+        return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)
 
 
-TRAIN_FORMATS = ("md", "tex", "txt", "json")
+TRAIN_FORMATS = ("md", "tex", "txt", "json", "typ", "pdf")
 
 
-def render_training(training, format: str = "md", *, digits: int = 6) -> str:
-    """A training trace (``worksheet.train.train``) in ``format``: md, tex, txt or json."""
+def render_training(training, format: str = "md", *, digits: int = 6) -> str | bytes:
+    """A training trace (``worksheet.train.train``) in ``format``: md, tex, txt, json, typ or pdf (bytes)."""
     if format not in TRAIN_FORMATS:
         raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
     module = import_module(f".{FORMATS[format][0]}", __name__)
@@ -50,4 +60,7 @@ def render_training(training, format: str = "md", *, digits: int = 6) -> str:
         return module.render_training(training)
     from ..train_document import training_document
 
-    return module.render(training_document(training, digits=digits), digits=digits)
+    document = training_document(training, digits=digits)
+    if format == "pdf":
+        return module.render_pdf(document, digits=digits)
+    return module.render(document, digits=digits)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..document import Document, Equation
+from .figures import tikz_embedded
 from .notation import LatexNotation, TextNotation
 from .templating import environment
 
@@ -44,7 +45,8 @@ def render(doc: Document, *, digits: int = 6) -> str:
         return out
 
     text = environment(latex=True).get_template("worksheet.tex.j2").render(
-        doc=doc, inline=inline, cell=cell, aligned=aligned, escape=escape, listing=listing
+        doc=doc, inline=inline, cell=cell, aligned=aligned, escape=escape, listing=listing,
+        tikz=tikz_embedded,
     )
     return text.rstrip() + "\n"
 

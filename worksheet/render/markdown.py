@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..document import Document, Equation
+from .figures import mermaid
 from .notation import LatexNotation
 from .templating import environment
 
@@ -24,7 +25,7 @@ def render(doc: Document, *, digits: int = 6) -> str:
         return escape(item).replace("|", "\\|") if isinstance(item, str) else f"${math(item)}$"
 
     text = environment().get_template("worksheet.md.j2").render(
-        doc=doc, inline=inline, cell=cell, display=math, align=ALIGN
+        doc=doc, inline=inline, cell=cell, display=math, align=ALIGN, mermaid=mermaid
     )
     return text.rstrip() + "\n"
 

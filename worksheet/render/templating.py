@@ -39,5 +39,6 @@ def environment(latex: bool = False) -> jinja2.Environment:
         table=lambda b: isinstance(b, document.Table),
         equations=lambda b: isinstance(b, document.Equations),
         listing=lambda b: isinstance(b, document.Listing),
+        figure=lambda b: isinstance(b, document.Figure),
     )
     return env

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import unicodedata
 
-from ..document import Document, Equation, Table
+from ..document import Document, Equation, Figure, Table
 from .notation import TextNotation
 from .templating import environment
 
@@ -14,6 +15,8 @@ WIDTH = 88
 
 def render(doc: Document, *, digits: int = 6) -> str:
     notation = TextNotation(digits)
+    # a terminal shows no pictures: the graph's figure is left out (worksheet graph draws it)
+    doc = dataclasses.replace(doc, blocks=tuple(b for b in doc.blocks if not isinstance(b, Figure)))
 
     def math(item) -> str:
         return notation.equation(item) if isinstance(item, Equation) else notation.term(item)

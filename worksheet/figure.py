@@ -1,0 +1,357 @@
+"""Trace (or Graph) → ``Figure``: the computational graph as a picture, in no output syntax.
+
+The d2l picture of a graph: each variable a box, each operation a circle with its symbol
+(×, +, −, ÷, ^2, σ, relu, @, ᵀ, Σ …) and its name beside it, an arrow per *use* of a value
+(``a*a`` has two arrows from a to ×). With values, each arrow carries the forward value it
+delivers (drawn above it, green) and the gradient that flows back along it (below, red):
+the chain-rule product of that use, ∂L/∂v · ∂v/∂u, the ``Step`` (or ``TensorStep``) of the
+backward pass for that node, input and position. A tensor's value is shown by its shape.
+
+The layout is computed here, in plain numbers (no Graphviz): layers from left to right, a
+node's layer the longest path to it from an input, the output alone in the last layer;
+within a layer, nodes ordered by a few barycenter passes to reduce crossings; columns as
+wide as their labels need. Units are CSS pixels; renderers (``render/figures.py``) scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sympy import Symbol
+
+from .graph import Graph
+
+# what an operation is drawn as: its symbol (plain Unicode; the TikZ renderer maps the few
+# non-ASCII characters to LaTeX math)
+SYMBOLS = {
+    "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "id": "=",
+    "stop_gradient": "sg", "outputs": "+", "exp": "exp", "log": "ln", "sqrt": "√", "sin": "sin",
+    "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sigmoid": "σ",
+    "relu": "relu", "softplus": "softplus", "abs": "|·|", "max": "max", "min": "min",
+    "matmul": "@", "transpose": "ᵀ", "sum": "Σ", "mean": "mean", "sumsq": "‖·‖²", "mse": "mse",
+    "bce_with_logits": "bce", "cross_entropy": "CE", "softmax": "softmax",
+}
+PREFIX_CONSTANT = {"add", "sub", "mul", "div", "pow"}  # 2×, 1−: a number written before the symbol
+
+FONT = 12  # px: names and symbols
+SMALL = 10  # px: edge labels and names under circles
+CHAR = 0.62  # an average character's width, in font sizes (a conservative sans-serif estimate)
+BOX_HEIGHT = 28
+PORT = 26  # px between the ends of two arrows at one node: room for a label above and below each
+
+
+@dataclass(frozen=True)
+class FigureNode:
+    name: str  # the user's name (or v1, v2, …)
+    label: str  # what is written in it: the name for a variable, the symbol for an operation
+    shape: str  # "box" (a variable) or "circle" (an operation)
+    layer: int
+    x: float  # centre
+    y: float
+    width: float
+    height: float
+    op: str = "input"
+    output: bool = False
+    value: str | None = None  # the output's value (the figure's last label)
+
+    @property
+    def left(self) -> float:
+        return self.x - self.width / 2
+
+    @property
+    def right(self) -> float:
+        return self.x + self.width / 2
+
+    @property
+    def top(self) -> float:
+        return self.y - self.height / 2
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.height / 2
+
+
+@dataclass(frozen=True)
+class FigureEdge:
+    """One use of ``source`` as argument ``position`` of ``target``."""
+
+    source: str
+    target: str
+    position: int
+    value: str | None  # the forward value it carries (shown above)
+    grad: str | None  # the gradient flowing back along it (shown below)
+    start: tuple[float, float] = (0.0, 0.0)
+    end: tuple[float, float] = (0.0, 0.0)
+    label_at: tuple[float, float] = (0.0, 0.0)  # where its labels go, on the line
+
+
+@dataclass(frozen=True)
+class Figure:
+    nodes: tuple[FigureNode, ...]  # in the graph's order: inputs, then operations
+    edges: tuple[FigureEdge, ...]
+    width: float
+    height: float
+    output: str
+    values: bool  # does it carry values and gradients?
+    seed: str | None = None  # ∂L/∂L, shown below the output's outgoing stub
+
+    def node(self, name: str) -> FigureNode:
+        return next(n for n in self.nodes if n.name == name)
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    return len(text) * size * CHAR
+
+
+# ── building ─────────────────────────────────────────────────────────────────────────────
+
+
+def figure(source, *, digits: int = 6) -> Figure:
+    """The figure of a ``Trace``, a ``TensorTrace`` or a bare ``Graph`` (structure only)."""
+    graph: Graph = source if isinstance(source, Graph) else source.graph
+    values = None if isinstance(source, Graph) else source.values
+    shown = _Shown(digits)
+    grads: dict[tuple[str, str, int], str] = {}
+    if values is not None:
+        for step in getattr(source, "steps", ()):
+            value = getattr(step, "product_value", None) if hasattr(step, "product_value") else step.value
+            if value is not None:
+                grads[(step.node, step.input, step.position)] = shown(value)
+    edges = []
+    for node in graph.operations:
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, Symbol) and arg.name in graph.by_name:
+                value = shown(values[arg.name]) if values is not None else None
+                edges.append(FigureEdge(arg.name, node.name, position, value,
+                                        grads.get((node.name, arg.name, position))))
+    labels = {n.name: (n.name if n.is_input else _symbol(n, shown)) for n in graph.nodes}
+    output_value = shown(values[graph.target]) if values is not None else None
+    seed = None
+    if values is not None:
+        seed_value = getattr(source, "seed", None)
+        seed = shown(seed_value) if seed_value is not None else "1"
+    return _layout(graph, labels, edges, output_value, seed, values is not None)
+
+
+class _Shown:
+    """A short text for a value: a number (rounded to ``digits``), or a tensor's shape."""
+
+    def __init__(self, digits: int):
+        from .render.notation import TextNotation  # (imported late: render imports document)
+
+        self.notation = TextNotation(digits)
+
+    def __call__(self, value) -> str:
+        import numpy as np
+        import sympy
+
+        if isinstance(value, np.ndarray):
+            if value.shape != ():
+                return "×".join(str(d) for d in value.shape)
+            value = value[()]
+        if not isinstance(value, sympy.Basic):
+            value = sympy.nsimplify(value) if hasattr(value, "numerator") else sympy.Float(float(value), 17)
+            if hasattr(value, "p") and not value.is_Integer and value.q > 10**6:
+                value = sympy.Float(float(value), 17)
+        if not value.is_number:
+            return self.notation.doprint(value)
+        if value.is_Rational and not value.is_Integer and len(str(value)) > 7:  # 24599/2500: 9.8396
+            return self.notation.rounded(value)
+        return self.notation.number(value)
+
+
+def _symbol(node, shown) -> str:
+    symbol = SYMBOLS.get(node.op, node.op)
+    constants = [(i, a) for i, a in enumerate(node.args) if not isinstance(a, Symbol)]
+    if not constants or len(node.args) < 2:
+        return symbol
+    i, number = constants[0]
+    text = shown(number)
+    if node.op in PREFIX_CONSTANT:
+        return f"{text}{symbol}" if i == 0 else f"{symbol}{text}"
+    return f"{symbol} {text}"
+
+
+# ── layout ───────────────────────────────────────────────────────────────────────────────
+
+
+def _layout(graph: Graph, labels, edges: list[FigureEdge], output_value, seed, has_values) -> Figure:
+    names = [n.name for n in graph.nodes]
+    preds: dict[str, list[str]] = {n: [] for n in names}
+    succs: dict[str, list[str]] = {n: [] for n in names}
+    for e in edges:
+        preds[e.target].append(e.source)
+        succs[e.source].append(e.target)
+
+    # layers: the longest path from an input; the output alone, rightmost
+    layer: dict[str, int] = {}
+    for node in graph.nodes:  # evaluation order: every input of a node comes before it
+        layer[node.name] = 1 + max((layer[p] for p in preds[node.name]), default=-1) if not node.is_input else 0
+    last = max(layer.values())
+    if any(layer[n] == last for n in names if n != graph.target) or layer[graph.target] != last:
+        last += 1
+    layer[graph.target] = last
+    columns: list[list[str]] = [[] for _ in range(last + 1)]
+    for name in names:
+        columns[layer[name]].append(name)
+
+    # order within layers: barycenter passes, left to right then right to left
+    def rank() -> dict[str, float]:
+        return {n: i / max(1, len(col) - 1) for col in columns for i, n in enumerate(col)}
+
+    for _ in range(4):
+        for direction, neighbours in ((range(1, last + 1), preds), (range(last - 1, -1, -1), succs)):
+            for k in direction:
+                where = rank()
+                col = columns[k]
+                columns[k] = sorted(col, key=lambda n: (
+                    sum(where[m] for m in neighbours[n]) / len(neighbours[n]) if neighbours[n] else where[n],
+                    col.index(n)))
+
+    # sizes: a box as wide as its name; a circle wide enough for its symbol and its arrows
+    ins = {n: len(preds[n]) for n in names}
+    outs = {n: len(succs[n]) for n in names}
+    size: dict[str, tuple[float, float]] = {}
+    for node in graph.nodes:
+        label = labels[node.name]
+        ports = min(max(ins[node.name], outs[node.name], 1), 4)  # a value used often: ends closer together
+        if node.is_input:
+            size[node.name] = (max(40.0, text_width(label) + 18), max(float(BOX_HEIGHT), ports * PORT))
+        else:
+            d = max(34.0, text_width(label) + 16, ports * PORT)
+            size[node.name] = (d, d)
+    below = {n: (0.0 if graph.node(n).is_input or labels[n] == n else SMALL + 4) for n in names}  # name under a circle
+
+    # column widths and the gaps between columns: room for the widest label of the arrows
+    # that end in the next column
+    label_width = {}
+    for e in edges:
+        width = max(text_width(e.value or "", SMALL), text_width(e.grad or "", SMALL))
+        label_width[layer[e.target]] = max(label_width.get(layer[e.target], 0.0), width)
+    margin = 16.0
+    x = margin
+    centres = []
+    for k, col in enumerate(columns):
+        if k:
+            x += max(56.0, label_width.get(k, 0.0) + 36)
+        width = max((size[n][0] for n in col), default=40.0)
+        width = max(width, max((text_width(n, SMALL) for n in col if below[n]), default=0.0))
+        centres.append(x + width / 2)
+        x += width
+    stub = 0.0
+    if has_values:
+        stub = max(48.0, text_width(output_value or "", SMALL) + 24, text_width(seed or "", SMALL) + 24)
+    width = x + stub + margin
+
+    gap = 30.0 if has_values else 22.0  # between nodes of a column, room for labels in between
+    heights = [sum(size[n][1] + below[n] for n in col) + gap * (len(col) - 1) for col in columns]
+    height = max(heights) + 2 * margin + 12
+    nodes: dict[str, FigureNode] = {}
+    for k, col in enumerate(columns):
+        y = margin + 6 + (max(heights) - heights[k]) / 2
+        for name in col:
+            w, h = size[name]
+            node = graph.node(name)
+            nodes[name] = FigureNode(
+                name, labels[name], "box" if node.is_input else "circle", k, centres[k], y + h / 2, w, h,
+                node.op, name == graph.target, output_value if name == graph.target else None,
+            )
+            y += h + below[name] + gap
+
+    # arrows: spread the ends over each node's side in the order of the nodes at the other end
+    lefts = [c - max(size[n][0] for n in col) / 2 if col else c for c, col in zip(centres, columns)]
+    rights = [2 * c - l for c, l in zip(centres, lefts)]
+    starts = _ports(edges, nodes, "source", lambda e: (nodes[e.target].y, e.position))
+    ends = _ports(edges, nodes, "target", lambda e: (e.position, nodes[e.source].y))
+    taken = [(n.left - 2, n.top - 2, n.right + 2, n.bottom + below[n.name] + 2) for n in nodes.values()]
+    placed = []
+    for i, e in enumerate(edges):
+        source, target = nodes[e.source], nodes[e.target]
+        start = (_side(source, starts[i], +1), starts[i])
+        end = (_side(target, ends[i], -1), ends[i])
+        label = _place_label(e, start, end, source.layer, target.layer, lefts, rights, taken)
+        placed.append(FigureEdge(e.source, e.target, e.position, e.value, e.grad, start, end, label))
+    return Figure(tuple(nodes[n] for n in names), tuple(placed), round(width, 1), round(height, 1),
+                  graph.target, has_values, seed)
+
+
+def _place_label(e: FigureEdge, start, end, first: int, last: int, lefts, rights, taken) -> tuple[float, float]:
+    """A point on the arrow for its labels (value above, gradient below): in a gap between
+    columns, the gap before the target first, where they overlap no node and no other label."""
+    half = max(text_width(e.value or "", SMALL), text_width(e.grad or "", SMALL)) / 2 + 2
+    above = SMALL + 4 if e.value is not None else 2
+    below_ = SMALL + 4 if e.grad is not None else 2
+
+    def at(x: float) -> tuple[float, float]:
+        t = (x - start[0]) / (end[0] - start[0]) if end[0] != start[0] else 0.5
+        return x, start[1] + t * (end[1] - start[1])
+
+    candidates = []
+    for gap in range(last, first, -1):  # the gap between column gap-1 and column gap
+        a, b = max(rights[gap - 1], start[0]), min(lefts[gap], end[0])
+        if b - a < 2 * half:
+            a, b = a - half + (b - a) / 2, b + half - (b - a) / 2
+        for f in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
+            candidates.append(at(a + half + f * max(0.0, b - a - 2 * half)))
+    if not candidates:
+        candidates = [at((start[0] + end[0]) / 2)]
+    for x, y in candidates:
+        box = (x - half, y - above, x + half, y + below_)
+        if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+            break
+    else:
+        x, y = candidates[0]
+        box = (x - half, y - above, x + half, y + below_)
+    if e.value is not None or e.grad is not None:
+        taken.append(box)
+    return round(x, 2), round(y, 2)
+
+
+def _ports(edges, nodes, end: str, key) -> list[float]:
+    """The y of each arrow's end at its ``end`` node, spread PORT apart, centred."""
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(edges):
+        groups.setdefault(getattr(e, end), []).append(i)
+    ys = [0.0] * len(edges)
+    for name, members in groups.items():
+        members.sort(key=lambda i: key(edges[i]))
+        node = nodes[name]
+        spacing = min(PORT, node.height / max(1, len(members)))
+        for j, i in enumerate(members):
+            ys[i] = node.y + (j - (len(members) - 1) / 2) * spacing
+    return ys
+
+
+def _side(node: FigureNode, y: float, direction: int) -> float:
+    """The x where a horizontal-ish arrow at height y meets the node's right (+1) or left (−1) side."""
+    if node.shape == "box":
+        return node.x + direction * node.width / 2
+    r = node.width / 2
+    dy = min(abs(y - node.y), r * 0.95)
+    return node.x + direction * (r * r - dy * dy) ** 0.5
+
+
+# ── from a formula ───────────────────────────────────────────────────────────────────────
+
+
+def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str | None = None,
+         digits: int = 6) -> Figure:
+    """The figure of ``formula`` (a formula or a program's text), with the options of
+    ``worksheet.api.derive``. With values (``at``, or every input declared with one), each
+    arrow carries its value and gradient; without, the figure is the structure alone."""
+    from . import api
+    from .graph import build
+    from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
+    from .parse import parse_program
+
+    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
+    program = api._located(lambda: parse_program(formula, max_chars=limit), formula, filename)
+    lets = api.parse_lets(let)
+    targets = api.parse_names(target, "--target") if target is not None else None
+    graph = api._located(lambda: build(program, target=targets, lets=lets), formula, filename)
+    if at is None and not all(n.name in graph.defaults for n in graph.inputs):  # no values: the structure
+        return figure(graph, digits=digits)
+    if wrt is None and not graph.params and all(n.kind == "data" for n in graph.inputs):
+        wrt = [n.name for n in graph.inputs]  # only data: show the gradient toward every input
+    trace = api.derive(formula, wrt, at, let=let, target=target, filename=filename)
+    return figure(trace, digits=digits)
