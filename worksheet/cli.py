@@ -46,6 +46,12 @@ class Format(str, Enum):
     pdf = "pdf"
 
 
+class Detail(str, Enum):
+    brief = "brief"
+    standard = "standard"
+    full = "full"
+
+
 class Mode(str, Enum):
     forward = "forward"
     reverse = "reverse"
@@ -142,6 +148,14 @@ def derive(
                      "compare four ways to it: by hand (sympy.diff), numerically, forward and "
                      "reverse mode. Needs values (--at)."),
     ] = False,
+    detail: Annotated[
+        Detail,
+        typer.Option("--detail", help="brief: the forward table, one line per gradient of the "
+                     "backward pass (∂L/∂u = value) and the result. standard: every chain-rule "
+                     "product. full: as standard, and after each node the rule of each local "
+                     "derivative (product rule, quotient rule, power rule, chain rule with σ′ …). "
+                     "Scalar formulas."),
+    ] = Detail.standard,
 ) -> None:
     """Derive the gradients of a formula, step by step: graph, forward pass, backward pass, result.
 
@@ -155,7 +169,7 @@ def derive(
     trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
                 aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
                 check_numeric=check_numeric)
-    _emit(render(trace, fmt, digits=digits), output)
+    _emit(render(trace, fmt, digits=digits, detail=detail.value), output)
 
 
 class FigureFormat(str, Enum):
@@ -335,17 +349,62 @@ def train(
     _emit(render_training(training, fmt, digits=digits), output)
 
 
+class HandoutFormat(str, Enum):
+    pdf = "pdf"
+    tex = "tex"
+    md = "md"
+    typ = "typ"
+    txt = "txt"
+
+
+@app.command(no_args_is_help=True)
+def handout(
+    problem_set: Annotated[
+        Path, typer.Argument(help="A problem set in TOML (see README, 'worksheet handout').", show_default=False),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The directory to write the handouts and manifest.json to "
+                           "(created if missing).", show_default=False, file_okay=False),
+    ],
+    variants: Annotated[int, typer.Option("--variants", "-n", min=1, max=500, help="How many variants.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="The seed: the same seed draws the same variants.")] = 0,
+    key: Annotated[bool, typer.Option("--key", help="Also write each variant's answer key.")] = False,
+    format: Annotated[HandoutFormat, typer.Option("--format", "-f", help="pdf, tex, md, typ or txt.")] = HandoutFormat.pdf,
+) -> None:
+    """Student sheets with numbered blanks (and answer keys) for N variants of a problem set.
+
+    Example: worksheet handout samples/backprop_set.toml --variants 3 --seed 7 --key -o handouts
+    """
+    from .handout import handout as build
+    from .problems import draw, load
+
+    problems = load(problem_set)
+    if output.exists() and not output.is_dir():
+        raise WorksheetError(f"{output} is not a directory", where="--output")
+    progress = _Progress(label="handout", threshold=2)
+    try:
+        drawn = draw(problems, variants, seed)
+        files, manifest = build(problems, drawn, seed, format.value, key=key, on_file=progress)
+    finally:
+        progress.close()
+    output.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        _emit(content, output / name)
+    _emit(manifest, output / "manifest.json")
+
+
 class _Progress:
     """A progress bar on standard error for long runs, when it is a terminal."""
 
-    def __init__(self):
+    def __init__(self, label: str = "training", threshold: int = PROGRESS_FROM):
         self.bar = None
+        self.label, self.threshold = label, threshold
 
     def __call__(self, done: int, total: int) -> None:
-        if total < PROGRESS_FROM or not sys.stderr.isatty():
+        if total < self.threshold or not sys.stderr.isatty():
             return
         if self.bar is None:
-            self.bar = typer.progressbar(length=total, label="training", file=sys.stderr)
+            self.bar = typer.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(1)
 

@@ -74,15 +74,29 @@ class Document:
 # ── the worksheet ────────────────────────────────────────────────────────────────────────
 
 
-def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet") -> Document:
-    """The derivation of ``trace`` as a document: problem, forward pass, backward pass, result."""
+DETAILS = {
+    "brief": "the tables and the results: the forward table, one line per gradient of the backward pass, the result",
+    "standard": "every chain-rule product of the backward pass (the default)",
+    "full": "as standard, and the rule of every local derivative (product rule, quotient rule, …)",
+}
+
+
+def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail: str = "standard") -> Document:
+    """The derivation of ``trace`` as a document: problem, forward pass, backward pass, result.
+
+    ``detail`` (``DETAILS``): ``brief`` reduces the backward pass to one line per node,
+    ``∂L/∂u = value``, and leaves out the figure; ``full`` names the rule after each step.
+    """
+    if detail not in DETAILS:
+        raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
+    brief = detail == "brief"
     blocks = [
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
-        *graph_figure(trace),
+        *([] if brief else graph_figure(trace)),
         Heading("2. Backward pass"),
-        *_backward(trace),
+        *(_adjoints(trace) if brief else _backward(trace, rules=detail == "full")),
         Heading("3. Result"),
         *_result(trace),
     ]
@@ -158,7 +172,44 @@ def _definition(node: Node):
     return Equation((Form(node.symbol), Form(node.expr)))
 
 
-def _backward(trace: Trace) -> list:
+def _adjoints(trace: Trace) -> list:
+    """The backward pass in brief: ∂L/∂u for every node, one line each, in the sweep's order."""
+    target = trace.target
+    if not trace.adjoints:
+        return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
+    rows = [Equation((Partial(target, target), Number(S.One)))]
+    for name, adjoint in trace.adjoints.items():
+        if name == target:
+            continue
+        value = Number(adjoint.value) if adjoint.value is not None else (
+            Form(adjoint.form) if adjoint.form is not None else None)
+        if value is not None:
+            rows.append(Equation((Partial(target, name), value)))
+    return [Equations(tuple(rows))]
+
+
+def _rules(trace: Trace, steps) -> Paragraph | None:
+    """--detail full: the rule behind each local derivative of a node, ∂v/∂u: product rule; …"""
+    named: dict[str, list] = {}  # rule → the local derivatives it gives, in the order of the steps
+    for step in steps:
+        node = trace.graph.node(step.node)
+        name = RULES[node.op].rule_of(step.position, *node.args)
+        partial = Partial(step.node, step.input)
+        if name and partial not in named.setdefault(name, []):
+            named[name].append(partial)
+    parts: list = []
+    for name, partials in named.items():
+        if not partials:
+            continue
+        if parts:
+            parts.append("; ")
+        for i, partial in enumerate(partials):
+            parts += [", "] * bool(i) + [partial]
+        parts.append(f": {name}")
+    return Paragraph(("Rule" + ("s" if len(named) > 1 else "") + ": ", *parts, ".")) if parts else None
+
+
+def _backward(trace: Trace, rules: bool = False) -> list:
     target = trace.target
     if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
@@ -187,6 +238,8 @@ def _backward(trace: Trace) -> list:
         blocks.append(Paragraph(("Node ", label, ":")))
         if rows:
             blocks.append(Equations(tuple(rows)))
+        if rules and (named := _rules(trace, [trace.steps[i] for i in steps_from.get(node_name, ())])):
+            blocks.append(named)
         if node_name in stops:
             blocks.append(stop_note(target, node, stops[node_name], label))
     return blocks

@@ -35,8 +35,9 @@ AGREES, DIFFERS = "agrees", "DIFFERS"
 TOLERANCE_STEP = Rational(1, round(1 / TOLERANCE))  # 10⁻⁶, as the check's relative tolerance
 
 
-def worksheet(trace: Trace | TensorTrace) -> Document:
-    """The worksheet of ``trace`` with the sections its ``modes`` ask for."""
+def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard") -> Document:
+    """The worksheet of ``trace`` with the sections its ``modes`` ask for (``detail``: see
+    ``document.DETAILS``)."""
     modes: Modes = trace.modes
     if isinstance(trace, TensorTrace):
         base = tensor_document.worksheet(trace)
@@ -45,7 +46,7 @@ def worksheet(trace: Trace | TensorTrace) -> Document:
             blocks += [Heading(f"{_next(blocks)}. Checking the gradients: central differences"),
                        *tensor_check(trace)]
         return Document(base.title, tuple(blocks), base.meta)
-    base = scalar_document.worksheet(trace)
+    base = scalar_document.worksheet(trace, detail=detail)
     if modes.mode == "forward":
         blocks = _problem(base)
         blocks += [Heading("1. Forward mode: the evaluation trace"), *forward_trace(trace),

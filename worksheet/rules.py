@@ -37,6 +37,11 @@ class Rule:
     callable: bool = True  # written f(x) in formulas (operators are not)
     domain: str = "not a real number"  # why a value can be undefined, for error messages
     stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
+    rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "product rule"
+
+    def rule_of(self, i: int, *args: Expr) -> str:
+        """The rule that gives ∂node/∂args[i], as a calculus textbook names it ("" for none)."""
+        return self.rule_name
 
     def form(self, *args: Expr) -> Expr:
         raise NotImplementedError
@@ -99,6 +104,7 @@ class Add_(Rule):
     """v = u + w;   ∂v/∂u = 1,   ∂v/∂w = 1."""
 
     op, title, arity, callable = "add", "add", 2, False
+    rule_name = "sum rule"
 
     def form(self, u, w):
         return Add(u, w, evaluate=False)
@@ -118,6 +124,7 @@ class Sub(Rule):
     """v = u − w;   ∂v/∂u = 1,   ∂v/∂w = −1."""
 
     op, title, arity, callable = "sub", "subtract", 2, False
+    rule_name = "difference rule"
 
     def form(self, u, w):
         return Add(u, negate(w), evaluate=False)
@@ -144,6 +151,9 @@ class Mul_(Rule):
     def local(self, i, u, w):
         return w if i == 0 else u
 
+    def rule_of(self, i, u, w):
+        return "constant multiple rule" if (w if i == 0 else u).is_number else "product rule"
+
     def value(self, u, w):
         return u * w
 
@@ -163,6 +173,9 @@ class Div(Rule):
 
     def local(self, i, u, w):
         return power(w, -1) if i == 0 else product(-1, u, power(w, -2))
+
+    def rule_of(self, i, u, w):
+        return "constant multiple rule" if i == 0 and w.is_number else "quotient rule"
 
     def value(self, u, w):
         return u / nonzero(w)
@@ -189,6 +202,9 @@ class Pow_(Rule):
             return product(w, power(u, total(w, -1)))
         ln_u = log(u) if u.is_number else call(log, u)
         return product(power(u, w), ln_u)
+
+    def rule_of(self, i, u, w):
+        return "power rule" if i == 0 else "exponential rule"
 
     def local_value(self, i, u, w):
         if i == 1 and u.is_zero and w.is_positive:
@@ -217,6 +233,7 @@ class Neg(Rule):
     """v = −u;   ∂v/∂u = −1."""
 
     op, title, callable = "neg", "negate", False
+    rule_name = "constant multiple rule"
 
     def form(self, u):
         return Mul(S.NegativeOne, u, evaluate=False)
@@ -236,6 +253,7 @@ class Identity(Rule):
     """v = u   (a new name for a value);   ∂v/∂u = 1."""
 
     op, title, callable = "id", "copy", False
+    rule_name = "identity"
 
     def form(self, u):
         return u
@@ -286,6 +304,7 @@ class Outputs(Rule):
     """
 
     op, title, arity, callable = "outputs", "sum of the outputs", 2, False
+    rule_name = "sum rule"
 
     def form(self, *args):
         return Add(*args, evaluate=False)
@@ -307,6 +326,7 @@ class Exp(Rule):
     """v = e^u;   ∂v/∂u = e^u."""
 
     op, title = "exp", "exponential"
+    rule_name = "chain rule, exp′ = exp"
 
     def form(self, u):
         return call(exp, u)
@@ -326,6 +346,7 @@ class Log(Rule):
     """v = ln u;   ∂v/∂u = 1/u.   Defined for u > 0."""
 
     op, title = "log", "natural logarithm"
+    rule_name = "chain rule, ln′(u) = 1/u"
     domain = "log needs a positive argument"
 
     def form(self, u):
@@ -350,6 +371,7 @@ class Sqrt(Rule):
     """v = √u;   ∂v/∂u = 1/(2√u).   Defined for u ≥ 0; differentiable for u > 0."""
 
     op, title = "sqrt", "square root"
+    rule_name = "chain rule, √′(u) = 1/(2√u)"
     domain = "sqrt needs a non-negative argument"
 
     def form(self, u):
@@ -374,6 +396,7 @@ class Sin(Rule):
     """v = sin u;   ∂v/∂u = cos u."""
 
     op, title = "sin", "sine"
+    rule_name = "chain rule, sin′ = cos"
 
     def form(self, u):
         return call(sin, u)
@@ -393,6 +416,7 @@ class Cos(Rule):
     """v = cos u;   ∂v/∂u = −sin u."""
 
     op, title = "cos", "cosine"
+    rule_name = "chain rule, cos′ = −sin"
 
     def form(self, u):
         return call(cos, u)
@@ -412,6 +436,7 @@ class Tan(Rule):
     """v = tan u;   ∂v/∂u = 1 + tan²u   (= sec²u)."""
 
     op, title = "tan", "tangent"
+    rule_name = "chain rule, tan′ = 1 + tan²"
 
     def form(self, u):
         return call(tan, u)
@@ -431,6 +456,7 @@ class Sinh(Rule):
     """v = sinh u;   ∂v/∂u = cosh u."""
 
     op, title = "sinh", "hyperbolic sine"
+    rule_name = "chain rule, sinh′ = cosh"
 
     def form(self, u):
         return call(sinh, u)
@@ -450,6 +476,7 @@ class Cosh(Rule):
     """v = cosh u;   ∂v/∂u = sinh u."""
 
     op, title = "cosh", "hyperbolic cosine"
+    rule_name = "chain rule, cosh′ = sinh"
 
     def form(self, u):
         return call(cosh, u)
@@ -469,6 +496,7 @@ class Tanh(Rule):
     """v = tanh u;   ∂v/∂u = 1 − tanh²u."""
 
     op, title = "tanh", "hyperbolic tangent"
+    rule_name = "chain rule, tanh′ = 1 − tanh²"
 
     def form(self, u):
         return call(tanh, u)
@@ -488,6 +516,7 @@ class Sigmoid(Rule):
     """v = σ(u) = 1/(1 + e^(−u));   ∂v/∂u = σ(u)(1 − σ(u))."""
 
     op, title = "sigmoid", "sigmoid"
+    rule_name = "chain rule, σ′(u) = σ(u)(1 − σ(u))"
 
     def form(self, u):
         return call(sigmoid, u)
@@ -512,6 +541,7 @@ class Relu(Rule):
     """v = relu(u) = max(u, 0);   ∂v/∂u = [u > 0]   (0 at u = 0, as in PyTorch)."""
 
     op, title = "relu", "ReLU"
+    rule_name = "chain rule, relu′(u) = 1 for u > 0, else 0"
 
     def form(self, u):
         return call(relu, u)
@@ -531,6 +561,7 @@ class Softplus(Rule):
     """v = softplus(u) = ln(1 + e^u);   ∂v/∂u = σ(u)."""
 
     op, title = "softplus", "softplus"
+    rule_name = "chain rule, softplus′ = σ"
 
     def form(self, u):
         return call(softplus, u)
@@ -550,6 +581,7 @@ class Abs(Rule):
     """v = |u|;   ∂v/∂u = sgn u   (0 at u = 0, as in PyTorch)."""
 
     op, title = "abs", "absolute value"
+    rule_name = "chain rule, abs′(u) = sgn u"
 
     def form(self, u):
         return call(sympy.Abs, u)
@@ -570,6 +602,7 @@ class Maximum(Rule):
     H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
 
     op, title, arity = "max", "maximum", 2
+    rule_name = "max rule: the larger argument takes the gradient"
 
     def form(self, u, w):
         return Max(u, w, evaluate=False)
@@ -592,6 +625,7 @@ class Minimum(Rule):
     H the unit step with H(0) = ½: the smaller argument takes the gradient, a tie splits it."""
 
     op, title, arity = "min", "minimum", 2
+    rule_name = "min rule: the smaller argument takes the gradient"
 
     def form(self, u, w):
         return Min(u, w, evaluate=False)

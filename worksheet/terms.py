@@ -49,7 +49,16 @@ class Sum:
     terms: tuple
 
 
-Term = Form | Number | Partial | Chain | Sum
+@dataclass(frozen=True)
+class Blank:
+    """A numbered gap for a student to fill in: (3) ______. With ``value`` (an answer key), the
+    value is written in the gap, still numbered."""
+
+    number: int
+    value: Expr | None = None
+
+
+Term = Form | Number | Partial | Chain | Sum | Blank
 
 
 class Shown(AtomicExpr):

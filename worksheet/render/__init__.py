@@ -9,7 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 
 from .. import tensor_document
-from ..document import worksheet
+from ..document import DETAILS, worksheet
+from ..errors import WorksheetError
 from ..tensor_trace import TensorTrace
 from ..trace import Trace
 
@@ -27,22 +28,30 @@ EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".js
 BINARY = frozenset({"pdf"})  # render() returns bytes for these
 
 
-def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6) -> str | bytes:
-    """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values.
+def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
+           detail: str = "standard") -> str | bytes:
+    """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values;
+    ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``; scalar formulas).
 
     Text for every format but ``pdf``, which is bytes.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
+    if detail not in DETAILS:
+        raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
+    if detail != "standard" and isinstance(trace, TensorTrace):
+        raise WorksheetError("brief and full are for scalar formulas; a model's worksheet "
+                             "has one level of detail", where="--detail")
     module = import_module(f".{FORMATS[format][0]}", __name__)
     if format in ("json", "torch"):
         return module.render(trace)
     if getattr(trace, "modes", None) is not None:  # --mode, --check-numeric
         from ..modes_document import worksheet as with_modes
 
-        document = with_modes(trace)
+        document = with_modes(trace, detail=detail)
     else:
-        document = tensor_document.worksheet(trace) if isinstance(trace, TensorTrace) else worksheet(trace)
+        document = (tensor_document.worksheet(trace) if isinstance(trace, TensorTrace)
+                    else worksheet(trace, detail=detail))
     if format == "pdf":
         return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)

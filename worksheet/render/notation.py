@@ -16,7 +16,7 @@ from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
 from ..terms import (
-    Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
+    Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
     Sum, SumOver, Tensor, Transpose,
 )
 from .matrices import entries, is_rounded_tensor
@@ -194,7 +194,15 @@ class _Notation:
             return out
         if isinstance(t, Equation):
             return self.equation(t)
+        if isinstance(t, Blank):
+            return self.blank(t.number, None if t.value is None else self.number(t.value))
         return self.matrix_term(t)
+
+    def blank(self, number: int, filled: str | None) -> str:
+        """A numbered gap, or (in a key) its value under the same number."""
+        if filled is None:
+            return rf"\underline{{\qquad\qquad}}_{{({number})}}"
+        return rf"\underline{{\,{filled}\,}}_{{({number})}}"
 
     # ── matrix-form terms ──
     def matrix_term(self, t) -> str:
@@ -409,6 +417,8 @@ class TextNotation(_Notation, StrPrinter):
     times = "·"
     chain_times = " · "
     approx = " ≈ "
+    BLANK = "({n})______"
+    FILLED = "({n})[{v}]"
 
     def __init__(self, digits: int = 6):
         super().__init__(digits, order="none")
@@ -418,6 +428,9 @@ class TextNotation(_Notation, StrPrinter):
 
     def bracket(self, text: str) -> str:
         return f"[{text}]"
+
+    def blank(self, number: int, filled: str | None) -> str:
+        return self.BLANK.format(n=number) if filled is None else self.FILLED.format(n=number, v=filled)
 
     def juxtapose(self, before: str, after: str) -> str:
         return after if after.startswith("(") or before[-1:].isdigit() else self.times + after
@@ -610,6 +623,8 @@ class TypstNotation(_Notation, StrPrinter):
     times = " dot.op "
     chain_times = " dot.op "
     approx = " approx "
+    BLANK = "underline(#h(1.6cm))_(({n}))"
+    FILLED = "underline(space {v} space)_(({n}))"
 
     def __init__(self, digits: int = 6):
         super().__init__(digits, order="none")
@@ -619,6 +634,9 @@ class TypstNotation(_Notation, StrPrinter):
 
     def bracket(self, text: str) -> str:
         return f"[{text}]"
+
+    def blank(self, number: int, filled: str | None) -> str:
+        return self.BLANK.format(n=number) if filled is None else self.FILLED.format(n=number, v=filled)
 
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
         """frac(a, b): a lone factor in parentheses loses them, as the bar groups it already."""

@@ -1,0 +1,172 @@
+"""Drawn variants of a problem set → a student sheet and an answer key per variant, and the manifest.
+
+A student sheet states each problem and lays out the forward table, the backward steps and
+the result with numbered blanks, (1) ______, where the problem set hides values; the key
+is the same sheet with every blank filled in (still numbered), followed by each problem's
+full worksheet. The manifest records, per variant and problem, the inputs, the answers
+(the gradients) and the value of every blank, as exact strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import import_module
+
+from sympy import S
+
+from .document import (
+    Document,
+    Equations,
+    Heading,
+    Paragraph,
+    Table,
+    _operation,
+    _problem,
+    worksheet,
+)
+from .problems import Drawn, ProblemSet
+from .terms import Blank, Chain, Equation, Form, Number, Partial, Sum
+
+FORMATS = ("pdf", "tex", "md", "typ", "txt")
+EXTENSIONS = {"pdf": "pdf", "tex": "tex", "md": "md", "typ": "typ", "txt": "txt"}
+MANIFEST_SCHEMA = "worksheet.handout/1"
+
+
+class _Slots:
+    """Numbers the hidden values in reading order; a key writes them in, a sheet leaves gaps."""
+
+    def __init__(self, start: int, key: bool):
+        self.next = start
+        self.key = key
+        self.values: dict[int, object] = {}
+
+    def __call__(self, value, hidden: bool):
+        if not hidden:
+            return Number(value)
+        number = self.next
+        self.next += 1
+        self.values[number] = value
+        return Blank(number, value if self.key else None)
+
+
+def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
+    """One problem: its statement, the forward table, the backward steps and the result."""
+    trace, problem = drawn.trace, drawn.problem
+    hide = set(problem.blanks)
+    target = trace.target
+    blocks: list = [Heading(f"Problem {problem.number}"), *_problem(trace)]
+
+    rows = []
+    for node in trace.graph.nodes:
+        value = trace.values[node.name]
+        cell = Number(value) if node.is_input else slots(value, "forward" in hide)
+        definition = None if node.is_input else Equation((Form(node.symbol), Form(node.expr)))
+        rows.append((Form(node.symbol), _operation(node), definition, cell))
+    blocks += [Heading("Forward pass", 3), Table(("node", "operation", "definition", "value"), tuple(rows), "lllr")]
+
+    blocks += [Heading("Backward pass", 3), Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(S.One))),
+        ". Each step: upstream gradient times local derivative.",
+    ))]
+    steps_from: dict[str, list] = {}
+    for step in trace.steps:
+        steps_from.setdefault(step.node, []).append(step)
+    for name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(name)
+        if node.is_input:
+            continue
+        equations = []
+        if len(adjoint.steps) > 1:  # the paths into this node add up
+            paths = [trace.steps[i] for i in reversed(adjoint.steps)]
+            equations.append(Equation((
+                Partial(target, name),
+                Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in paths)),
+                slots(adjoint.value, "upstream" in hide),
+            )))
+        for step in steps_from.get(name, ()):
+            fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
+            in_wrt = step.input in trace.wrt
+            hide_product = "upstream" in hide or (in_wrt and not fans_out and "gradients" in hide)
+            lhs = [] if fans_out else [Partial(target, step.input)]
+            if step.node == target:  # ∂L/∂u is the local derivative itself
+                first = Chain((Partial(target, target), Partial(target, step.input))) if fans_out else lhs[0]
+                sides = [first, slots(step.local_value, "local" in hide or hide_product)]
+            else:
+                upstream = slots(step.upstream_value, "upstream" in hide)
+                local = slots(step.local_value, "local" in hide)
+                sides = [*lhs, Chain((Partial(target, step.node), Partial(step.node, step.input))),
+                         Chain((upstream, local)), slots(step.product_value, hide_product)]
+            equations.append(Equation(tuple(sides)))
+        blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), Form(node.expr))), ":")))
+        if equations:
+            blocks.append(Equations(tuple(equations)))
+
+    results = tuple(Equation((Partial(target, g.wrt), slots(g.value, "gradients" in hide)))
+                    for g in trace.gradients)
+    blocks += [Heading("Result", 3), Equations(results)]
+    return blocks
+
+
+def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int) -> tuple[Document, Document, list]:
+    """The student sheet, the key and the manifest entries of one variant."""
+    header = Paragraph((
+        f"Variant {vid}, seed {seed}. Fill in each numbered blank with its exact value (an integer or a decimal).",
+    ))
+    key_text = (f"Answer key: variant {vid}, seed {seed}. Each blank's value is written in, under its number; "
+                "each problem's full worksheet follows it.")
+    key_header = Paragraph((key_text,))
+    sheet, key, entries = [header], [key_header], []
+    start = 1
+    for drawn in variant:
+        student, filled = _Slots(start, key=False), _Slots(start, key=True)
+        sheet += sheet_blocks(drawn, student)
+        key += sheet_blocks(drawn, filled)
+        key += [Heading(f"Problem {drawn.problem.number}: full derivation", 3), *_derivation(drawn)]
+        start = student.next
+        entries.append({
+            "inputs": {name: str(value) for name, value in drawn.inputs.items()},
+            "answers": {g.wrt: str(g.value) for g in drawn.trace.gradients},
+            "blanks": {str(n): str(v) for n, v in student.values.items()},
+        })
+    return (Document(problem_set.title, tuple(sheet)),
+            Document(f"{problem_set.title} (answer key)", tuple(key)), entries)
+
+
+def _derivation(drawn: Drawn) -> list:
+    """The worksheet's sections after its problem statement, one heading level down."""
+    blocks = list(worksheet(drawn.trace).blocks)
+    first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading))
+    return [dataclasses.replace(b, level=3) if isinstance(b, Heading) else b for b in blocks[first:]]
+
+
+def render_document(document: Document, fmt: str, digits: int = 6) -> str | bytes:
+    from .render import FORMATS as RENDERERS
+
+    module = import_module(f".render.{RENDERERS[fmt][0]}", __package__)
+    if fmt == "pdf":
+        return module.render_pdf(document, digits=digits)
+    return module.render(document, digits=digits)
+
+
+def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: str = "pdf", key: bool = False,
+            on_file=None) -> tuple[dict[str, str | bytes], str]:
+    """Every file of the handout, by file name (nothing written), and the manifest's text."""
+    files: dict[str, str | bytes] = {}
+    variants = []
+    ext = EXTENSIONS[fmt]
+    width = max(2, len(str(len(drawn))))
+    for i, variant in enumerate(drawn, start=1):
+        vid = f"v{i:0{width}d}"
+        sheet, answer_key, entries = documents(problem_set, variant, vid, seed)
+        files[f"{problem_set.name}-{vid}.{ext}"] = render_document(sheet, fmt)
+        if key:
+            files[f"{problem_set.name}-{vid}-key.{ext}"] = render_document(answer_key, fmt)
+        variants.append({"id": vid, "problems": entries})
+        if on_file is not None:
+            on_file(i, len(drawn))
+    manifest = {"schema": MANIFEST_SCHEMA, "title": problem_set.title, "seed": seed, "variants": variants}
+    return files, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = ["FORMATS", "documents", "handout", "sheet_blocks"]

@@ -1,0 +1,289 @@
+"""Problem sets: a TOML file of problems → validated ``ProblemSet`` → variants with drawn inputs.
+
+    title = "Backpropagation drill"
+
+    [[problem]]
+    expression = "(w*x+b-y)**2"     # or program = "net.ws" (a file beside the TOML) or inline text
+    wrt = "w,b"
+    at = "x=2,y=4"                  # fixed values, as --at
+    blanks = ["forward", "local", "upstream", "gradients"]   # what the student fills in
+    [problem.vary]
+    w = [-3, 3]                     # a random integer in the range
+    b = {min = -1, max = 1, step = 0.5}
+
+The file is untrusted input: every key and type is checked (one-line errors naming the key),
+and the formulas go through the formula parser, never ``eval``. Draws are deterministic
+(``random.Random(f"{seed}:{variant}")``) and redrawn until every forward value, step value and
+gradient is a "nice number" (an exact rational with a denominator dividing 100, |x| ≤ 1000) and
+the point is inside the formula's domain.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import sympy
+
+from .errors import WorksheetError
+from .limits import MAX_PROGRAM_CHARS
+
+BLANK_KINDS = ("forward", "local", "upstream", "gradients")
+PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks"}
+MAX_PROBLEMS = 50
+MAX_VARIANTS = 500
+MAX_CHOICES = 100_000
+ATTEMPTS = 500  # draws per problem and variant before giving up
+NICE_DENOMINATOR = 100
+NICE_LIMIT = 1000
+PROGRAM_SUFFIXES = (".ws", ".txt")
+
+
+@dataclass(frozen=True)
+class Problem:
+    number: int
+    text: str  # the formula or program
+    filename: str | None  # the program file, for error messages
+    wrt: str
+    at: dict  # name → exact value (fixed)
+    vary: dict  # name → tuple of exact choices
+    blanks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    name: str  # the file's stem: the handouts' file names
+    title: str
+    problems: tuple[Problem, ...]
+    path: str = ""  # as given, for error messages
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """One problem of one variant: the point and its (scalar) trace."""
+
+    problem: Problem
+    inputs: dict
+    trace: object = field(repr=False)
+
+
+def load(path: str | Path) -> ProblemSet:
+    """Read and check a problem set; every error is one line naming the file, the problem and the key."""
+    path = Path(path)
+    where = str(path)
+    try:
+        if not path.is_file():
+            raise WorksheetError("no such file", where=where)
+        if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
+            raise WorksheetError(f"the file is larger than {4 * MAX_PROGRAM_CHARS:,} bytes", where=where)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise WorksheetError("the file is not UTF-8 text", where=where) from None
+    except tomllib.TOMLDecodeError as error:
+        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
+    except OSError as error:
+        raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
+    unknown = sorted(set(data) - {"title", "problem"})
+    if unknown:
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, problem)", where=where)
+    title = data.get("title", "Backpropagation problems")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
+    problems = data.get("problem")
+    if not isinstance(problems, list) or not problems or not all(isinstance(p, dict) for p in problems):
+        raise WorksheetError("expected one or more [[problem]] tables", where=f"{where}: problem")
+    if len(problems) > MAX_PROBLEMS:
+        raise WorksheetError(f"at most {MAX_PROBLEMS} problems", where=f"{where}: problem")
+    return ProblemSet(path.stem, title.strip(),
+                      tuple(_problem(path, i, p) for i, p in enumerate(problems, start=1)), where)
+
+
+def _problem(path: Path, number: int, table: dict) -> Problem:
+    from .api import _located, _wrt, parse_names, parse_point
+    from .graph import build
+    from .parse import parse_program
+
+    here = f"{path}: problem {number}"
+    unknown = sorted(set(table) - PROBLEM_KEYS)
+    if unknown:
+        raise WorksheetError(f"unknown key (keys: {', '.join(sorted(PROBLEM_KEYS))})",
+                             where=f"{here}: {unknown[0]}")
+    if ("expression" in table) == ("program" in table):
+        raise WorksheetError("give exactly one of expression and program", where=here)
+    key = "expression" if "expression" in table else "program"
+    text = _string(table[key], f"{here}: {key}")
+    filename = None
+    if key == "program" and "\n" not in text and text.strip().endswith(PROGRAM_SUFFIXES):
+        text, filename = _program_file(path, text.strip(), f"{here}: program")
+    wrt = _string(table.get("wrt"), f"{here}: wrt") if "wrt" in table else None
+    at_text = _string(table["at"], f"{here}: at") if "at" in table else ""
+    blanks = table.get("blanks", list(BLANK_KINDS))
+    if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
+        raise WorksheetError(f"expected a list of {', '.join(BLANK_KINDS)}", where=f"{here}: blanks")
+    for b in blanks:
+        if b not in BLANK_KINDS:
+            raise WorksheetError(f"{b!r} is not one of {', '.join(BLANK_KINDS)}", where=f"{here}: blanks")
+    vary_table = table.get("vary", {})
+    if not isinstance(vary_table, dict):
+        raise WorksheetError("expected a table of name = [min, max] or {min, max, step}", where=f"{here}: vary")
+    vary = {}
+    for name, spec in vary_table.items():
+        try:
+            parse_names(name, "vary")
+        except WorksheetError:
+            raise WorksheetError("not a variable name", where=f"{here}: vary.{name}") from None
+        vary[name] = _choices(spec, f"{here}: vary.{name}")
+    try:
+        at = parse_point(at_text) if at_text.strip() else {}
+    except WorksheetError as error:
+        raise WorksheetError(str(error), where=f"{here}: at") from None
+    both = sorted(set(at) & set(vary))
+    if both:
+        raise WorksheetError(f"{both[0]} is both fixed (at) and varied", where=f"{here}: vary.{both[0]}")
+    try:  # the formula through the parser (never eval), and its graph
+        program = _located(lambda: parse_program(text, max_chars=MAX_PROGRAM_CHARS), text, filename)
+        graph = _located(lambda: build(program, target=None, lets=[], aux=[]), text, filename)
+    except WorksheetError as error:
+        raise WorksheetError(str(error), where=f"{here}: {key}") from None
+    try:
+        wrt_names = _wrt(graph, parse_names(wrt, "wrt") if wrt is not None else None)
+    except WorksheetError as error:
+        raise WorksheetError(error.message, where=f"{here}: wrt") from None
+    names = [n.name for n in graph.inputs]
+    for name in [*at, *vary]:
+        if name not in names:
+            where = f"{here}: at" if name in at else f"{here}: vary.{name}"
+            raise WorksheetError(f"{name} is not a variable of the formula (its variables: {', '.join(names)})",
+                                 where=where)
+    missing = [n for n in names if n not in at and n not in vary and n not in graph.defaults]
+    if missing:
+        raise WorksheetError(f"no value for {', '.join(missing)}: give it in at or vary", where=here)
+    return Problem(number, text, filename, ",".join(wrt_names), at, vary,
+                   tuple(b for b in BLANK_KINDS if b in blanks))
+
+
+def _string(value, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise WorksheetError("expected a non-empty text", where=where)
+    if len(value) > MAX_PROGRAM_CHARS:
+        raise WorksheetError(f"longer than {MAX_PROGRAM_CHARS:,} characters", where=where)
+    return value
+
+
+def _program_file(toml: Path, name: str, where: str) -> tuple[str, str]:
+    """A program file beside the TOML file (or below it): never outside its directory."""
+    base = toml.resolve().parent
+    target = (base / name).resolve()
+    if not target.is_relative_to(base):
+        raise WorksheetError("a program file must be in the problem set's directory", where=where)
+    if not target.is_file():
+        raise WorksheetError(f"no such file: {name}", where=where)
+    if target.stat().st_size > 4 * MAX_PROGRAM_CHARS:
+        raise WorksheetError("the file is too large", where=where)
+    try:
+        return target.read_text(encoding="utf-8"), name
+    except (UnicodeDecodeError, OSError):
+        raise WorksheetError("cannot read the file as UTF-8 text", where=where) from None
+
+
+def _exact(value, where: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WorksheetError("expected a number", where=where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise WorksheetError("expected a finite number", where=where)
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _choices(spec, where: str) -> tuple:
+    """[min, max] (integers) or {min, max, step} → the exact values a draw picks from."""
+    if isinstance(spec, list):
+        if len(spec) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in spec):
+            raise WorksheetError("expected [min, max] with two integers", where=where)
+        low, high, step = Fraction(spec[0]), Fraction(spec[1]), Fraction(1)
+    elif isinstance(spec, dict):
+        unknown = sorted(set(spec) - {"min", "max", "step"})
+        if unknown:
+            raise WorksheetError(f"unknown key {unknown[0]!r} (keys: min, max, step)", where=where)
+        if "min" not in spec or "max" not in spec:
+            raise WorksheetError("expected {min = …, max = …, step = …}", where=where)
+        low, high = _exact(spec["min"], f"{where}.min"), _exact(spec["max"], f"{where}.max")
+        step = _exact(spec.get("step", 1), f"{where}.step")
+        if step <= 0:
+            raise WorksheetError("must be positive", where=f"{where}.step")
+    else:
+        raise WorksheetError("expected [min, max] or {min, max, step}", where=where)
+    if low > high:
+        raise WorksheetError(f"min {low} is larger than max {high}", where=where)
+    count = int((high - low) // step) + 1
+    if count > MAX_CHOICES:
+        raise WorksheetError(f"more than {MAX_CHOICES:,} values in the range", where=where)
+    return tuple(sympy.Rational(v.numerator, v.denominator) for v in (low + k * step for k in range(count)))
+
+
+def is_nice(value) -> bool:
+    """A small integer or short decimal: exact, denominator dividing 100, |x| ≤ 1000."""
+    return (value is not None and value.is_Rational and NICE_DENOMINATOR % value.q == 0
+            and abs(value) <= NICE_LIMIT)
+
+
+def nice_trace(trace) -> bool:
+    values = [*trace.values.values(), *(g.value for g in trace.gradients)]
+    for step in trace.steps:
+        values += [step.local_value, step.upstream_value, step.product_value]
+    values += [a.value for a in trace.adjoints.values() if a.value is not None]
+    return all(is_nice(v) for v in values if v is not None)
+
+
+def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> list[list[Drawn]]:
+    """``variants`` variants of every problem: deterministic in ``seed``, nice numbers only."""
+    from .api import derive
+
+    if not 1 <= variants <= MAX_VARIANTS:
+        raise WorksheetError(f"between 1 and {MAX_VARIANTS}", where="--variants")
+    result = []
+    cache: dict = {}  # (problem, point) → its trace, or None when it is not nice: a repeat costs nothing
+    for v in range(1, variants + 1):
+        rng = random.Random(f"{seed}:{v}")
+        drawn = []
+        for problem in problem_set.problems:
+            drawn.append(_draw_one(problem_set, problem, rng, derive, cache))
+        result.append(drawn)
+        if on_variant is not None:
+            on_variant(v, variants)
+    return result
+
+
+def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
+    attempts = ATTEMPTS if problem.vary else 1
+    for _ in range(attempts):
+        point = {name: rng.choice(choices) for name, choices in problem.vary.items()}
+        inputs = {**problem.at, **point}
+        memo = (problem.number, tuple(point.items()))
+        if memo not in cache:
+            try:
+                trace = derive(problem.text, wrt=problem.wrt, at=inputs or None, filename=problem.filename)
+            except WorksheetError:  # outside the domain (log of 0, a division by 0): draw again
+                trace = None
+            if trace is not None and not hasattr(trace, "adjoints"):
+                raise WorksheetError("handouts are for scalar formulas (no vectors or matrices)",
+                                     where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
+            cache[memo] = trace if trace is not None and trace.values is not None and nice_trace(trace) else None
+        trace = cache[memo]
+        if trace is not None:
+            full = {n.name: trace.point[n.name] for n in trace.graph.inputs}
+            return Drawn(problem, full, trace)
+    if not problem.vary:
+        raise WorksheetError(
+            f"at its fixed values the problem leaves the domain or has values that are not nice numbers "
+            f"(exact, denominator dividing {NICE_DENOMINATOR}, |x| ≤ {NICE_LIMIT})",
+            where=f"{problem_set.path or problem_set.name}: problem {problem.number}: at",
+        )
+    raise WorksheetError(
+        f"no draw with nice numbers (exact, denominator dividing {NICE_DENOMINATOR}, |x| ≤ {NICE_LIMIT}) "
+        f"inside the domain in {attempts} attempts: change at or the vary ranges",
+        where=f"{problem_set.path or problem_set.name}: problem {problem.number}",
+    )
