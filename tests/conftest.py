@@ -45,3 +45,26 @@ def run_process(*args: str, stdin: str | None = None, timeout: float = 60) -> Re
         input=stdin, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+RUN_ALL = """
+import contextlib, io, runpy, sys
+for path in sys.argv[1:]:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(path, run_name="__main__")
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    print(code, path, out.getvalue().replace(chr(10), " | "), sep=chr(9))
+"""
+
+
+def run_scripts(paths: list[str], timeout: float = 300) -> list[str]:
+    """Run Python scripts in one new process (one torch import for all); one line per script:
+    its exit code, its path and its output, tab-separated."""
+    done = subprocess.run([sys.executable, "-c", RUN_ALL, *paths], check=False, capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()

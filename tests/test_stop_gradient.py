@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from fractions import Fraction
 
 import numpy as np
@@ -27,7 +26,7 @@ except ImportError:
         raise
     torch = None
 
-from conftest import ROOT, SAMPLES
+from conftest import SAMPLES, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.functions import stop_gradient
@@ -375,20 +374,6 @@ EXPORTS = [
     (TENSOR_STOPS[1][0], dict()),
 ]
 
-RUN_ALL = """
-import contextlib, io, runpy, sys
-for path in sys.argv[1:]:
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(path, run_name="__main__")
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    print(code, path, out.getvalue().replace(chr(10), " | "), sep=chr(9))
-"""
-
-
 def exported(formula: str, options: dict):
     text = sample_text() if formula == SAMPLE else formula
     return derive(text, filename=SAMPLE if formula == SAMPLE else None, **options)
@@ -406,12 +391,9 @@ def test_torch_export_runs_and_agrees(tmp_path):
         paths.append(str(path))
     assert "backward(gradient=torch.tensor([1.0, 0.0, 2.0]))" in (tmp_path / "check_6.py").read_text()
     assert "L_total = loss + torch.sum(z)" in (tmp_path / "check_4.py").read_text()
-    done = subprocess.run([sys.executable, "-c", RUN_ALL, *paths], check=False, capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = run_scripts(paths)
     failed = [line for line in lines if line.split("\t")[0] != "0" or "All gradients agree" not in line]
-    assert len(lines) == len(EXPORTS) and not failed, "\n".join(failed) or done.stdout
+    assert len(lines) == len(EXPORTS) and not failed, "\n".join(failed or lines)
 
 
 @pytest.mark.parametrize("formula, options", EXPORTS[:1] + EXPORTS[2:3] + EXPORTS[5:7])

@@ -25,7 +25,7 @@ except ImportError:
     pytest.skip("PyTorch is not installed (pip install torch)", allow_module_level=True)
 
 import torch.nn.functional as F
-from conftest import ROOT, SAMPLES, run_process
+from conftest import ROOT, SAMPLES, run_process, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.render import render
@@ -641,20 +641,6 @@ def test_torch_script_runs_and_catches_a_wrong_number(sample, tmp_path):
     assert "DIFFERS" in done.stdout
 
 
-RUN_ALL = """
-import contextlib, io, runpy, sys
-for path in sys.argv[1:]:
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(path, run_name="__main__")
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    print(code, path, out.getvalue().replace(chr(10), " | "), sep=chr(9))
-"""
-
-
 def test_torch_script_agrees_on_every_generated_model(tmp_path):
     """The exported scripts of all generated models, run in one Python process (one torch import)."""
     paths = []
@@ -662,8 +648,6 @@ def test_torch_script_agrees_on_every_generated_model(tmp_path):
         path = tmp_path / f"model_{seed}.py"
         path.write_text(render(model_and_trace(seed)[1], "torch"), encoding="utf-8")
         paths.append(str(path))
-    done = subprocess.run([sys.executable, "-c", RUN_ALL, *paths], check=False, capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    failed = [line for line in done.stdout.splitlines() if line.split("\t")[0] != "0"]
-    assert len(done.stdout.splitlines()) == MODELS and not failed, "\n".join(failed) or done.stdout
+    lines = run_scripts(paths)
+    failed = [line for line in lines if line.split("\t")[0] != "0"]
+    assert len(lines) == MODELS and not failed, "\n".join(failed or lines)
