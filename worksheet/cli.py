@@ -36,6 +36,14 @@ app = typer.Typer(
 )
 
 
+OutputFile = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", help="Write to this file instead of standard output.",
+                 show_default=False, dir_okay=False),
+]
+"""The -o option of every command that writes one file (derive, train, graph)."""
+
+
 class Format(str, Enum):
     md = "md"
     tex = "tex"
@@ -124,11 +132,7 @@ def derive(
                      "Default: from the -o extension (.py is torch); else txt on a terminal, md when piped.",
                      show_default=False),
     ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option("--output", "-o", help="Write to this file instead of standard output.",
-                     show_default=False, dir_okay=False),
-    ] = None,
+    output: OutputFile = None,
     digits: Annotated[
         int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
@@ -212,11 +216,7 @@ def graph(
         typer.Option("--format", "-f", help="mermaid, tikz (a LaTeX document), svg or png. Default: from the "
                      "-o extension (.mmd, .tex, .svg, .png); else mermaid.", show_default=False),
     ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option("--output", "-o", help="Write to this file instead of standard output.",
-                     show_default=False, dir_okay=False),
-    ] = None,
+    output: OutputFile = None,
     digits: Annotated[
         int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
@@ -318,11 +318,7 @@ def train(
                      "Default: from the -o extension; else txt on a terminal, md when piped.",
                      show_default=False),
     ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option("--output", "-o", help="Write to this file instead of standard output.",
-                     show_default=False, dir_okay=False),
-    ] = None,
+    output: OutputFile = None,
     digits: Annotated[
         int, typer.Option("--digits", min=1, max=17, help="Significant digits of rounded values.")
     ] = 6,
