@@ -31,18 +31,7 @@ def render(doc: Document, *, digits: int = 6) -> str:
 
     def aligned(eq: Equation) -> str:
         """lhs &= a = b …, or one side per line when it would not fit the page."""
-        lhs, *rest = eq.sides
-        wide = len(plain.equation(eq)) > WIDE and len(rest) > 1
-        out = notation.term(lhs)
-        for i, side in enumerate(rest):
-            relation = r"\approx" if notation.relation(side) != "=" else "="
-            if i == 0:
-                out += f" &{relation} {notation.term(side)}"
-            elif wide:
-                out += f" \\\\\n  &{relation} {notation.term(side)}"
-            else:
-                out += f" {relation} {notation.term(side)}"
-        return out
+        return notation.aligned(eq, wide=len(plain.equation(eq)) > WIDE and len(eq.sides) > 2)
 
     text = environment(latex=True).get_template("worksheet.tex.j2").render(
         doc=doc, inline=inline, cell=cell, aligned=aligned, escape=escape, listing=listing,

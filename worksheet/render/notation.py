@@ -267,6 +267,17 @@ class _Notation:
     def relation(self, side) -> str:
         return self.approx.strip() if self.rounds(side) else "="
 
+    line_break = " \\\\\n  "  # ends a line of an aligned display (LaTeX's \\)
+
+    def aligned(self, eq: Equation, wide: bool) -> str:
+        """lhs &= a = b … for an aligned display; with ``wide``, one side per line."""
+        lhs, *rest = eq.sides
+        out = self.term(lhs)
+        for i, side in enumerate(rest):
+            joint = " &" if i == 0 else self.line_break + "&" if wide else " "
+            out += f"{joint}{self.relation(side)} {self.term(side)}"
+        return out
+
     def rounds(self, side) -> bool:
         """Is ``side`` shown rounded? A double whose digits are all shown (1.8) is not."""
         if isinstance(side, Number) and isinstance(side.value, Float):
@@ -623,6 +634,7 @@ class TypstNotation(_Notation, StrPrinter):
     times = " dot.op "
     chain_times = " dot.op "
     approx = " approx "
+    line_break = " \\\n  "  # Typst's line break in math
     BLANK = "underline(#h(1.6cm))_(({n}))"
     FILLED = "underline(space {v} space)_(({n}))"
 
