@@ -26,13 +26,11 @@ import sympy
 from sympy import Expr, S, Symbol
 
 from .accents import Dot
-from .errors import WorksheetError
 from .forms import evaluate, fits, product, substitute, total
 from .graph import Graph, Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .trace import Trace
-from .values import OutsideDomain, TooLarge, settle
+from .trace import Trace, settled
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ def _row(node: Node, wrt, carries: set[str], rows, symbols) -> ForwardRow:
         value = None
         if symbols is not None:
             terms = [rows[u].tangents[x].value * lv for u, lv in zip(inputs, local_values)]
-            value = _settled(node, lambda terms=terms: sympy.Add(*terms), symbols)
+            value = settled(node, lambda terms=terms: sympy.Add(*terms), symbols, of="the tangent of ")
         tangents[x] = Tangent(form, value)
     return ForwardRow(node.name, positions, locals_, local_values, chain, tangents)
 
@@ -127,24 +125,7 @@ def _local_value(node: Node, rule, i: int, local: Expr, arg_values, symbols) -> 
     value = rule.local_value(i, *arg_values)
     if value is not None:
         return value
-    return _settled(node, lambda: evaluate(local, symbols), symbols, node.args[i].name)
-
-
-def _settled(node: Node, compute, symbols, wrt: str | None = None) -> Expr:
-    """``compute()`` settled, or one line naming the node and its inputs' values."""
-    try:
-        return settle(compute())
-    except (OutsideDomain, TooLarge) as error:
-        at = ", ".join(f"{name} = {sympy.sstr(symbols[symbol(name)])}" for name in dict.fromkeys(node.inputs))
-        definition = sympy.sstr(node.expr, order="none")
-        if isinstance(error, TooLarge):
-            problem = f"the tangent of {node.name} = {definition} would have {error} at {at}"
-        elif wrt is not None:
-            problem = f"the derivative of {node.name} = {definition} with respect to {wrt} is undefined at {at}"
-        else:
-            problem = f"the tangent of {node.name} = {definition} is undefined at {at}"
-        line, column = node.pos or (None, None)
-        raise WorksheetError(problem, line=line, column=column) from None
+    return settled(node, lambda: evaluate(local, symbols), symbols, node.args[i].name)
 
 
 def _depends_on(graph: Graph, wrt) -> set[str]:

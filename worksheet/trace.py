@@ -102,15 +102,18 @@ def forward(graph: Graph, point: Mapping[str, Expr]) -> dict[str, Expr]:
         if node.is_input:
             value = settle(point[node.name])
         else:
-            value = _value(node, lambda: evaluate(node.expr, values), values)
+            value = settled(node, lambda: evaluate(node.expr, values), values)
         values[node.symbol] = value
         result[node.name] = value
     return result
 
 
-def _value(node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = None) -> Expr:
+def settled(
+    node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = None, *, of: str = ""
+) -> Expr:
     """``compute()`` settled, or a one-line error naming the node, its inputs and their values
-    (and, for a local derivative, the input ``wrt``)."""
+    (and, for a local derivative, the input ``wrt``); ``of`` names what was computed, when it
+    is not the node's value ("the tangent of ")."""
     try:
         return settle(compute())
     except (OutsideDomain, TooLarge) as error:
@@ -120,9 +123,11 @@ def _value(node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = N
         )
         definition = sympy.sstr(node.expr, order="none")
         if isinstance(error, TooLarge):
-            problem = f"{node.name} = {definition} would have {error} at {at}"
+            problem = f"{of}{node.name} = {definition} would have {error} at {at}"
         elif wrt is not None:
             problem = f"the derivative of {node.name} = {definition} with respect to {wrt} is undefined at {at}"
+        elif of:
+            problem = f"{of}{node.name} = {definition} is undefined at {at}"
         else:
             problem = f"{node.name} = {definition} is undefined at {at} ({RULES[node.op].domain})"
         line, column = node.pos or (None, None)
@@ -161,7 +166,7 @@ def backward(
             forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
             if values is not None:
                 running = sums.get(step.input, S.Zero)
-                sums[step.input] = _value(node, lambda: running + step.product_value, symbols)
+                sums[step.input] = settled(node, lambda: running + step.product_value, symbols)
     for node in graph.inputs:
         if node.name in forms:
             value = sums[node.name] if values is not None else None
@@ -192,8 +197,8 @@ def _step(node: Node, position: int, name: str, upstream, upstream_value, symbol
         arg_values = [evaluate(a, symbols) for a in node.args]
         local_value = rule.local_value(position, *arg_values)
         if local_value is None:
-            local_value = _value(node, lambda: evaluate(local, symbols), symbols, name)
-        product_value = _value(node, lambda: upstream_value * local_value, symbols)
+            local_value = settled(node, lambda: evaluate(local, symbols), symbols, name)
+        product_value = settled(node, lambda: upstream_value * local_value, symbols)
     product_form = _bounded(product(upstream, local)) if upstream is not None else None
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,
                 product_form, product_value)
