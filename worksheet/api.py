@@ -62,12 +62,7 @@ def derive(
     None is the plain reverse-mode worksheet. ``check_numeric``: a central-difference estimate
     of each gradient, and the gradient four ways (``trace.modes``; see ``worksheet.modes``).
     """
-    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
-    program = _located(lambda: parse_program(formula, max_chars=limit), formula, filename)
-    lets = parse_lets(let)
-    targets = parse_names(target, "--target") if target is not None else None
-    auxes = parse_names(aux, "--aux") if aux else []
-    graph = _located(lambda: build(program, target=targets, lets=lets, aux=auxes), formula, filename)
+    graph = program_graph(formula, filename=filename, let=let, target=target, aux=aux)
     names = _wrt(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
     point = _point(graph, parse_point(at) if at is not None else {})
     seed = parse_seed(seed_grad) if seed_grad is not None else None
@@ -81,6 +76,23 @@ def derive(
         )
     return _with_modes(_located(lambda: trace(graph, names, point), formula, filename),
                        mode, check_numeric, formula, filename)
+
+
+def program_graph(
+    formula: str,
+    *,
+    filename: str | None = None,
+    let: str | Iterable[str] = (),
+    target: str | Iterable[str] | None = None,
+    aux: str | Iterable[str] = (),
+) -> Graph:
+    """The graph of a formula or a program's text, as ``derive`` builds it (errors located)."""
+    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
+    program = _located(lambda: parse_program(formula, max_chars=limit), formula, filename)
+    lets = parse_lets(let)
+    targets = parse_names(target, "--target") if target is not None else None
+    auxes = parse_names(aux, "--aux") if aux else []
+    return _located(lambda: build(program, target=targets, lets=lets, aux=auxes), formula, filename)
 
 
 def _with_modes(result, mode: str | None, check_numeric: bool, formula: str, filename: str | None):
@@ -228,7 +240,8 @@ def _wrt(graph: Graph, names: list[str] | None) -> list[str]:
     return names
 
 
-def _point(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+def given_values(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr]:
+    """The values declared in the program with ``given`` (``--at``) over them, names checked."""
     names = [n.name for n in graph.inputs]
     for name in given:
         if name not in names:
@@ -236,7 +249,12 @@ def _point(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
                 f"{name} is not a variable of the formula (its variables: {', '.join(names)})",
                 where="--at",
             )
-    point = {**graph.defaults, **given}
+    return {**graph.defaults, **given}
+
+
+def _point(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+    names = [n.name for n in graph.inputs]
+    point = given_values(graph, given)
     if not point:
         return None
     missing = [name for name in names if name not in point]

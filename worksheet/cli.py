@@ -44,6 +44,14 @@ OutputFile = Annotated[
 """The -o option of every command that writes one file (derive, train, graph)."""
 
 
+Formula = Annotated[
+    str,
+    typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, or - for standard input.",
+                   show_default=False),
+]
+"""The formula argument of graph and check (derive's help says more)."""
+
+
 class Format(str, Enum):
     md = "md"
     tex = "tex"
@@ -185,11 +193,7 @@ class FigureFormat(str, Enum):
 
 @app.command(no_args_is_help=True)
 def graph(
-    formula: Annotated[
-        str,
-        typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, or - for standard input.",
-                       show_default=False),
-    ],
+    formula: Formula,
     at: Annotated[
         Optional[str],
         typer.Option("--at", "-a", help="Values, e.g. w=1,b=0,x=2,y=4: each arrow then shows its value "
@@ -387,6 +391,79 @@ def handout(
     for name, content in files.items():
         _emit(content, output / name)
     _emit(manifest, output / "manifest.json")
+
+
+class CheckFormat(str, Enum):
+    txt = "txt"
+    json = "json"
+
+
+@app.command(no_args_is_help=True)
+def check(
+    formula: Formula,
+    wrt: Annotated[str, typer.Option("--wrt", "-w", help="The variable of the derivative asked for, e.g. w.",
+                                     show_default=False)],
+    answer: Annotated[str, typer.Option("--answer", help="The student's answer, e.g. \"2(w*x+b-y)x\" "
+                                        "(or a number, with --at).", show_default=False)],
+    at: Annotated[
+        Optional[str],
+        typer.Option("--at", "-a", help="Values, e.g. x=2,y=4; with every variable given, the answer is "
+                     "a number.", show_default=False),
+    ] = None,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="txt or json.")] = CheckFormat.txt,
+) -> int:
+    """Check a student's answer for a derivative: correct (exit 0), incorrect (exit 1, with a
+    diagnosis and feedback) or invalid (exit 2).
+
+    Example: worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
+    """
+    from .check import Question
+    from .render.check import render_check
+
+    text, filename = _source(formula)
+    question = Question(text, wrt, at, filename=filename)
+    verdict = question.judge(answer)
+    if verdict.verdict == "invalid" and format is CheckFormat.txt:
+        raise WorksheetError(verdict.feedback)
+    _emit(render_check(question, answer, verdict, format.value), None)
+    return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)
+
+
+@app.command(no_args_is_help=True)
+def grade(
+    key: Annotated[Path, typer.Argument(help="The key: questions in TOML ([[question]] with id, expression "
+                                        "or program, wrt, points, at), or a handout's manifest.json.",
+                                        show_default=False)],
+    submissions: Annotated[Path, typer.Argument(help="A CSV with the columns student, question, answer "
+                                                "(and variant, for a handout of several variants).",
+                                                show_default=False)],
+    output: OutputFile = None,
+    totals: Annotated[
+        Optional[Path],
+        typer.Option("--totals", help="Also write each student's total score to this CSV file.",
+                     show_default=False, dir_okay=False),
+    ] = None,
+) -> None:
+    """Grade every row of a submissions file: a report with one row per submission (student,
+    question, verdict, score, diagnosis, feedback), in the same order.
+
+    Example: worksheet grade key.toml submissions.csv -o report.csv --totals totals.csv
+    """
+    from .grading import grade as run, load_key, read_submissions, report_csv, totals_csv
+
+    answer_key = load_key(key)
+    rows = read_submissions(submissions)
+    progress = _Progress(label="grading", threshold=100)
+    done = iter(range(1, len(rows) + 1))
+    try:
+        results = run(answer_key, rows, lambda: progress(next(done), len(rows)))
+    finally:
+        progress.close()
+    report = report_csv(results)
+    summary = totals_csv(answer_key, rows, results) if totals is not None else None
+    _emit(report, output)
+    if summary is not None:
+        _emit(summary, totals)
 
 
 class _Progress:

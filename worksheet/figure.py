@@ -27,7 +27,7 @@ SYMBOLS = {
     "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "id": "=",
     "stop_gradient": "sg", "outputs": "+", "exp": "exp", "log": "ln", "sqrt": "√", "sin": "sin",
     "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sigmoid": "σ",
-    "relu": "relu", "softplus": "softplus", "abs": "|·|", "max": "max", "min": "min",
+    "relu": "relu", "softplus": "softplus", "abs": "|·|", "sign": "sgn", "step": "step", "max": "max", "min": "min",
     "matmul": "@", "transpose": "ᵀ", "sum": "Σ", "mean": "mean", "sumsq": "‖·‖²", "mse": "mse",
     "bce_with_logits": "bce", "cross_entropy": "CE", "softmax": "softmax",
 }

@@ -259,7 +259,8 @@ def exact_power(base: Expr, exponent: Expr) -> Expr:
     if base.is_Rational and exponent.is_Rational and not base.is_zero:
         digits = abs(float(exponent)) * max(_digits(base.p), _digits(base.q))
         if digits > MAX_DIGITS:
-            raise TooLarge(f"about {digits:,.0f} digits (the limit is {MAX_DIGITS:,})")
+            size = f"about {digits:,.0f}" if math.isfinite(digits) else "far more than"
+            raise TooLarge(f"{size} digits (the limit is {MAX_DIGITS:,})")
     elif base.is_number and exponent.is_number and not (base.is_Rational or base.is_Float):
         if abs(float(exponent)) > 64:
             base = base.evalf(PRECISION)

@@ -34,19 +34,22 @@ MANIFEST_SCHEMA = "worksheet.handout/1"
 
 
 class _Slots:
-    """Numbers the hidden values in reading order; a key writes them in, a sheet leaves gaps."""
+    """Numbers the hidden values in reading order; a key writes them in, a sheet leaves gaps.
+    ``quantity`` says what a blank is, for grading (``{"kind": "local", "node": "v3", …}``)."""
 
     def __init__(self, start: int, key: bool):
         self.next = start
         self.key = key
         self.values: dict[int, object] = {}
+        self.quantities: dict[int, dict] = {}
 
-    def __call__(self, value, hidden: bool):
+    def __call__(self, value, hidden: bool, quantity: dict | None = None):
         if not hidden:
             return Number(value)
         number = self.next
         self.next += 1
         self.values[number] = value
+        self.quantities[number] = quantity or {}
         return Blank(number, value if self.key else None)
 
 
@@ -60,7 +63,8 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     rows = []
     for node in trace.graph.nodes:
         value = trace.values[node.name]
-        cell = Number(value) if node.is_input else slots(value, "forward" in hide)
+        forward = {"kind": "forward", "node": node.name}
+        cell = Number(value) if node.is_input else slots(value, "forward" in hide, forward)
         definition = None if node.is_input else Equation((Form(node.symbol), Form(node.expr)))
         rows.append((Form(node.symbol), _operation(node), definition, cell))
     blocks += [Heading("Forward pass", 3), Table(("node", "operation", "definition", "value"), tuple(rows), "lllr")]
@@ -82,27 +86,29 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
             equations.append(Equation((
                 Partial(target, name),
                 Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in paths)),
-                slots(adjoint.value, "upstream" in hide),
+                slots(adjoint.value, "upstream" in hide, {"kind": "sum", "node": name}),
             )))
         for step in steps_from.get(name, ()):
             fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
             in_wrt = step.input in trace.wrt
             hide_product = "upstream" in hide or (in_wrt and not fans_out and "gradients" in hide)
             lhs = [] if fans_out else [Partial(target, step.input)]
+            at = {"node": step.node, "input": step.input, "position": step.position}
             if step.node == target:  # ∂L/∂u is the local derivative itself
                 first = Chain((Partial(target, target), Partial(target, step.input))) if fans_out else lhs[0]
-                sides = [first, slots(step.local_value, "local" in hide or hide_product)]
+                sides = [first, slots(step.local_value, "local" in hide or hide_product, {"kind": "local", **at})]
             else:
-                upstream = slots(step.upstream_value, "upstream" in hide)
-                local = slots(step.local_value, "local" in hide)
+                upstream = slots(step.upstream_value, "upstream" in hide, {"kind": "upstream", **at})
+                local = slots(step.local_value, "local" in hide, {"kind": "local", **at})
                 sides = [*lhs, Chain((Partial(target, step.node), Partial(step.node, step.input))),
-                         Chain((upstream, local)), slots(step.product_value, hide_product)]
+                         Chain((upstream, local)), slots(step.product_value, hide_product, {"kind": "product", **at})]
             equations.append(Equation(tuple(sides)))
         blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), Form(node.expr))), ":")))
         if equations:
             blocks.append(Equations(tuple(equations)))
 
-    results = tuple(Equation((Partial(target, g.wrt), slots(g.value, "gradients" in hide)))
+    results = tuple(Equation((Partial(target, g.wrt),
+                              slots(g.value, "gradients" in hide, {"kind": "gradient", "wrt": g.wrt})))
                     for g in trace.gradients)
     blocks += [Heading("Result", 3), Equations(results)]
     return blocks
@@ -125,9 +131,13 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
         key += [Heading(f"Problem {drawn.problem.number}: full derivation", 3), *_derivation(drawn)]
         start = student.next
         entries.append({
+            "problem": drawn.problem.number,
+            "source": drawn.problem.text,
+            "wrt": list(drawn.trace.wrt),
             "inputs": {name: str(value) for name, value in drawn.inputs.items()},
             "answers": {g.wrt: str(g.value) for g in drawn.trace.gradients},
             "blanks": {str(n): str(v) for n, v in student.values.items()},
+            "quantities": {str(n): q for n, q in student.quantities.items()},
         })
     return (Document(problem_set.title, tuple(sheet)),
             Document(f"{problem_set.title} (answer key)", tuple(key)), entries)
@@ -138,6 +148,13 @@ def _derivation(drawn: Drawn) -> list:
     blocks = list(worksheet(drawn.trace).blocks)
     first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading))
     return [dataclasses.replace(b, level=3) if isinstance(b, Heading) else b for b in blocks[first:]]
+
+
+def _policy(problem_set: ProblemSet) -> dict:
+    """The [grading] table as JSON numbers: points per blank, the share a consistent blank earns."""
+    policy = problem_set.policy
+    return {key: int(v) if v.denominator == 1 else float(v)
+            for key, v in (("points", policy.points), ("consistent", policy.consistent))}
 
 
 def render_document(document: Document, fmt: str, digits: int = 6) -> str | bytes:
@@ -165,7 +182,8 @@ def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: s
         variants.append({"id": vid, "problems": entries})
         if on_file is not None:
             on_file(i, len(drawn))
-    manifest = {"schema": MANIFEST_SCHEMA, "title": problem_set.title, "seed": seed, "variants": variants}
+    manifest = {"schema": MANIFEST_SCHEMA, "title": problem_set.title, "seed": seed,
+                "policy": _policy(problem_set), "variants": variants}
     return files, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
 
 

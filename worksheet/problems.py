@@ -29,6 +29,7 @@ from pathlib import Path
 
 import sympy
 
+from .blanks import Policy
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 
@@ -60,6 +61,7 @@ class ProblemSet:
     title: str
     problems: tuple[Problem, ...]
     path: str = ""  # as given, for error messages
+    policy: Policy = Policy()  # [grading]: points per blank, the share a consistent blank earns
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,9 @@ def load(path: str | Path) -> ProblemSet:
         raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
     except OSError as error:
         raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
-    unknown = sorted(set(data) - {"title", "problem"})
+    unknown = sorted(set(data) - {"title", "problem", "grading"})
     if unknown:
-        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, problem)", where=where)
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, problem, grading)", where=where)
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
@@ -98,8 +100,26 @@ def load(path: str | Path) -> ProblemSet:
         raise WorksheetError("expected one or more [[problem]] tables", where=f"{where}: problem")
     if len(problems) > MAX_PROBLEMS:
         raise WorksheetError(f"at most {MAX_PROBLEMS} problems", where=f"{where}: problem")
+    policy = _grading(data.get("grading", {}), f"{where}: grading")
     return ProblemSet(path.stem, title.strip(),
-                      tuple(_problem(path, i, p) for i, p in enumerate(problems, start=1)), where)
+                      tuple(_problem(path, i, p) for i, p in enumerate(problems, start=1)), where, policy)
+
+
+def _grading(table, where: str) -> Policy:
+    """[grading]: ``points`` per blank (positive, default 1) and the share ``consistent`` of them a
+    blank earns that follows correctly from the student's own wrong value (0 to 1, default 1)."""
+    if not isinstance(table, dict):
+        raise WorksheetError("expected a table with points and consistent", where=where)
+    unknown = sorted(set(table) - {"points", "consistent"})
+    if unknown:
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: points, consistent)", where=where)
+    points = _exact(table.get("points", 1), f"{where}.points")
+    if points <= 0 or points > 10**6:
+        raise WorksheetError("expected a positive number (at most 1000000)", where=f"{where}.points")
+    consistent = _exact(table.get("consistent", 1), f"{where}.consistent")
+    if not 0 <= consistent <= 1:
+        raise WorksheetError("expected a number from 0 to 1", where=f"{where}.consistent")
+    return Policy(points, consistent)
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:

@@ -597,6 +597,48 @@ class Abs(Rule):
 
 
 @rule
+class Sign(Rule):
+    """v = sgn u ∈ {−1, 0, 1};   ∂v/∂u = 0   (flat on each side of 0; PyTorch's sign′ = 0).
+    Written in answers: ∂|u|/∂u = sgn u."""
+
+    op, title = "sign", "sign"
+    rule_name = "constant rule: sgn is constant on each side of 0"
+
+    def form(self, u):
+        return call(sign, u)
+
+    def local(self, i, u):
+        return S.Zero
+
+    def value(self, u):
+        return (u > 0) - (u < 0)
+
+    def slope(self, i, u):
+        return 0
+
+
+@rule
+class Step(Rule):
+    """v = step(u) = [u > 0]   (0 at u = 0: relu′(u));   ∂v/∂u = 0   (flat on each side of 0).
+    Written in answers: ∂relu(u)/∂u = step(u)."""
+
+    op, title = "step", "unit step"
+    rule_name = "constant rule: the step is constant on each side of 0"
+
+    def form(self, u):
+        return Heaviside(u, 0, evaluate=False)
+
+    def local(self, i, u):
+        return S.Zero
+
+    def value(self, u):
+        return 1 if u > 0 else 0
+
+    def slope(self, i, u):
+        return 0
+
+
+@rule
 class Maximum(Rule):
     """v = max(u, w);   ∂v/∂u = H(u − w),   ∂v/∂w = H(w − u),
     H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
@@ -647,4 +689,4 @@ from . import tensor_rules  # noqa: E402,F401  (registers @, .T, sum, mean, the 
 FUNCTIONS: dict[str, int] = {r.op: r.arity for r in RULES.values() if r.callable}
 """The functions a formula may call, with their number of arguments."""
 
-ALIASES = {"ln": "log", "detach": "stop_gradient"}
+ALIASES = {"ln": "log", "detach": "stop_gradient", "sgn": "sign", "heaviside": "step"}

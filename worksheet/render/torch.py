@@ -25,7 +25,7 @@ CALLS = {
     "exp": "torch.exp", "log": "torch.log", "sqrt": "torch.sqrt", "sin": "torch.sin",
     "cos": "torch.cos", "tan": "torch.tan", "sinh": "torch.sinh", "cosh": "torch.cosh",
     "tanh": "torch.tanh", "sigmoid": "torch.sigmoid", "relu": "torch.relu",
-    "softplus": "F.softplus", "abs": "torch.abs", "max": "torch.maximum", "min": "torch.minimum",
+    "softplus": "F.softplus", "abs": "torch.abs", "sign": "torch.sign", "max": "torch.maximum", "min": "torch.minimum",
     "sum": "torch.sum", "mean": "torch.mean", "cross_entropy": "F.cross_entropy",
 }
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
@@ -104,6 +104,8 @@ def _expression(node: Node, names, shapes) -> str:
         return f"{args[0]} * 1"
     if op == "stop_gradient":
         return f"{args[0]}.detach()"
+    if op == "step":  # [u > 0]: flat on each side, no gradient (as its rule says)
+        return f"({args[0]} > 0).to(torch.float64)"
     if op == "outputs":  # several outputs: their sum, each tensor summed over its elements
         return " + ".join(f"torch.sum({a})" if shapes.get(x.name) else a for a, x in zip(args, node.args))
     if op == "transpose":

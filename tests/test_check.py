@@ -1,0 +1,205 @@
+"""worksheet check: verdicts, diagnosis, feedback, hostile answers, and the answer functions step and sign.
+
+The corpus of student mistakes is tests/check_corpus.toml (tests/test_check_corpus.py); here are
+the acceptance points, the command line and the parts of the checker the corpus does not reach.
+"""
+
+import json
+import random
+from fractions import Fraction
+
+import mpmath
+import pytest
+import sympy
+
+from conftest import run_process
+from worksheet.check import Question, check
+from worksheet.sampling import guards, numeric, sample_points
+
+LOSS = "(w*x+b-y)**2"
+
+
+# ── acceptance ──────────────────────────────────────────────────────────────────────────
+
+def test_missing_chain_factor_then_correct(cli):
+    result = cli("check", LOSS, "--wrt", "w", "--answer", "2*(w*x+b-y)")
+    assert result.code == 1
+    verdict, feedback = result.out.splitlines()
+    assert verdict.startswith("incorrect") and "missing_chain_factor" in verdict
+    assert "w·x" in feedback and "2(w·x" not in feedback  # where to look, not the answer
+    result = cli("check", LOSS, "--wrt", "w", "--answer", "2(w*x+b-y)x")
+    assert result.code == 0 and result.out.startswith("correct")
+
+
+def test_relu_answered_by_the_active_side_is_incorrect(cli):
+    result = cli("check", "relu(w*x)", "--wrt", "w", "--answer", "x", "--format", "json")
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["schema"] == "worksheet.check/1" and data["verdict"] == "incorrect"
+    assert "partial_domain" in data["diagnosis"]
+    assert "w·x > 0" in data["feedback"] and "w·x < 0" in data["feedback"]
+    assert check("relu(w*x)", "step(w*x)*x", wrt="w").verdict == "correct"
+    assert check("relu(w*x)", "x*(1+sign(w*x))/2", wrt="w").verdict == "correct"
+
+
+@pytest.mark.parametrize("answer", [
+    "diff((w*x+b-y)**2, w)", "Derivative(w*x, w)", "integrate(x)", "__import__('os').system('touch PWNED')",
+    "x.__class__", "lambda: 1", "x; import os", "9^9^9^9", "z + 1", "(" * 200 + "x" + ")" * 200, "x" * 30_000,
+])
+def test_hostile_answers_are_invalid_exit_2_nothing_runs(answer, cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("check", LOSS, "--wrt", "w", "--answer", answer)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("worksheet: error: answer") and len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.err and not (tmp_path / "PWNED").exists()
+    as_json = cli("check", LOSS, "--wrt", "w", "--answer", answer, "-f", "json")
+    assert as_json.code == 2 and json.loads(as_json.out)["verdict"] == "invalid"
+
+
+def test_hostile_answer_as_a_process_writes_nothing(tmp_path):
+    result = run_process("check", LOSS, "--wrt", "w", "--answer", "__import__('os').system('touch PWNED')")
+    assert result.code == 2 and "Traceback" not in result.err and not (tmp_path / "PWNED").exists()
+
+
+def test_bad_question_is_exit_2_not_a_verdict(cli):
+    result = cli("check", "(w*x+", "--wrt", "w", "--answer", "x")
+    assert result.code == 2 and "1:6" in result.err
+    assert cli("check", LOSS, "--wrt", "w,b", "--answer", "x").code == 2
+    assert cli("check", "x @ W", "--wrt", "x", "--answer", "W").code == 2
+
+
+# ── equivalence ─────────────────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("question, wrt, answer, verdict", [
+    ("x**3", "x", "3x^2 + 0.0001", "incorrect"),  # WeBWorK's 1e-4 relative would accept this
+    ("x**3", "x", "3.000001x^2", "incorrect"),
+    ("x**3", "x", "3.0*x**2", "correct"),
+    ("x**3", "x", "3x²", "correct"),
+    ("log(x)", "x", "1/abs(x)", "correct"),  # equal wherever the question is defined (x > 0)
+    ("sqrt(x)", "x", "1/(2sqrt(x))", "correct"),
+    ("abs(x - 5)", "x", "1", "incorrect"),  # the kink at 5 lies outside the first points drawn
+    ("relu(w*x - 7)", "w", "x", "incorrect"),  # right only where w·x > 7
+    ("x**2", "x", "2x + step(x - 20)", "incorrect"),  # the answer's own kink, far from every point
+    ("exp(x)", "x", "exp(exp(exp(exp(x))))", "incorrect"),  # huge values are compared, not computed forever
+    ("x**3", "x", "x^(10^100000)", "incorrect"),
+    ("x**3", "x", "10^999999*x - 10^999999*x + 3x^2", "correct"),
+])
+def test_equivalence(question, wrt, answer, verdict):
+    assert check(question, answer, wrt=wrt).verdict == verdict
+
+
+def test_numbers_at_a_point_may_be_rounded_to_three_digits():
+    question = Question("sigmoid(w*x)", "w", "w=1,x=2")
+    exact = 2 * sympy.exp(-2) / (1 + sympy.exp(-2)) ** 2  # an independent value: 0.209987…
+    assert abs(sympy.N(exact, 30) - sympy.Rational(209987, 10**6)) < sympy.Rational(1, 2 * 10**6)
+    assert question.judge("0.210").verdict == "correct"
+    assert question.judge("0.20999").verdict == "correct"
+    assert question.judge("0.2099").verdict == "incorrect"  # not the value rounded
+    assert question.judge("0.21").diagnosis == ("rounding",)
+    assert question.judge("2*exp(-2)/(1+exp(-2))^2").verdict == "correct"
+
+
+def test_answers_may_use_the_programs_names():
+    program = "y_pred = w*x + b\nL = (y_pred - y)**2\n"
+    assert check(program, "2(y_pred - y)x", wrt="w").verdict == "correct"
+    assert check(program, "2(y_pred - y)", wrt="w").verdict == "incorrect"
+
+
+def test_time_limit_turns_a_slow_answer_into_invalid(monkeypatch):
+    import worksheet.check as module
+
+    question = Question("x**3", "x")
+    monkeypatch.setattr(module, "TIME_LIMIT", 0.05)
+
+    def slow(*args):
+        import time
+        time.sleep(1)
+
+    monkeypatch.setattr(question, "_judge", slow)
+    verdict = question.judge("3x^2")
+    assert verdict.verdict == "invalid" and "longer than" in verdict.feedback
+
+
+def test_identical_answers_are_judged_once(monkeypatch):
+    question = Question(LOSS, "w")
+    calls = []
+    original = question._judge
+    monkeypatch.setattr(question, "_judge", lambda expr, text: calls.append(text) or original(expr, text))
+    for answer in ["2(w*x+b-y)x", " 2(w*x+b-y)x ", "2*(w*x + b - y)*x", "2(w*x+b-y)"]:
+        question.judge(answer)
+    assert calls == ["2(w*x+b-y)x", "2(w*x+b-y)"]  # the same text, and the same expression, once
+
+
+# ── sampling ────────────────────────────────────────────────────────────────────────────
+
+def test_points_reach_both_sides_of_every_kink():
+    w, x = sympy.symbols("w x", real=True)
+    for kink in (w * x - 7, w - 30, x + w - 0.5):
+        expr = sympy.Heaviside(kink, 0) * x
+        points = sample_points([w, x], {}, [expr], seed="t")
+        sides = {numeric(kink, p) > 0 for p in points}
+        assert sides == {True, False}, kink
+        assert all(abs(numeric(kink, p)) >= sympy.Rational(1, 1000) for p in points)
+
+
+def test_numeric_matches_sympy_and_refuses_outside_the_domain():
+    x, y = sympy.symbols("x y", real=True)
+    rng = random.Random(5)
+    exprs = [sympy.sin(x) * sympy.exp(y) / (1 + x ** 2), sympy.log(x ** 2 + 1) - sympy.tanh(y), sympy.Max(x, y) * sympy.Abs(y)]
+    for expr in exprs:
+        for _ in range(20):
+            point = {x: sympy.Rational(rng.randint(-300, 300), 100), y: sympy.Rational(rng.randint(-300, 300), 100)}
+            value = numeric(expr, {s: Fraction(int(v.p), int(v.q)) for s, v in point.items()})
+            with mpmath.workdps(40):
+                assert mpmath.almosteq(value, mpmath.mpf(sympy.N(expr.subs(point), 40)), rel_eps=1e-25, abs_eps=1e-25)
+    assert numeric(sympy.log(x), {x: -1}) is None and numeric(sympy.sqrt(x), {x: -1}) is None
+    assert numeric(1 / x, {x: 0}) is None
+    assert set(guards([1 / x + sympy.Abs(y)])) == {x, y}
+
+
+# ── the question's derivative is the worksheet's (and sympy.diff's) ─────────────────────
+
+@pytest.mark.parametrize("formula", [
+    LOSS, "sigmoid(w*x+b)", "-(y*log(sigmoid(w*x+b)) + (1-y)*log(1-sigmoid(w*x+b)))", "(w*x + w*w - y)**2",
+    "tanh(w*x)**2 + lambda*w**2", "max(w*x, b) - min(w, x)", "sqrt(w**2 + 1)/x", "exp(-w)*sin(w*x)",
+])
+def test_the_checked_derivative_is_sympy_diff(formula):
+    question = Question(formula, "w")
+    rng = random.Random(1)
+    local = {n: sympy.Symbol(n, real=True) for n in question.variables}
+    oracle = sympy.sympify(
+        formula.replace("sigmoid", "_sigma").replace("lambda", "lam"),
+        locals={**local, "_sigma": sympy.Lambda(sympy.Symbol("z"), 1 / (1 + sympy.exp(-sympy.Symbol("z")))),
+                "lam": sympy.Symbol("lambda", real=True), "max": sympy.Max, "min": sympy.Min},
+    )  # trusted test text, not user input
+    derivative = sympy.diff(oracle, local["w"])
+    compared = 0
+    for _ in range(10):
+        point = {s: sympy.Rational(rng.randint(5, 300), 100) * rng.choice((1, -1)) for s in oracle.free_symbols}
+        ours = numeric(question.correct, {sympy.Symbol(s.name, real=True): Fraction(int(v.p), int(v.q)) for s, v in point.items()})
+        theirs = sympy.N(derivative.subs(point), 40)
+        if ours is None or not theirs.is_real:
+            continue
+        with mpmath.workdps(40):
+            assert mpmath.almosteq(ours, mpmath.mpf(theirs), rel_eps=1e-20, abs_eps=1e-20), (formula, point)
+        compared += 1
+    assert compared >= 5
+
+
+# ── the answer functions: step and sign (one rule each) ─────────────────────────────────
+
+def test_step_and_sign_rules_against_sympy_and_torch(cli, tmp_path):
+    from conftest import run_scripts
+
+    result = cli("derive", "x*step(w*x) + sign(w)*w^2", "--at", "w=2,x=3", "-f", "json")
+    data = json.loads(result.out)
+    w, x = sympy.symbols("w x", real=True)
+    # away from 0, step and sign are constant: d/dw = sign(w)·2w, d/dx = step(w·x)
+    grads = {g: data["gradients"][g]["value"] for g in data["gradients"]}
+    assert grads == {"w": "4", "x": "1"}
+    assert cli("derive", "heaviside(x)*sgn(x)", "--wrt", "x", "--at", "x=-1").code == 0
+    script = tmp_path / "check.py"
+    assert cli("derive", "x*step(w*x) + sign(w)*w^2", "--at", "w=-2,x=3", "-o", str(script)).code == 0
+    pytest.importorskip("torch")
+    [line] = run_scripts([str(script)])
+    assert line.startswith("0\t"), line

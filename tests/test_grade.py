@@ -1,0 +1,166 @@
+"""worksheet grade: a key and submissions → one report row per submission row, in order, and totals."""
+
+import csv
+import io
+import json
+import random
+
+import pytest
+
+from conftest import SAMPLES
+
+KEY = SAMPLES / "grading" / "key.toml"
+SUBMISSIONS = SAMPLES / "grading" / "submissions.csv"
+
+# answers with their verdicts, worked out by hand (independent of the checker)
+LABELLED = {
+    "q1": [("2(w*x+b-y)x", "correct"), ("2*x*(x*w + b - y)", "correct"), ("2w*x^2+2b*x-2x*y", "correct"),
+           ("2*(w*x+b-y)", "incorrect"), ("-2(w*x+b-y)x", "incorrect"), ("(w*x+b-y)x", "incorrect")],
+    "q2": [("sigmoid(w*x+b)*(1-sigmoid(w*x+b))*x", "correct"), ("x*exp(-(w*x+b))/(1+exp(-(w*x+b)))^2", "correct"),
+           ("sigmoid(w*x+b)*(1-sigmoid(w*x+b))", "incorrect"), ("x*sigmoid(w*x+b)", "incorrect")],
+    "q3": [("2(w*x+w*w-y)(x+2w)", "correct"), ("2(w*x+w*w-y)x", "incorrect"), ("2(w*x+w^2-y)(x+w)", "incorrect")],
+    "q4": [("step(w*x)*x", "correct"), ("x", "incorrect"), ("x*sign(w*x)", "incorrect")],
+    "q5": [("-7", "correct"), ("-7.0", "correct"), ("-8", "incorrect"), ("7", "incorrect")],
+}
+POINTS = {"q1": 2, "q2": 1, "q3": 2, "q4": 1, "q5": 1}
+GARBAGE = ["diff(x)", "__import__('os')", "x===2", "1/0", "9^9^9^9", "z+1", "(((((", "x" * 3000, "", "=cmd|' /C calc'!A0"]
+
+
+def _report(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_sample_report_in_order_with_scores_and_totals(cli, tmp_path):
+    report, totals = tmp_path / "report.csv", tmp_path / "totals.csv"
+    result = cli("grade", str(KEY), str(SUBMISSIONS), "-o", str(report), "--totals", str(totals))
+    assert result.code == 0, result.err
+    rows = _report(report.read_text())
+    given = [line for line in SUBMISSIONS.read_text().splitlines()[1:] if line.strip()]
+    assert len(rows) == len(given)
+    assert [r["student"] for r in rows] == [line.split(",")[0] for line in given]
+    assert list(rows[0]) == ["student", "question", "verdict", "score", "diagnosis", "feedback"]
+    ada = [r for r in rows if r["student"] == "ada"]
+    assert all(r["verdict"] == "correct" for r in ada) and sum(int(r["score"]) for r in ada) == 7
+    bob = {r["question"]: r for r in rows if r["student"] == "bob"}
+    assert "missing_chain_factor" in bob["q1"]["diagnosis"].split(";") and bob["q1"]["score"] == "0"
+    assert bob["q3"]["diagnosis"] == "missing_term"
+    totals_rows = {r["student"]: r for r in _report(totals.read_text())}
+    assert totals_rows["ada"] == {"student": "ada", "score": "7", "possible": "7", "answered": "5"}
+    assert totals_rows["bob"]["score"] == "0"
+
+
+def test_malformed_rows_are_invalid_and_never_stop_the_batch(cli, tmp_path):
+    submissions = tmp_path / "s.csv"
+    submissions.write_bytes(
+        "student,question,answer\n"
+        "a,q1,2(w*x+b-y)x\n"
+        'a,q2,"sigmoid(w*x\n'  # an unclosed quote: this line only
+        "a,q3\n"  # a missing field
+        "a,q9,1\n"  # no such question
+        "a,q4,\n"  # empty
+        "\n"
+        "a,q5,\xff\xfe-7\n".encode("latin-1")  # not UTF-8
+        + b"b,q1,2(w*x+b-y)x\n"
+    )
+    result = cli("grade", str(KEY), str(submissions))
+    assert result.code == 0, result.err
+    rows = _report(result.out)
+    assert [r["verdict"] for r in rows] == ["correct", "invalid", "invalid", "invalid", "invalid", "invalid", "correct"]
+    assert "line 3" in rows[1]["feedback"] and "line 5" in rows[3]["feedback"]
+
+
+def test_a_2000_row_batch_with_garbage_reports_every_row_in_order(cli, tmp_path):
+    rng = random.Random(2026)
+    lines, expected = [], []
+    for s in range(400):
+        for q, answers in LABELLED.items():
+            if rng.random() < 0.05:
+                answer, verdict = rng.choice(GARBAGE), "invalid"
+            else:
+                answer, verdict = rng.choice(answers)
+            lines.append([f"s{s:03d}", q, answer])
+            expected.append((verdict, POINTS[q] if verdict == "correct" else 0))
+    submissions = tmp_path / "batch.csv"
+    with submissions.open("w", newline="") as handle:
+        csv.writer(handle).writerows([["student", "question", "answer"], *lines])
+    report = tmp_path / "report.csv"
+    result = cli("grade", str(KEY), str(submissions), "-o", str(report))
+    assert result.code == 0, result.err
+    rows = _report(report.read_text())
+    assert len(rows) == 2000
+    assert [(r["student"], r["question"]) for r in rows] == [(s, q) for s, q, _ in lines]
+    assert [(r["verdict"], int(r["score"])) for r in rows] == expected
+    assert all("\n" not in r["feedback"] for r in rows)
+    assert sum(v == "invalid" for v, _ in expected) > 50  # the garbage is there
+
+
+def test_spreadsheet_formulas_in_the_report_are_neutralised(cli, tmp_path):
+    submissions = tmp_path / "s.csv"
+    submissions.write_text('student,question,answer\n=HYPERLINK("x"),q1,x\n')
+    rows = _report(cli("grade", str(KEY), str(submissions)).out)
+    assert rows[0]["student"].startswith("'=")
+
+
+def test_bad_key_or_header_is_exit_2_and_nothing_written(cli, tmp_path):
+    report = tmp_path / "report.csv"
+    bad = tmp_path / "key.toml"
+    bad.write_text('[[question]]\nid = "q1"\nexpression = "(w*x+"\nwrt = "w"\n')
+    result = cli("grade", str(bad), str(SUBMISSIONS), "-o", str(report))
+    assert result.code == 2 and "question 1" in result.err and "1:6" in result.err and not report.exists()
+    bad.write_text('[[question]]\nid = "q1"\nexpression = "x**2"\nwrt = "x"\ncolour = "red"\n')
+    assert "colour" in cli("grade", str(bad), str(SUBMISSIONS), "-o", str(report)).err
+    headerless = tmp_path / "s.csv"
+    headerless.write_text("name,q,a\nada,q1,x\n")
+    result = cli("grade", str(KEY), str(headerless), "-o", str(report))
+    assert result.code == 2 and "student" in result.err and not report.exists()
+
+
+def test_report_is_written_whole_or_not_at_all(cli, tmp_path, monkeypatch):
+    import worksheet.grading as grading
+
+    report = tmp_path / "report.csv"
+    calls = []
+
+    def interrupted(key, rows, on_row):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading, "grade", interrupted)
+    result = cli("grade", str(KEY), str(SUBMISSIONS), "-o", str(report))
+    assert calls and result.code == 130 and list(tmp_path.iterdir()) == []
+
+
+def test_manifest_key_grades_blanks_with_error_carried_forward(cli, tmp_path):
+    out = tmp_path / "handout"
+    assert cli("handout", str(SAMPLES / "backprop_set.toml"), "--variants", "2", "--seed", "7", "-f", "md",
+               "-o", str(out)).code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    first = manifest["variants"][0]["problems"][0]  # (w*x+b-y)**2: blanks 1–4 are v1, v2, v3, L
+    inputs = {k: int(v) for k, v in first["inputs"].items()}
+    v1 = inputs["w"] * inputs["x"]
+    wrong_v2 = v1 + inputs["b"] + 1  # one off
+    v3 = wrong_v2 - inputs["y"]
+    submissions = tmp_path / "s.csv"
+    submissions.write_text("student,variant,question,answer\n"
+                           f"ann,v01,1,{v1}\nann,v01,2,{wrong_v2}\nann,v01,3,{v3}\nann,v01,4,{v3 ** 2}\n"
+                           "ann,v01,999,1\nann,v07,1,1\n")
+    result = cli("grade", str(out / "manifest.json"), str(submissions), "--totals", str(tmp_path / "t.csv"))
+    assert result.code == 0, result.err
+    verdicts = [r["verdict"] for r in _report(result.out)]
+    assert verdicts == ["correct", "incorrect", "consistent", "consistent", "invalid", "invalid"]
+    total = _report((tmp_path / "t.csv").read_text())[0]
+    assert total["score"] == "3" and int(total["possible"]) == sum(len(p["blanks"]) for p in manifest["variants"][0]["problems"])
+    no_variant = tmp_path / "n.csv"
+    no_variant.write_text("student,question,answer\nann,1,3\n")
+    result = cli("grade", str(out / "manifest.json"), str(no_variant))
+    assert result.code == 2 and "variant" in result.err
+
+
+def test_one_students_blanks_in_toml(cli, tmp_path):
+    out = tmp_path / "handout"
+    assert cli("handout", str(SAMPLES / "backprop_set.toml"), "--seed", "3", "-f", "md", "-o", str(out)).code == 0
+    blanks = json.loads((out / "manifest.json").read_text())["variants"][0]["problems"][0]["blanks"]
+    answers = tmp_path / "ann.toml"
+    answers.write_text('student = "ann"\n[answers]\n' + "".join(f'{n} = "{v}"\n' for n, v in list(blanks.items())[:3]))
+    rows = _report(cli("grade", str(out / "manifest.json"), str(answers)).out)
+    assert [r["verdict"] for r in rows] == ["correct"] * 3

@@ -1,0 +1,147 @@
+"""A student's answer → a value, through the formula parser, and when a number matches.
+
+An answer is untrusted text like a formula: it goes through the same allow-listed parser
+(``3x^2``, ``2(w*x+b-y)x``, ``−8``, ``1/2`` and ``0.25`` are all read, decimals exactly).
+
+A number given as a decimal counts as rounded when it has at least ``MIN_DIGITS``
+significant digits: ``0.235`` matches σ′-like values from 0.2345 to 0.2355, half a unit in
+its last digit, as a grader reads "correct to three significant figures". Integers and
+fractions (``-8``, ``1/3``) are exact and match only exactly (up to ``RELATIVE``, for values
+carried as 30-digit decimals).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+import sympy
+from sympy import Expr, Rational, Symbol
+
+from .errors import WorksheetError
+
+MIN_DIGITS = 3
+"""A decimal answer with at least this many significant digits may be the value rounded."""
+
+RELATIVE = sympy.Rational(1, 10**12)
+"""Two values this close (relative) are one number: 30-digit decimals are not exact."""
+
+_DECIMAL = re.compile(r"^\s*[-−+]?\s*(\d*)\.(\d+)\s*$")
+
+
+CALCULUS = {"diff", "derivative", "d", "grad", "gradient", "integrate", "integral", "limit",
+            "subs", "solve", "simplify", "nabla", "partial"}
+"""Names of operations that would answer the question with the question: refused in answers."""
+
+
+def read_expression(text: str, variables: Collection[str], where: str = "answer") -> Expr:
+    """An answer that may use the question's ``variables``, as an evaluated SymPy expression
+    (``2(w*x+b-y)x`` → 2·x·(b + w·x − y)). One-line errors for everything the formula parser
+    refuses, for operations like ``diff(…)``, and for names the question does not have."""
+    from .graph import _postorder
+    from .parse import Apply, Num, Var, parse_expression, tokenize
+
+    try:
+        _refuse_calculus(tokenize(text))
+        root = parse_expression(text)
+        values: dict[int, Expr] = {}
+        for item in _postorder(root):
+            if isinstance(item, Num):
+                values[id(item)] = item.value
+            elif isinstance(item, Var):
+                values[id(item)] = _variable(item, variables)
+            elif isinstance(item, Apply):
+                values[id(item)] = _apply(item, [values[id(a)] for a in item.args])
+            else:
+                raise WorksheetError("an answer is a formula, not a list", line=item.pos[0], column=item.pos[1])
+        return values[id(root)]
+    except WorksheetError as error:
+        raise error.located(source=text, where=where) from None
+
+
+def _refuse_calculus(tokens) -> None:
+    for token, after in zip(tokens, tokens[1:]):
+        if token.kind == "name" and token.text.lower() in CALCULUS and after.text == "(":
+            raise WorksheetError(
+                f"{token.text}(…) asks for the answer instead of giving it: write the derivative itself",
+                line=token.pos[0], column=token.pos[1],
+            )
+
+
+def _variable(var, variables: Collection[str]) -> Symbol:
+    if var.name not in variables:
+        raise WorksheetError(
+            f"{var.name} is not a variable of the question (its variables: {', '.join(variables)})",
+            line=var.pos[0], column=var.pos[1],
+        )
+    return Symbol(var.name, real=True)
+
+
+def _apply(item, args: list[Expr]) -> Expr:
+    """One operation of the answer, evaluated as SymPy would (exact, sizes checked)."""
+    from .forms import evaluate
+    from .rules import RULES
+    from .values import OutsideDomain, TooLarge, settle
+
+    rule = RULES[item.op]
+    if getattr(rule, "tensor", False):
+        raise WorksheetError(f"{rule.title} is for vectors and matrices", line=item.pos[0], column=item.pos[1])
+    try:
+        value = evaluate(rule.form(*args))
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise OutsideDomain("division by zero")
+        if value.is_number:
+            settle(value)
+        return value
+    except OutsideDomain:
+        raise WorksheetError(f"{item.op}(…) of these numbers is undefined ({rule.domain})",
+                             line=item.pos[0], column=item.pos[1]) from None
+    except TooLarge as error:
+        raise WorksheetError(f"this number would have {error}", line=item.pos[0], column=item.pos[1]) from None
+
+
+def read_number(text: str, where: str = "answer") -> Expr:
+    """The value of an answer that must be a number (``-6``, ``0.25``, ``1/2``, ``-3*2``)."""
+    from .graph import constant
+    from .parse import parse_expression
+
+    try:
+        return constant(parse_expression(text))
+    except WorksheetError as error:
+        raise error.located(source=text, where=where) from None
+
+
+def rounding_allowance(text: str) -> Rational | None:
+    """Half a unit in the last digit of a decimal answer with at least ``MIN_DIGITS``
+    significant digits (``0.235`` → 0.0005); None for anything else (``-8``, ``1/3``, ``0.2``)."""
+    match = _DECIMAL.match(text)
+    if not match:
+        return None
+    whole, fraction = match.groups()
+    digits = (whole + fraction).lstrip("0")
+    if len(digits) < MIN_DIGITS:
+        return None
+    return Rational(1, 2 * 10 ** len(fraction))
+
+
+def same_number(value: Expr, expected: Expr, text: str | None = None) -> bool:
+    """Whether an answer's ``value`` (typed as ``text``) is the number ``expected``."""
+    difference = abs(sympy.N(value - expected, 40))
+    scale = max(abs(sympy.N(expected, 40)), abs(sympy.N(value, 40)))
+    if difference <= RELATIVE * scale or difference == 0:
+        return True
+    allowance = rounding_allowance(text) if text is not None else None
+    return allowance is not None and difference <= allowance
+
+
+def is_rounded_too_far(value: Expr, expected: Expr, text: str) -> bool:
+    """A decimal that is ``expected`` rounded, but to fewer than ``MIN_DIGITS`` digits (``0.2``
+    for 0.235): worth telling the student, rather than calling it wrong."""
+    match = _DECIMAL.match(text)
+    if not match:
+        return False
+    allowance = Rational(1, 2 * 10 ** len(match.group(2)))
+    return abs(sympy.N(value - expected, 40)) <= allowance
+
+
+__all__ = ["MIN_DIGITS", "read_expression", "read_number", "rounding_allowance", "same_number", "is_rounded_too_far"]

@@ -1,0 +1,410 @@
+"""``worksheet grade``: a key and a file of submissions → one verdict and score per submission row.
+
+The key is TOML, one ``[[question]]`` per question:
+
+    [[question]]
+    id = "q1"
+    expression = "(w*x+b-y)**2"     # or program = "model.ws" (a file beside the key) or inline text
+    wrt = "w"
+    points = 2                      # default 1
+    at = "x=2,y=4"                  # optional: values (then the answer is a function of the rest)
+
+or a handout's ``manifest.json``, whose questions are the numbered blanks of each variant
+(graded with error carried forward, ``blanks.py``).
+
+Submissions are CSV with a header naming the columns ``student``, ``question`` and ``answer``
+(in any order; ``variant`` too for a manifest of several variants; other columns are ignored).
+Each line is read on its own, so a malformed line (an unclosed quote, a missing field, an
+answer the parser refuses) is one ``invalid`` row and never stops the batch. The same answer
+to the same question is judged once.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .check import INVALID, Question, Verdict
+from .errors import WorksheetError
+from .limits import MAX_PROGRAM_CHARS
+
+MAX_SUBMISSIONS_BYTES = 50_000_000
+MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
+MAX_QUESTIONS = 500
+QUESTION_KEYS = {"id", "expression", "program", "wrt", "points", "at"}
+COLUMNS = ("student", "question", "answer")
+REPORT_COLUMNS = ("student", "question", "verdict", "score", "diagnosis", "feedback")
+TOTALS_COLUMNS = ("student", "score", "possible", "answered")
+
+
+@dataclass(frozen=True)
+class Submission:
+    line: int
+    student: str
+    question: str
+    answer: str
+    variant: str = ""
+    problem: str = ""  # why the line cannot be read ("" when it can)
+
+
+@dataclass(frozen=True)
+class Result:
+    student: str
+    question: str
+    verdict: str
+    score: Fraction
+    diagnosis: tuple[str, ...]
+    feedback: str
+
+
+@dataclass
+class TomlKey:
+    """Questions by id, each with its points and its checker (built once, answers cached)."""
+
+    path: str
+    questions: dict[str, Question]
+    points: dict[str, Fraction]
+
+    def possible(self, student_rows: Sequence[Submission]) -> Fraction:
+        return sum(self.points.values(), Fraction(0))
+
+    def grade(self, rows: Sequence[Submission], on_row: Callable[[], None]) -> list[Result]:
+        results = []
+        for row in rows:
+            results.append(self._one(row))
+            on_row()
+        return results
+
+    def _one(self, row: Submission) -> Result:
+        if row.problem:
+            return _invalid(row, row.problem)
+        question = self.questions.get(row.question)
+        if question is None:
+            return _invalid(row, f"line {row.line}: no question {row.question!r} in the key "
+                                 f"(questions: {', '.join(self.questions)})")
+        if not row.answer.strip():
+            return _invalid(row, f"line {row.line}: the answer is empty")
+        verdict = question.judge(row.answer)
+        score = self.points[row.question] if verdict.verdict == "correct" else Fraction(0)
+        return _result(row, verdict, score)
+
+
+@dataclass
+class ManifestKey:
+    """A handout's manifest: the questions are the blanks of each variant, graded together per
+    student and problem (error carried forward, ``blanks.py``)."""
+
+    path: str
+    manifest: object  # blanks.Manifest
+
+    @classmethod
+    def load(cls, path: Path) -> ManifestKey:
+        from .blanks import load_manifest
+
+        return cls(str(path), load_manifest(path))
+
+    def possible(self, student_rows: Sequence[Submission]) -> Fraction:
+        variants = {self._variant_id(row) for row in student_rows} - {None}
+        blanks = sum(len(p["blanks"]) for v in self.manifest.variants if v.id in variants for p in v.problems)
+        return blanks * self.manifest.policy.points
+
+    def grade(self, rows: Sequence[Submission], on_row: Callable[[], None]) -> list[Result]:
+        if len(self.manifest.variants) > 1 and rows and not any(row.variant for row in rows):
+            raise WorksheetError(f"the manifest has {len(self.manifest.variants)} variants: the submissions need "
+                                 f"a variant column (v01, v02, …)", where="submissions")
+        results: list[Result | None] = [None] * len(rows)
+        latest: dict[tuple[str, str, str], int] = {}  # (student, variant, blank) → its last row
+        for i, row in enumerate(rows):
+            problem = row.problem or self._problem_of(row)
+            if problem:
+                results[i] = _invalid(row, problem)
+                on_row()
+                continue
+            key = (row.student, self._variant_id(row), row.question)
+            if key in latest:  # a resubmission replaces the earlier answer
+                earlier = latest[key]
+                results[earlier] = _invalid(rows[earlier], f"line {rows[earlier].line}: replaced by the answer "
+                                                           f"on line {row.line}")
+                on_row()
+            latest[key] = i
+        for (student, vid), indices in _by_student(latest).items():
+            self._grade_student(rows, indices, vid, results)
+            for _ in indices:
+                on_row()
+        return results
+
+    def _grade_student(self, rows, indices: dict[str, int], vid: str, results: list) -> None:
+        from .blanks import grade_blanks
+
+        variant = self.manifest.variant(vid)
+        policy = self.manifest.policy
+        for problem in variant.problems:
+            answers = {blank: rows[i].answer for blank, i in indices.items() if blank in problem["blanks"]}
+            if not answers:
+                continue
+            marks = grade_blanks(problem, answers, policy)
+            for blank, i in indices.items():
+                if blank in marks:
+                    mark = marks[blank]
+                    results[i] = Result(rows[i].student, rows[i].question, mark.verdict,
+                                        mark.credit * policy.points, (), mark.feedback)
+
+    def _variant_id(self, row: Submission) -> str | None:
+        if row.variant:
+            return row.variant
+        return self.manifest.variants[0].id if len(self.manifest.variants) == 1 else None
+
+    def _problem_of(self, row: Submission) -> str:
+        """Why the row names no blank of a variant ("" when it does)."""
+        vid = self._variant_id(row)
+        ids = [v.id for v in self.manifest.variants]
+        if vid is None:
+            return f"line {row.line}: which variant? (the manifest has {len(ids)})"
+        if vid not in ids:
+            return f"line {row.line}: no variant {vid!r} in the manifest ({ids[0]} … {ids[-1]})"
+        blanks = [b for p in self.manifest.variant(vid).problems for b in p["blanks"]]
+        if row.question not in blanks:
+            return f"line {row.line}: no blank {row.question!r} in variant {vid} (blanks 1–{len(blanks)})"
+        return ""
+
+
+def _by_student(latest: dict[tuple[str, str, str], int]) -> dict[tuple[str, str], dict[str, int]]:
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    for (student, vid, blank), i in latest.items():
+        groups.setdefault((student, vid), {})[blank] = i
+    return groups
+
+
+def _result(row: Submission, verdict: Verdict, score: Fraction) -> Result:
+    return Result(row.student, row.question, verdict.verdict, score, verdict.diagnosis, verdict.feedback)
+
+
+def _invalid(row: Submission, reason: str) -> Result:
+    return Result(row.student, row.question, INVALID, Fraction(0), (), reason)
+
+
+# ── the key ──────────────────────────────────────────────────────────────────────────────
+
+def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = None):
+    """A TOML key or a handout manifest (by its first character: ``{`` is JSON), checked whole."""
+    path = Path(path)
+    text = _read(path, MAX_KEY_BYTES, "the key")
+    if text.lstrip().startswith("{"):
+        return ManifestKey.load(path)
+    return _toml_key(path, text, on_question)
+
+
+def _toml_key(path: Path, text: str, on_question) -> TomlKey:
+    where = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
+    unknown = sorted(set(data) - {"title", "question"})
+    if unknown:
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, question)", where=where)
+    tables = data.get("question")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise WorksheetError("expected one or more [[question]] tables", where=f"{where}: question")
+    if len(tables) > MAX_QUESTIONS:
+        raise WorksheetError(f"at most {MAX_QUESTIONS} questions", where=f"{where}: question")
+    questions: dict[str, Question] = {}
+    points: dict[str, Fraction] = {}
+    for number, table in enumerate(tables, start=1):
+        qid, question, worth = _question(path, number, table)
+        if qid in questions:
+            raise WorksheetError(f"the id {qid!r} is used twice", where=f"{where}: question {number}: id")
+        questions[qid], points[qid] = question, worth
+        if on_question is not None:
+            on_question(number, len(tables))
+    return TomlKey(where, questions, points)
+
+
+def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Fraction]:
+    from .problems import _exact, _program_file, _string
+
+    here = f"{path}: question {number}"
+    unknown = sorted(set(table) - QUESTION_KEYS)
+    if unknown:
+        raise WorksheetError(f"unknown key (keys: {', '.join(sorted(QUESTION_KEYS))})", where=f"{here}: {unknown[0]}")
+    qid = table.get("id")
+    if isinstance(qid, int) and not isinstance(qid, bool):
+        qid = str(qid)
+    if not isinstance(qid, str) or not qid.strip() or len(qid) > 100:
+        raise WorksheetError("expected a short text (the question column of the submissions)", where=f"{here}: id")
+    if ("expression" in table) == ("program" in table):
+        raise WorksheetError("give exactly one of expression and program", where=here)
+    key = "expression" if "expression" in table else "program"
+    text, filename = _string(table[key], f"{here}: {key}"), None
+    if key == "program" and "\n" not in text and text.strip().endswith((".ws", ".txt")):
+        text, filename = _program_file(path, text.strip(), f"{here}: program")
+    if "wrt" not in table:
+        raise WorksheetError("which derivative? give wrt = \"w\"", where=here)
+    wrt = _string(table["wrt"], f"{here}: wrt")
+    at = _string(table["at"], f"{here}: at") if "at" in table else None
+    worth = _exact(table.get("points", 1), f"{here}: points")
+    if worth <= 0:
+        raise WorksheetError("must be positive", where=f"{here}: points")
+    try:
+        question = Question(text, wrt, at, filename=filename or (str(path) if key == "program" else None))
+    except WorksheetError as error:
+        raise WorksheetError(str(error), where=f"{here}: {key}") from None
+    return qid.strip(), question, worth
+
+
+# ── submissions ──────────────────────────────────────────────────────────────────────────
+
+def read_submissions(path: str | Path) -> list[Submission]:
+    """Every non-empty line after the header, in order; a line that cannot be read is kept
+    with the reason (it becomes an ``invalid`` row of the report)."""
+    text = _read(Path(path), MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
+    if Path(path).suffix.lower() == ".toml":
+        return _toml_submissions(text, str(path))
+    lines = text.splitlines()
+    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if header_at is None:
+        raise WorksheetError("the file is empty (expected a header: student,question,answer)", where=str(path))
+    columns = _header(lines[header_at], str(path))
+    rows = []
+    for number, line in enumerate(lines[header_at + 1:], start=header_at + 2):
+        if line.strip():
+            rows.append(_submission(number, line, columns))
+    return rows
+
+
+def _toml_submissions(text: str, where: str) -> list[Submission]:
+    """One student's answers to a handout's blanks:
+
+        student = "ada"
+        variant = "v03"
+        [answers]
+        1 = "-6"        # blank number = the value (a number or a text)
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
+    unknown = sorted(set(data) - {"student", "variant", "answers"})
+    if unknown:
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: student, variant, answers)", where=where)
+    student, variant, answers = data.get("student"), data.get("variant", ""), data.get("answers")
+    if not isinstance(student, str) or not student.strip():
+        raise WorksheetError("expected the student's name", where=f"{where}: student")
+    if not isinstance(variant, str):
+        raise WorksheetError("expected a variant id such as \"v03\"", where=f"{where}: variant")
+    if not isinstance(answers, dict):
+        raise WorksheetError("expected a table [answers] of blank number = value", where=f"{where}: answers")
+    rows = []
+    for number, (blank, value) in enumerate(answers.items(), start=1):
+        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        rows.append(Submission(number, student.strip(), blank.strip(), str(value) if ok else "", variant.strip(),
+                               "" if ok else f"answers.{blank}: expected a number or a text"))
+    return rows
+
+
+def _header(line: str, where: str) -> dict[str, int]:
+    names = [name.strip().lower() for name in next(csv.reader([line]))]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise WorksheetError(f"the header has no column {missing[0]!r} (it needs student, question, answer; "
+                             f"found: {', '.join(names)})", where=f"{where}:1")
+    return {name: names.index(name) for name in (*COLUMNS, "variant") if name in names}
+
+
+def _submission(number: int, line: str, columns: dict[str, int]) -> Submission:
+    try:
+        fields = next(csv.reader([line], strict=True))
+    except csv.Error as error:
+        return Submission(number, "", "", "", problem=f"line {number}: not a CSV row ({error})")
+    get = (lambda name: fields[columns[name]].strip() if name in columns and columns[name] < len(fields) else "")
+    student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
+    if len(fields) < len(columns) or (len(fields) <= max(columns.values())):
+        problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
+    elif not student or not question:
+        problem = f"line {number}: the student or the question is empty"
+    else:
+        problem = ""
+    return Submission(number, student, question, answer, variant, problem)
+
+
+def _read(path: Path, limit: int, what: str, lenient: bool = False) -> str:
+    where = str(path)
+    try:
+        if not path.is_file():
+            raise WorksheetError("no such file", where=where)
+        if path.stat().st_size > limit:
+            raise WorksheetError(f"{what} is larger than {limit:,} bytes", where=where)
+        data = path.read_bytes()
+    except OSError as error:
+        raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if not lenient:
+            raise WorksheetError("the file is not UTF-8 text", where=where) from None
+        return data.decode("utf-8-sig", errors="replace")  # the bad bytes make their rows invalid
+
+
+# ── the report ───────────────────────────────────────────────────────────────────────────
+
+def grade(key, rows: Sequence[Submission], on_row: Callable[[], None] = lambda: None) -> list[Result]:
+    """One result per row, in order."""
+    return key.grade(rows, on_row)
+
+
+def report_csv(results: Iterable[Result]) -> str:
+    return _csv(REPORT_COLUMNS, ([r.student, r.question, r.verdict, score_text(r.score), ";".join(r.diagnosis),
+                                  r.feedback] for r in results))
+
+
+def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> str:
+    """Per student, in order of first appearance: the score (the last row of each question
+    counts, as a resubmission replaces an answer), the points possible and the rows answered."""
+    last: dict[str, dict[tuple[str, str], Fraction]] = {}
+    counted: dict[str, list[Submission]] = {}
+    for row, result in zip(rows, results):
+        if not row.student:
+            continue
+        last.setdefault(row.student, {})[(row.variant, row.question)] = result.score
+        counted.setdefault(row.student, []).append(row)
+    return _csv(TOTALS_COLUMNS, ([student, score_text(sum(scores.values(), Fraction(0))),
+                                  score_text(key.possible(counted[student])), str(len(counted[student]))]
+                                 for student, scores in last.items()))
+
+
+def score_text(score: Fraction) -> str:
+    """2, 0.5, 0.333333: an integer, else a short decimal."""
+    if score.denominator == 1:
+        return str(score.numerator)
+    return f"{float(score):.6g}"
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def _safe_cell(cell: str) -> str:
+    """A student's text never becomes a spreadsheet formula (=, +, -, @ first are quoted with ')."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell) else cell
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+__all__ = ["Result", "Submission", "TomlKey", "grade", "load_key", "read_submissions", "report_csv", "totals_csv"]
