@@ -225,8 +225,10 @@ def graph(
         int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
 ) -> None:
-    """Draw the computational graph: variables as boxes, operations as circles, and on each arrow
-    its forward value and the gradient flowing back along it.
+    """Draw the computational graph, with each arrow's forward value and gradient.
+
+    Variables are boxes, operations circles; each arrow carries the forward value it delivers
+    and the gradient flowing back along it.
 
     Example: worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
     """
@@ -412,8 +414,9 @@ def check(
     ] = None,
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="txt or json.")] = CheckFormat.txt,
 ) -> int:
-    """Check a student's answer for a derivative: correct (exit 0), incorrect (exit 1, with a
-    diagnosis and feedback) or invalid (exit 2).
+    """Check a student's answer for a derivative: correct, incorrect (and why) or invalid.
+
+    Exit status 0 correct, 1 incorrect (with a diagnosis and feedback), 2 invalid.
 
     Example: worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
@@ -444,8 +447,9 @@ def grade(
                      show_default=False, dir_okay=False),
     ] = None,
 ) -> None:
-    """Grade every row of a submissions file: a report with one row per submission (student,
-    question, verdict, score, diagnosis, feedback), in the same order.
+    """Grade a file of submissions against a key: one report row per submission.
+
+    The report (CSV) has student, question, verdict, score, diagnosis, feedback, in input order.
 
     Example: worksheet grade key.toml submissions.csv -o report.csv --totals totals.csv
     """

@@ -89,6 +89,8 @@ class TomlKey:
         if not row.answer.strip():
             return _invalid(row, f"line {row.line}: the answer is empty")
         verdict = question.judge(row.answer)
+        if verdict.verdict == INVALID:  # say which line, as for every other invalid row
+            return _invalid(row, f"line {row.line}: {verdict.feedback}")
         score = self.points[row.question] if verdict.verdict == "correct" else Fraction(0)
         return _result(row, verdict, score)
 
