@@ -171,6 +171,14 @@ def section_naive(sin_json):
         print(f"   {n:>6}  {result:<28}{seconds:>10.3f}{sin_json.get(n, float('nan')):>13.3f}")
 
 
+def process_options(doc: str):
+    """--repeats N and --check, the options of the whole-process benchmarks."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each row (default 3)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
+    return parser.parse_args()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")

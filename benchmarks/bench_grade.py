@@ -11,7 +11,6 @@ target is the issue's: at most 20 s for 2,000 rows, every row reported.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 import sys
@@ -19,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_derive import bench, mark  # noqa: E402  (the same process runner)
+from bench_derive import bench, mark, process_options  # noqa: E402  (the same process runner)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = ROOT / "samples" / "grading" / "key.toml"
@@ -54,10 +53,7 @@ def batch(path: Path, distinct: bool, seed: int = 1) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
-    args = parser.parse_args()
+    args = process_options(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         cmds = {"floor": [sys.executable, "-c", "import sympy"]}
         for name, distinct in (("realistic", False), ("all distinct", True)):

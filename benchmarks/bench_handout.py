@@ -8,13 +8,12 @@ issue's: at most 10 s for 30 sheets, 30 keys and the manifest, whole process.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_derive import bench, mark  # noqa: E402  (the same process runner)
+from bench_derive import bench, mark, process_options  # noqa: E402  (the same process runner)
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "samples" / "backprop_set.toml"
@@ -22,10 +21,7 @@ TARGET = 10.0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
-    args = parser.parse_args()
+    args = process_options(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         cmds = {"floor": [sys.executable, "-c", "import sympy"]}
         for variants in (1, 10, 30):
