@@ -115,13 +115,9 @@ def rounding_allowance(text: str) -> Rational | None:
     """Half a unit in the last digit of a decimal answer with at least ``MIN_DIGITS``
     significant digits (``0.235`` → 0.0005); None for anything else (``-8``, ``1/3``, ``0.2``)."""
     match = _DECIMAL.match(text)
-    if not match:
+    if not match or len((match.group(1) + match.group(2)).lstrip("0")) < MIN_DIGITS:
         return None
-    whole, fraction = match.groups()
-    digits = (whole + fraction).lstrip("0")
-    if len(digits) < MIN_DIGITS:
-        return None
-    return Rational(1, 2 * 10 ** len(fraction))
+    return _half_unit(match)
 
 
 def same_number(value: Expr, expected: Expr, text: str | None = None) -> bool:
@@ -138,10 +134,12 @@ def is_rounded_too_far(value: Expr, expected: Expr, text: str) -> bool:
     """A decimal that is ``expected`` rounded, but to fewer than ``MIN_DIGITS`` digits (``0.2``
     for 0.235): worth telling the student, rather than calling it wrong."""
     match = _DECIMAL.match(text)
-    if not match:
-        return False
-    allowance = Rational(1, 2 * 10 ** len(match.group(2)))
-    return abs(sympy.N(value - expected, 40)) <= allowance
+    return bool(match) and abs(sympy.N(value - expected, 40)) <= _half_unit(match)
+
+
+def _half_unit(match: re.Match) -> Rational:
+    """Half a unit in the last digit of a matched decimal (0.235 → 0.0005)."""
+    return Rational(1, 2 * 10 ** len(match.group(2)))
 
 
 __all__ = ["MIN_DIGITS", "read_expression", "read_number", "rounding_allowance", "same_number", "is_rounded_too_far"]

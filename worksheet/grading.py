@@ -103,12 +103,6 @@ class ManifestKey:
     path: str
     manifest: object  # blanks.Manifest
 
-    @classmethod
-    def load(cls, path: Path) -> ManifestKey:
-        from .blanks import load_manifest
-
-        return cls(str(path), load_manifest(path))
-
     def possible(self, student_rows: Sequence[Submission]) -> Fraction:
         variants = {self._variant_id(row) for row in student_rows} - {None}
         blanks = sum(len(p["blanks"]) for v in self.manifest.variants if v.id in variants for p in v.problems)
@@ -193,10 +187,14 @@ def _invalid(row: Submission, reason: str) -> Result:
 
 def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = None):
     """A TOML key or a handout manifest (by its first character: ``{`` is JSON), checked whole."""
+    from .blanks import MAX_MANIFEST_BYTES, parse_manifest
+
     path = Path(path)
-    text = _read(path, MAX_KEY_BYTES, "the key")
+    text = _read(path, max(MAX_KEY_BYTES, MAX_MANIFEST_BYTES), "the key")
     if text.lstrip().startswith("{"):
-        return ManifestKey.load(path)
+        return ManifestKey(str(path), parse_manifest(text, str(path)))
+    if len(text) > MAX_KEY_BYTES:
+        raise WorksheetError(f"the key is larger than {MAX_KEY_BYTES:,} bytes", where=str(path))
     return _toml_key(path, text, on_question)
 
 

@@ -49,14 +49,18 @@ class Chain:
         for node in graph.nodes:
             self.written[node.symbol] = node.symbol if node.is_input else evaluate(node.expr, self.written)
         self.shown = expand(graph, lambda node: True)  # unevaluated, in the user's order, for feedback
+        self._locals: dict[tuple[str, int], Expr] = {}  # every mistake's sweep reuses them
 
     def values(self) -> list[Expr]:
         """Every operation written out in the inputs: where they are all defined is the domain."""
         return [self.written[node.symbol] for node in self.graph.operations]
 
     def local(self, node: Node, position: int) -> Expr:
-        """∂node/∂args[position], in the inputs."""
-        return evaluate(RULES[node.op].local(position, *node.args), self.written)
+        """∂node/∂args[position], in the inputs (computed once)."""
+        key = (node.name, position)
+        if key not in self._locals:
+            self._locals[key] = evaluate(RULES[node.op].local(position, *node.args), self.written)
+        return self._locals[key]
 
     def derivative(self, start: str | Iterable[str], change: Mapping[tuple[str, int], Expr] | None = None) -> Expr:
         """∂output/∂start by the forward chain rule (``start``: a node, or several nodes that
