@@ -22,7 +22,6 @@ to the same question is judged once.
 from __future__ import annotations
 
 import csv
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -200,13 +199,9 @@ def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = 
 
 def _toml_key(path: Path, text: str, on_question) -> TomlKey:
     where = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
-    unknown = sorted(set(data) - {"title", "question"})
-    if unknown:
-        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, question)", where=where)
+    from .problems import read_toml
+
+    data = read_toml(text, where, ("title", "question"))
     tables = data.get("question")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise WorksheetError("expected one or more [[question]] tables", where=f"{where}: question")
@@ -284,13 +279,9 @@ def _toml_submissions(text: str, where: str) -> list[Submission]:
         [answers]
         1 = "-6"        # blank number = the value (a number or a text)
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
-    unknown = sorted(set(data) - {"student", "variant", "answers"})
-    if unknown:
-        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: student, variant, answers)", where=where)
+    from .problems import read_toml
+
+    data = read_toml(text, where, ("student", "variant", "answers"))
     student, variant, answers = data.get("student"), data.get("variant", ""), data.get("answers")
     if not isinstance(student, str) or not student.strip():
         raise WorksheetError("expected the student's name", where=f"{where}: student")

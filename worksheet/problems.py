@@ -82,16 +82,12 @@ def load(path: str | Path) -> ProblemSet:
             raise WorksheetError("no such file", where=where)
         if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
             raise WorksheetError(f"the file is larger than {4 * MAX_PROGRAM_CHARS:,} bytes", where=where)
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise WorksheetError("the file is not UTF-8 text", where=where) from None
-    except tomllib.TOMLDecodeError as error:
-        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
     except OSError as error:
         raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
-    unknown = sorted(set(data) - {"title", "problem", "grading"})
-    if unknown:
-        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: title, problem, grading)", where=where)
+    data = read_toml(text, where, ("title", "problem", "grading"))
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
@@ -120,6 +116,18 @@ def _grading(table, where: str) -> Policy:
     if not 0 <= consistent <= 1:
         raise WorksheetError("expected a number from 0 to 1", where=f"{where}.consistent")
     return Policy(points, consistent)
+
+
+def read_toml(text: str, where: str, keys: tuple[str, ...]) -> dict:
+    """A TOML file's table, with only ``keys`` at the top (a problem set, a grading key, answers)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: {', '.join(keys)})", where=where)
+    return data
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:
