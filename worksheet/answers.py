@@ -6,8 +6,8 @@ An answer is untrusted text like a formula: it goes through the same allow-liste
 A number given as a decimal counts as rounded when it has at least ``MIN_DIGITS``
 significant digits: ``0.235`` matches σ′-like values from 0.2345 to 0.2355, half a unit in
 its last digit, as a grader reads "correct to three significant figures". Integers and
-fractions (``-8``, ``1/3``) are exact and match only exactly (up to ``RELATIVE``, for values
-carried as 30-digit decimals).
+fractions (``-8``, ``1/3``) are exact and match only exactly (closed forms to ``EXACT_BITS``,
+in certified arithmetic).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+import mpmath
 import sympy
 from sympy import Expr, Rational, Symbol
 
@@ -23,8 +24,9 @@ from .errors import WorksheetError
 MIN_DIGITS = 3
 """A decimal answer with at least this many significant digits may be the value rounded."""
 
-RELATIVE = sympy.Rational(1, 10**12)
-"""Two values this close (relative) are one number: 30-digit decimals are not exact."""
+EXACT_BITS = 200
+"""Two exact values that are not both rational are one number when they agree to 2^−200 of
+their size (certified): 1/cosh(1000)² is 1 − tanh(1000)²; 1/3 and 0.3333333333333333 are not."""
 
 _DECIMAL = re.compile(r"^\s*[-−+]?\s*(\d*)\.(\d+)\s*$")
 
@@ -81,7 +83,7 @@ def _apply(item, args: list[Expr]) -> Expr:
     """One operation of the answer, evaluated as SymPy would (exact, sizes checked)."""
     from .forms import evaluate
     from .rules import RULES
-    from .values import OutsideDomain, TooLarge, settle
+    from .arith import OutsideDomain, Refused, settle
 
     rule = RULES[item.op]
     if getattr(rule, "tensor", False):
@@ -96,8 +98,8 @@ def _apply(item, args: list[Expr]) -> Expr:
     except OutsideDomain:
         raise WorksheetError(f"{item.op}(…) of these numbers is undefined ({rule.domain})",
                              line=item.pos[0], column=item.pos[1]) from None
-    except TooLarge as error:
-        raise WorksheetError(f"this number would have {error}", line=item.pos[0], column=item.pos[1]) from None
+    except Refused as error:
+        raise WorksheetError(f"this number would be {error}", line=item.pos[0], column=item.pos[1]) from None
 
 
 def read_number(text: str, where: str = "answer") -> Expr:
@@ -121,20 +123,44 @@ def rounding_allowance(text: str) -> Rational | None:
 
 
 def same_number(value: Expr, expected: Expr, text: str | None = None) -> bool:
-    """Whether an answer's ``value`` (typed as ``text``) is the number ``expected``."""
-    difference = abs(sympy.N(value - expected, 40))
-    scale = max(abs(sympy.N(expected, 40)), abs(sympy.N(value, 40)))
-    if difference <= RELATIVE * scale or difference == 0:
+    """Whether an answer's ``value`` (typed as ``text``) is the number ``expected``: two
+    rationals exactly, other exact values to EXACT_BITS bits of their size (certified), and a
+    decimal with at least MIN_DIGITS significant digits within half a unit of its last digit."""
+    if value == expected:
         return True
+    if not (value.is_Rational and expected.is_Rational):
+        a, b = _certified(value), _certified(expected)
+        if a is not None and b is not None and abs(a - b) <= mpmath.ldexp(max(abs(a), abs(b)), -EXACT_BITS):
+            return True
     allowance = rounding_allowance(text) if text is not None else None
-    return allowance is not None and difference <= allowance
+    return allowance is not None and _within(value, expected, allowance)
 
 
 def is_rounded_too_far(value: Expr, expected: Expr, text: str) -> bool:
     """A decimal that is ``expected`` rounded, but to fewer than ``MIN_DIGITS`` digits (``0.2``
     for 0.235): worth telling the student, rather than calling it wrong."""
     match = _DECIMAL.match(text)
-    return bool(match) and abs(sympy.N(value - expected, 40)) <= _half_unit(match)
+    return bool(match) and _within(value, expected, _half_unit(match))
+
+
+def _within(value: Expr, expected: Expr, allowance: Rational) -> bool:
+    """|value − expected| ≤ allowance: exactly for rationals, else on certified values."""
+    if value.is_Rational and expected.is_Rational:
+        return abs(value - expected) <= allowance
+    a, b = _certified(value), _certified(expected)
+    return a is not None and b is not None and abs(a - b) <= mpmath.mpf(allowance.p) / allowance.q
+
+
+def _certified(value: Expr):
+    """``value`` as an mpmath number certified to EXACT_BITS + 20 bits (None: undefined)."""
+    from .arith import Refused, certify
+
+    try:
+        ball = certify(value, EXACT_BITS + 20)
+    except Refused:
+        return None
+    with mpmath.workprec(EXACT_BITS + 40):
+        return mpmath.mpf(0) if ball.is_zero() else +mpmath.mpf(ball)
 
 
 def _half_unit(match: re.Match) -> Rational:

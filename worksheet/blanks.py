@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .answers import MIN_DIGITS, is_rounded_too_far, read_number, same_number
+from .deadline import TimeLimit, time_limit
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 
@@ -273,12 +274,38 @@ def grade_blanks(problem: Mapping, answers: Mapping[str, str], policy: Policy = 
     entry = check_problem(dict(problem) if isinstance(problem, Mapping) else problem, where)
     numbers = sorted(entry["blanks"], key=int)
     keys = {n: _key_value(entry["blanks"][n], f"{where}.blanks.{n}") for n in numbers}
-    given = {n: _answer(n, answers.get(n) if isinstance(answers, Mapping) else None) for n in numbers}
-    carried = _Carried.of(entry, keys, given, where)
+    given = {n: _isolated(lambda n=n: _answer(n, answers.get(n) if isinstance(answers, Mapping) else None),
+                          lambda reason, n=n: _Answer("", problem=f"blank ({n}): {reason}")) for n in numbers}
+    carried = _isolated(lambda: _Carried.of(entry, keys, given, where), lambda reason: None, key=True)
     marks = {}
     for n in numbers:
-        marks[n] = _mark(n, entry["blanks"][n], keys[n], given[n], carried, policy)
+        marks[n] = _isolated(lambda n=n: _mark(n, entry["blanks"][n], keys[n], given[n], carried, policy),
+                             lambda reason, n=n: Mark("invalid", Fraction(0), f"blank ({n}): {reason}",
+                                                      entry["blanks"][n]))
     return marks
+
+
+def _isolated(work, failed, key: bool = False):
+    """``work()`` under the limits an answer is checked with (``check.TIME_LIMIT``); whatever it
+    does — too slow, too deep, too large, or any error — ``failed(reason)`` instead. With
+    ``key``, a WorksheetError (the manifest itself is wrong) is raised, not failed."""
+    from .check import TIME_LIMIT
+
+    try:
+        with time_limit(TIME_LIMIT):
+            return work()
+    except TimeLimit:
+        return failed(f"checking it took longer than {TIME_LIMIT:g} s: write it more simply")
+    except RecursionError:
+        return failed("it is nested too deeply to check: write it more simply")
+    except (MemoryError, OverflowError):
+        return failed("its numbers grow too large to check: write it more simply")
+    except WorksheetError as error:
+        if key:
+            raise
+        return failed(error.message)
+    except Exception as error:  # noqa: BLE001 — one blank never stops a batch
+        return failed(f"it could not be checked ({type(error).__name__})")
 
 
 def score(marks: Mapping[str, Mark], policy: Policy = Policy()) -> tuple[Fraction, Fraction]:
@@ -445,13 +472,13 @@ class _Carried:
 
     def expectation(self, n: str) -> tuple[object, tuple[str, ...]]:
         """The ECF expectation of blank n and the wrong blanks it carries forward; None if undefined."""
-        from .values import OutsideDomain, TooLarge
+        from .arith import Refused
 
         if n not in self.quantities:
             return None, ()
         try:
             return self._expect(self.quantities[n])
-        except (OutsideDomain, TooLarge, WorksheetError, ArithmeticError, ValueError, TypeError):
+        except (Refused, WorksheetError, ArithmeticError, ValueError, TypeError):
             return None, ()
 
     def _expect(self, q: dict) -> tuple[object, tuple[str, ...]]:
@@ -528,11 +555,11 @@ def _total(parts: list[tuple[object, tuple[str, ...]]]) -> tuple[object, tuple[s
 
 
 def _settle(value):
-    from sympy import sympify
+    from sympy import Integer
 
-    from .values import settle
+    from .arith import settle
 
-    return settle(sympify(value))
+    return settle(Integer(value) if isinstance(value, int) else value)
 
 
 __all__ = ["Manifest", "Mark", "Policy", "Variant", "check_problem", "grade_blanks", "load_manifest",

@@ -4,28 +4,30 @@ Equivalence never accepts a wrong answer nor rejects a right one, and its effort
 
 1. symbolically, the difference of the answer and the derivative as SymPy evaluates it is
    0 (expanded too, when it is small) — never an unbounded ``simplify``;
-2. otherwise numerically, at seeded points inside the domain of both, on both sides of
-   every kink (``sampling.py``), to 30 digits: equal within a relative 1e-9, or below 1e-12
-   where the derivative is 0 (WeBWorK's zero level; 3x² + 0.0001 is not 3x²).
+2. otherwise as functions, at seeded points inside the domain of both, on both sides of every
+   kink (``sampling.py``), with values certified in ball arithmetic: equal when they differ by
+   at most 2^−100 of the larger — relative to their own size, so 3x² + 0.0001 is not 3x²,
+   2x/10¹³ is not 0, and (x − a)⁶⁰⁰⁰ is not w(x − a)⁵⁹⁹⁹ even where both are 10⁻⁵⁰⁰.
 
-A question whose every variable has a value (``at``) asks for a number: the answer (a number,
-or an expression, evaluated there) is compared with the exact value, a decimal with at
-least three significant digits counting as rounded (``answers.py``).
+A symbolic answer is always judged as a function: of the variables ``at`` does not fix, and
+of those it names itself; values the program declares (``param w = 1``) fix nothing, and the
+answer must then also be right at that declared point. A question whose every variable has a
+value also asks for a number: a numeric answer is compared with the exact value there — two
+exact rationals exactly, closed forms to 200 bits — a decimal with at least three significant
+digits counting as rounded (``answers.py``).
 
 An incorrect answer is compared with the derivatives the usual mistakes give
 (``mistakes.py``), with its negative (``sign``), with constant multiples (``constant_factor``),
 and side by side at each point (``partial_domain``: right on one side of a kink only). An
 answer the parser refuses, that asks for the derivative (``diff(…)``), uses a name the
-question does not have, or takes longer than ``TIME_LIMIT`` seconds to check is ``invalid``.
+question does not have, takes longer than ``TIME_LIMIT`` seconds to check, or fails in any
+other way is ``invalid``, with the reason: one answer never stops a batch.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import zlib
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -34,11 +36,12 @@ import sympy
 from sympy import Expr, Symbol
 
 from .answers import is_rounded_too_far, read_expression, rounding_allowance, same_number
+from .arith import Refused, settle
+from .deadline import TimeLimit, time_limit
 from .errors import WorksheetError
 from .forms import evaluate
 from .mistakes import Chain, Mistake, mistakes
-from .sampling import close, guards, both_sides, numeric, sample_points
-from .values import OutsideDomain, TooLarge, settle
+from .sampling import COMPARE_BITS, both_sides, close, guards, numeric, sample_points
 
 SCHEMA = "worksheet.check/1"
 TIME_LIMIT = 2.0  # seconds per answer
@@ -54,13 +57,26 @@ class Verdict:
     feedback: str = ""  # one sentence for the student
 
 
-class TimeLimit(BaseException):
-    """The answer took longer than TIME_LIMIT to check (a BaseException: SymPy's own
-    ``except Exception`` clauses must not swallow it)."""
+@dataclass(frozen=True)
+class Samples:
+    """The points a set of free variables is judged at, with the derivative's and each
+    mistake's certified values there."""
+
+    free: tuple[Symbol, ...]
+    fixed: Mapping[Symbol, Fraction]
+    points: list
+    correct: list  # ∂L/∂w at each point (None where undefined)
+    mistaken: list  # per mistake, its value at each point
 
 
 class Question:
-    """∂target/∂wrt of a formula or program, ready to judge any number of answers."""
+    """∂target/∂wrt of a formula or program, ready to judge any number of answers.
+
+    Values given with ``at`` fix their variables (the answer is a function of the rest);
+    values declared in the program (``param w = 1``) fix nothing for a symbolic answer, which is
+    judged as a function of every variable it may depend on, and then also at the declared point.
+    Where every variable has a value the question is also numeric: a number is compared with
+    the exact value there."""
 
     def __init__(self, formula: str, wrt: str, at: str | Mapping | None = None, *,
                  filename: str | None = None, target: str | None = None):
@@ -72,37 +88,60 @@ class Question:
         if len(names) != 1:
             raise WorksheetError("check one derivative at a time: give one variable", where="--wrt")
         self.wrt = _wrt(graph, names)[0]
-        fixed = given_values(graph, parse_point(at) if at is not None else {})
-        if is_tensor_program(graph, fixed):
+        explicit = parse_point(at) if at is not None else {}
+        given = given_values(graph, explicit)
+        if is_tensor_program(graph, given):
             raise WorksheetError("answers are checked for scalar formulas (no vectors or matrices)")
         self.graph, self.target = graph, graph.target
         self.variables = [n.name for n in graph.inputs]
+        self.inputs = [n.symbol for n in graph.inputs]
         self.named = {n.symbol for n in graph.operations if n.named}  # an answer may use y_pred
-        self.fixed = {Symbol(k, real=True): v for k, v in fixed.items()}
-        self.free = [n.symbol for n in graph.inputs if n.name not in fixed]
+        self.explicit = {Symbol(k, real=True): v for k, v in explicit.items()}
+        self.given = {Symbol(k, real=True): v for k, v in given.items()}  # declared and given values
+        self.point = self.given if len(self.given) == len(self.inputs) else None  # the numeric question
+        self.free = [s for s in self.inputs if s not in self.explicit]
         self.chain = Chain(graph)
         self.correct = self.chain.derivative(self.wrt)
-        self.exact = self._exact_value() if not self.free else None
+        self.exact = self._exact_value() if self.point is not None else None
         self.seed = f"{zlib.crc32(formula.encode())}:{self.wrt}"
-        self.points = sample_points(self.free, self.fixed, [self.correct, *self.chain.values()], self.seed)
-        if not self.points:
-            raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at every point tried", where="--at")
-        self.correct_values = [numeric(self.correct, p) for p in self.points]
         self.mistakes = mistakes(self.chain, self.wrt, self.correct)
-        self.mistake_values: list[list] = [[numeric(m.expr, p) for p in self.points] for m in self.mistakes]
+        self._samples: dict[tuple[Symbol, ...], Samples] = {}
+        if self.free:
+            self.samples(tuple(self.free))  # an undefined question is refused now, not per answer
         self._verdicts: dict[object, Verdict] = {}
 
     def _exact_value(self) -> Expr:
+        for node in self.graph.operations:  # the question itself must be defined there (log(1 − x) at 20 is not)
+            if numeric(self.chain.written[node.symbol], self.point) is None:
+                raise WorksheetError(f"{node.name} = {sympy.sstr(node.expr, order='none')} is undefined at the "
+                                     f"given values ({self._where(self.point, self.inputs)})", where="--at")
+        if numeric(self.correct, self.point) is None:
+            raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at the given values", where="--at")
         try:
-            return settle(evaluate(self.correct, self.fixed))
-        except (OutsideDomain, TooLarge) as error:
+            return settle(evaluate(self.correct, self.point))
+        except Refused as error:
             raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at the given values ({error})",
                                  where="--at") from None
+
+    def samples(self, free: tuple[Symbol, ...]) -> Samples:
+        """Points with ``free`` drawn and the other variables at their ``at`` values, and the
+        derivative's and the mistakes' values there (computed once per set of variables)."""
+        if free not in self._samples:
+            fixed = {s: v for s, v in self.explicit.items() if s not in free}
+            points = sample_points(list(free), fixed, [self.correct, *self.chain.values()],
+                                   f"{self.seed}:{','.join(s.name for s in free)}")
+            if not points:
+                raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at every point tried", where="--at")
+            self._samples[free] = Samples(free, fixed, points, [numeric(self.correct, p) for p in points],
+                                          [[numeric(m.expr, p) for p in points] for m in self.mistakes])
+        return self._samples[free]
 
     # ── judging ──────────────────────────────────────────────────────────────────────────
 
     def judge(self, answer: str) -> Verdict:
-        """The verdict on one answer (the same text or the same expression is judged once)."""
+        """The verdict on one answer (the same text or the same expression is judged once).
+        Whatever the answer does, the verdict comes back: a failure of any kind, or more than
+        TIME_LIMIT seconds of work, is the verdict ``invalid`` with the reason."""
         text = answer.strip()
         if text not in self._verdicts:
             self._verdicts[text] = self._judge_text(text)
@@ -114,7 +153,7 @@ class Question:
                 expr = read_expression(text, self.variables + [s.name for s in self.named])
                 if expr.free_symbols & self.named:
                     expr = expr.xreplace({s: self.chain.written[s] for s in self.named})
-                key = (expr, text) if not self.free else expr  # a number's digits matter
+                key = (expr, text) if not expr.free_symbols else expr  # a number's digits matter
                 if key not in self._verdicts:
                     self._verdicts[key] = self._judge(expr, text)
                 return self._verdicts[key]
@@ -122,58 +161,96 @@ class Question:
             return Verdict(INVALID, (), str(error))
         except TimeLimit:
             return Verdict(INVALID, (), f"answer: checking it took longer than {TIME_LIMIT:g} s: write it more simply")
+        except RecursionError:
+            return Verdict(INVALID, (), "answer: it is nested too deeply to check: write it more simply")
+        except (MemoryError, OverflowError):
+            return Verdict(INVALID, (), "answer: its numbers grow too large to check: write it more simply")
+        except Exception as error:  # noqa: BLE001 — one answer never stops a batch
+            return Verdict(INVALID, (), f"answer: it could not be checked ({type(error).__name__}): "
+                                        f"write it more simply, or report this answer")
 
     def _judge(self, expr: Expr, text: str) -> Verdict:
-        if not self.free:
+        symbols = expr.free_symbols
+        free = tuple(s for s in self.inputs if s not in self.explicit or s in symbols)
+        if not free or (not symbols and self.point is not None):
             return self._judge_number(expr, text)
+        verdict = self._judge_function(expr, free)
+        if verdict.verdict == CORRECT and self.point is not None and self.explicit.keys() != self.point.keys():
+            return self._at_the_point(expr) or verdict
+        return verdict
+
+    def _judge_function(self, expr: Expr, free: tuple[Symbol, ...]) -> Verdict:
         if _proved_equal(expr, self.correct):
             return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
-        points, correct, mistaken = self._points_for(expr)
-        answers = [numeric(expr, p) for p in points]
-        compared = [i for i, (a, c) in enumerate(zip(answers, correct)) if a is not None and c is not None]
-        if len(compared) < min(MIN_POINTS, len(points)):
-            return Verdict(INCORRECT, (), f"Your answer is undefined almost everywhere ∂{self.target}/∂{self.wrt} "
-                                          f"is defined (a logarithm or root of a negative number, a division by 0).")
-        if all(close(answers[i], correct[i]) for i in compared):
-            return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
-        return self._diagnose([points[i] for i in compared], [answers[i] for i in compared],
-                              [correct[i] for i in compared], [[m[i] for i in compared] for m in mistaken], expr)
+        samples = self.samples(free)
+        points, correct, mistaken = self._points_for(expr, samples)
+        with mpmath.workprec(COMPARE_BITS + 16):
+            answers = [numeric(expr, p) for p in points]
+            compared = [i for i, (a, c) in enumerate(zip(answers, correct)) if a is not None and c is not None]
+            if len(compared) < min(MIN_POINTS, len(points)):
+                return Verdict(INCORRECT, (), f"Your answer is undefined almost everywhere ∂{self.target}/∂{self.wrt} "
+                                              f"is defined (a logarithm or root of a negative number, a division by 0).")
+            if all(close(answers[i], correct[i]) for i in compared):
+                return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
+            return self._diagnose([points[i] for i in compared], [answers[i] for i in compared],
+                                  [correct[i] for i in compared], [[m[i] for i in compared] for m in mistaken], expr,
+                                  single=False)
+
+    def _at_the_point(self, expr: Expr) -> Verdict | None:
+        """A symbolic answer right as a function, at the point the program declares: None when
+        it is right there too (it may not be, at a kink: the frameworks' convention there)."""
+        try:
+            value = settle(evaluate(expr, self.point)) if numeric(expr, self.point) is not None else None
+        except Refused:
+            value = None
+        if value is not None and same_number(value, self.exact):
+            return None
+        return Verdict(INCORRECT, ("partial_domain",),
+                       f"Your answer is right as a function but not at the given point "
+                       f"({self._where(self.point, self.inputs)}), where ∂{self.target}/∂{self.wrt} takes the "
+                       f"value of the frameworks' convention at a kink: look at the derivative there.")
 
     def _judge_number(self, expr: Expr, text: str) -> Verdict:
+        point = self.point if self.point is not None else self.explicit
         try:
-            value = settle(evaluate(expr, self.fixed))
-        except (OutsideDomain, TooLarge):
-            return Verdict(INCORRECT, (), f"Your answer is undefined at {self._where(self.points[0])}.")
+            if numeric(expr, point) is None:  # real arithmetic only: abs(3/log(1 − 20)) is undefined
+                raise Refused("undefined")
+            value = settle(evaluate(expr, point))
+        except Refused:
+            return Verdict(INCORRECT, (), f"Your answer is undefined at {self._where(point, self.inputs)}.")
         if same_number(value, self.exact, text):
             return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt} at the given point.")
         if is_rounded_too_far(value, self.exact, text):
             return Verdict(INCORRECT, ("rounding",),
                            "Your value is rounded too far: give at least 3 significant digits, or the exact value.")
-        answer = numeric(expr, self.points[0])
-        allowance = rounding_allowance(text)
-        return self._diagnose(self.points, [answer], self.correct_values, self.mistake_values, expr,
-                              None if allowance is None else mpmath.mpf(allowance.p) / allowance.q)
+        with mpmath.workprec(COMPARE_BITS + 16):
+            answer = numeric(expr, point)
+            correct = [numeric(self.correct, point)]
+            mistaken = [[numeric(m.expr, point)] for m in self.mistakes]
+            allowance = rounding_allowance(text)
+            return self._diagnose([point], [answer], correct, mistaken, expr,
+                                  None if allowance is None else mpmath.mpf(allowance.p) / allowance.q, single=True)
 
-    def _points_for(self, expr: Expr):
-        """The question's points, and points on the unreached side of the answer's own kinks."""
+    def _points_for(self, expr: Expr, samples: Samples):
+        """The sample points, and points on the unreached side of the answer's own kinks."""
         import random
 
         known = set(guards([self.correct]))
         kinks = [z for z in guards([expr]) if z not in known]
-        extra = both_sides(self.points, self.free, self.fixed, [self.correct, expr], kinks,
+        extra = both_sides(samples.points, list(samples.free), samples.fixed, [self.correct, expr], kinks,
                            random.Random(f"{self.seed}:{sympy.srepr(expr)[:200]}")) if kinks else []
-        points = self.points + extra
-        correct = self.correct_values + [numeric(self.correct, p) for p in extra]
-        mistaken = [values + [numeric(m.expr, p) for p in extra] for m, values in zip(self.mistakes, self.mistake_values)]
+        points = samples.points + extra
+        correct = samples.correct + [numeric(self.correct, p) for p in extra]
+        mistaken = [values + [numeric(m.expr, p) for p in extra] for m, values in zip(self.mistakes, samples.mistaken)]
         return points, correct, mistaken
 
     # ── diagnosis ────────────────────────────────────────────────────────────────────────
 
-    def _diagnose(self, points, answers, correct, mistaken, expr, allowance=None) -> Verdict:
+    def _diagnose(self, points, answers, correct, mistaken, expr, allowance=None, *, single: bool) -> Verdict:
         """The codes of an incorrect answer: a mistake's derivative (each ``mistakes.py`` finds),
         its negative or a constant multiple of it, or right on one side of a kink only.
-        ``allowance``: how far a rounded number may be from the value it rounds."""
-        single = not self.free
+        ``allowance``: how far a rounded number may be from the value it rounds; ``single``: a
+        number at the question's point (not a function at sample points)."""
 
         def same(values) -> bool:
             pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
@@ -202,7 +279,7 @@ class Question:
                                f"{mistake.feedback} {'The sign is wrong too.' if also == 'sign' else 'A constant factor is off too.'}")
         if partial:
             return Verdict(INCORRECT, *spread)
-        shown = mpmath.nstr(answers[0], 6)
+        shown = _shown(answers[0])
         return Verdict(INCORRECT, (), f"This is not ∂{self.target}/∂{self.wrt}: at {self._where(points[0])} your answer "
                                       f"gives {shown}, which is not the derivative there. Work through the chain "
                                       f"rule one step at a time (worksheet derive shows every step).")
@@ -224,18 +301,20 @@ class Question:
                 good, bad = (">", "<") if right == {True} else ("<", ">")
                 return (f"Your answer is right where {shown} {good} 0 but not where {shown} {bad} 0: "
                         f"look at the derivative on each side of the kink.")
-        if not any(ok and not close(c, mpmath.mpf(0)) for ok, c in zip(agree, correct)):
+        if not any(ok and c != 0 for ok, c in zip(agree, correct)):
             return ""  # it agrees only where the derivative happens to be 0
         return (f"Your answer agrees with ∂{self.target}/∂{self.wrt} at some points but not at others, "
                 f"e.g. at {self._where(points[agree.index(False)])}.")
 
-    def _where(self, point) -> str:
-        """``w = 1.37, x = −0.62``: the free variables of a point (all of them, at a given point)."""
+    def _where(self, point, names=None) -> str:
+        """``w = 1.37, x = −0.62``: the variables of a point that ``at`` does not fix (``names``:
+        these instead)."""
         from .render.notation import TextNotation
 
         notation = TextNotation()
+        names = names or [s for s in point if s not in self.explicit] or list(point)
         return ", ".join(f"{s.name} = {_decimal(point[s]) if isinstance(point[s], Fraction) else notation.doprint(point[s])}"
-                         for s in self.free or list(point))
+                         for s in names)
 
 
 def check(question: str, answer: str, *, wrt: str, at: str | Mapping | None = None,
@@ -278,44 +357,41 @@ def _factor(answers, values, single: bool):
     """k with answer = k·value at every point (k ≠ 0), or None; at a single point only a simple
     fraction (p/q, both at most 12) counts, since any number is a multiple of any other."""
     pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
-    if not pairs or any(close(v, mpmath.mpf(0)) and not close(a, mpmath.mpf(0)) for a, v in pairs):
+    if not pairs or any(v == 0 and a != 0 for a, v in pairs):
         return None
-    ratios = [a / v for a, v in pairs if not close(v, mpmath.mpf(0))]
-    if not ratios or close(ratios[0], mpmath.mpf(0)) or not all(close(r, ratios[0]) for r in ratios):
+    ratios = [a / v for a, v in pairs if v != 0]
+    if not ratios or ratios[0] == 0 or not all(close(r, ratios[0]) for r in ratios):
         return None
     if single:
-        simple = Fraction(float(ratios[0])).limit_denominator(12)
-        if abs(simple.numerator) > 12 or not close(ratios[0], mpmath.mpf(simple.numerator) / simple.denominator):
+        simple = _simple(ratios[0], 12)
+        if simple is None or abs(simple.numerator) > 12:
             return None
     return ratios[0]
 
 
+def _simple(k, limit: int) -> Fraction | None:
+    """The fraction p/q (q ≤ ``limit``) that k is exactly (to EQUAL_BITS), or None."""
+    if not mpmath.mpf("1e-9") < abs(k) < mpmath.mpf("1e9"):
+        return None
+    simple = Fraction(float(k)).limit_denominator(limit)
+    return simple if close(k, mpmath.mpf(simple.numerator) / simple.denominator) else None
+
+
+def _shown(x) -> str:
+    """A certified value for feedback: six digits, 0 as 0."""
+    return "0" if x == 0 else mpmath.nstr(x, 6).replace("-", "−")
+
+
 def _scaled(k, target: str, wrt: str) -> str:
-    simple = Fraction(float(k)).limit_denominator(100)
-    shown = str(simple) if close(k, mpmath.mpf(simple.numerator) / simple.denominator) else mpmath.nstr(k, 4)
+    if abs(k - 1) < mpmath.mpf("1e-3"):
+        return (f"Your answer is almost ∂{target}/∂{wrt} but not exactly: it is {mpmath.nstr(k, 20)} times it. "
+                f"A number in it is rounded: write numbers exactly in a formula (1/3, not 0.333).")
+    simple = _simple(k, 100)
+    shown = str(simple) if simple is not None else mpmath.nstr(k, 4)
     size = "too large" if abs(k) > 1 else "too small"
     return (f"Your answer is {shown} times ∂{target}/∂{wrt} ({size}{', and the sign is wrong' if k < 0 else ''}): "
             f"check the constant factors — the exponent the power rule brings down, the 1/N of a mean, "
             f"each constant along the chain.")
-
-
-@contextmanager
-def time_limit(seconds: float):
-    """Raise TimeLimit in the block after ``seconds`` (on the main thread, where signals work)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimit
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 __all__ = ["CORRECT", "INCORRECT", "INVALID", "SCHEMA", "Question", "Verdict", "check"]

@@ -25,12 +25,10 @@ from collections.abc import Iterable, Mapping
 import sympy
 from sympy import Add, Basic, Expr, Mul, Number, Pow, S
 
+from .arith import Real, TooLarge, sign
+from .arith.real import certified
 from .functions import relu
-from .limits import MAX_DIGITS, PRECISION
-
-
-class TooLarge(ValueError):
-    """A number with more than MAX_DIGITS digits."""
+from .limits import MAX_DIGITS
 
 
 def as_expr(item: Expr | int) -> Expr:
@@ -216,41 +214,28 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
 
 
 # Functions with a kink take their branch from the sign of an argument. SymPy decides that
-# sign by proof, and cannot for many exact closed forms (1/(e − 2) − 1, or an exact zero
-# such as ln 6 − ln 2 − ln 3); here the sign is computed numerically instead.
-
-def numeric_sign(z: Expr) -> int:
-    """The sign of a real number: exactly for rationals and decimals, else to 60 digits,
-    a magnitude below 10⁻⁵⁰ counting as zero (an exact zero SymPy cannot prove)."""
-    if z.is_Rational or z.is_Float:
-        return 1 if z.is_positive else -1 if z.is_negative else 0
-    approximation = z.evalf(2 * PRECISION)
-    if not approximation.is_Number:
-        return int(sympy.sign(z))  # not a real number: left for the domain check
-    if abs(approximation) < sympy.Float("1e-50"):
-        return 0
-    return 1 if approximation > 0 else -1
-
+# sign by proof, and cannot for many exact closed forms (1/(e − 2) − 1); here the sign is
+# certified in ball arithmetic instead (``arith.sign``: Undecidable where no precision can tell).
 
 def _heaviside(z, at_zero=S.Half):
-    return {1: S.One, 0: at_zero, -1: S.Zero}[numeric_sign(z)]
+    return {1: S.One, 0: at_zero, -1: S.Zero}[sign(z)]
 
 
 def _max(a, b):
-    return b if numeric_sign(b - a) > 0 else a
+    return b if sign(b - a) > 0 else a
 
 
 def _min(a, b):
-    return b if numeric_sign(b - a) < 0 else a
+    return b if sign(b - a) < 0 else a
 
 
 KINKS = {
     sympy.Heaviside: _heaviside,
-    sympy.sign: lambda z: sympy.Integer(numeric_sign(z)),
-    sympy.Abs: lambda z: z if numeric_sign(z) >= 0 else -z,
+    sympy.sign: lambda z: sympy.Integer(sign(z)),
+    sympy.Abs: lambda z: z if sign(z) >= 0 else -z,
     sympy.Max: _max,
     sympy.Min: _min,
-    relu: lambda z: z if numeric_sign(z) > 0 else S.Zero,
+    relu: lambda z: z if sign(z) > 0 else S.Zero,
 }
 
 
@@ -259,11 +244,11 @@ def exact_power(base: Expr, exponent: Expr) -> Expr:
     if base.is_Rational and exponent.is_Rational and not base.is_zero:
         digits = abs(float(exponent)) * max(_digits(base.p), _digits(base.q))
         if digits > MAX_DIGITS:
-            size = f"about {digits:,.0f}" if math.isfinite(digits) else "far more than"
-            raise TooLarge(f"{size} digits (the limit is {MAX_DIGITS:,})")
+            size = f"about {digits:,.0f}" if math.isfinite(digits) else f"far more than {MAX_DIGITS:,}"
+            raise TooLarge(f"a number of {size} digits (the limit is {MAX_DIGITS:,})")
     elif base.is_number and exponent.is_number and not (base.is_Rational or base.is_Float):
-        if abs(float(exponent)) > 64:
-            base = base.evalf(PRECISION)
+        if abs(float(exponent)) > 64 and not isinstance(base, Real):  # √2^(10⁹) would be 2^(5·10⁸)
+            base = Real.of(base, *certified(base))
     return Pow(base, exponent)
 
 

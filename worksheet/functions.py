@@ -29,7 +29,7 @@ class sigmoid(Function):
         return 1 / (1 + exp(-z))
 
     def _eval_evalf(self, prec):
-        return (1 / (1 + exp(-self.args[0])))._eval_evalf(prec)
+        return _certified_evalf(self, prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
@@ -58,7 +58,7 @@ class relu(Function):
         return sympy.Max(z, 0)
 
     def _eval_evalf(self, prec):
-        return sympy.Max(self.args[0], 0)._eval_evalf(prec)
+        return _certified_evalf(self, prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
@@ -84,7 +84,7 @@ class softplus(Function):
         return log(1 + exp(z))
 
     def _eval_evalf(self, prec):
-        return log(1 + exp(self.args[0]))._eval_evalf(prec)
+        return _certified_evalf(self, prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
@@ -113,6 +113,20 @@ class stop_gradient(Function):
 
     def _latex(self, printer, exp=None):
         return _with_power(r"\operatorname{stop\_gradient}\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+def _certified_evalf(f: Function, prec: int):
+    """SymPy's evalf of σ, relu or softplus: certified digits (``arith``), never a rounding
+    that SymPy would take for a proof (log(1 + e^−20) to 2 digits is 0, so "softplus is 0");
+    None (left unevaluated) where the argument is not a number."""
+    from .arith import Refused, certify
+
+    if not f.args[0].is_number:
+        return None
+    try:
+        return sympy.Float._new(certify(f, prec + 4)._mpf_, prec)
+    except Refused:
+        return None
 
 
 def _with_power(tex: str, exp: str | None) -> str:

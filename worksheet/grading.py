@@ -74,7 +74,11 @@ class TomlKey:
     def grade(self, rows: Sequence[Submission], on_row: Callable[[], None]) -> list[Result]:
         results = []
         for row in rows:
-            results.append(self._one(row))
+            try:
+                results.append(self._one(row))
+            except Exception as error:  # noqa: BLE001 — one row never stops a batch (judge catches the rest)
+                results.append(_invalid(row, f"line {row.line}: the answer could not be graded "
+                                             f"({type(error).__name__})"))
             on_row()
         return results
 

@@ -24,7 +24,7 @@ from .limits import MAX_NODES
 from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from .rules import RULES
 from . import tensors
-from .values import OutsideDomain, TooLarge, settle
+from .arith import OutsideDomain, Refused, settle
 
 Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")
@@ -279,8 +279,8 @@ class _Builder:
         except OutsideDomain:
             shown = ", ".join(sympy.sstr(a) for a in args)
             raise self._error(f"{rule.op}({shown}) is undefined ({rule.domain})", item.pos) from None
-        except TooLarge as error:
-            raise self._error(f"{rule.op}({', '.join(map(str, args))}) would have {error}", item.pos) from None
+        except Refused as error:
+            raise self._error(f"{rule.op}({', '.join(map(str, args))}) would be {error}", item.pos) from None
 
     def _operation(self, op: str, args: list[Expr], pos: Pos | None, name: str | None = None) -> Symbol:
         if len(self.operations) >= MAX_NODES:

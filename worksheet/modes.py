@@ -17,17 +17,17 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import mpmath
 import sympy
+from flint import arb
 from sympy import Expr, S
 
+from .arith import CARRIED_BITS, certify, settle
 from .errors import WorksheetError
 from .forward import ForwardTrace, forward_mode
 from .functions import to_sympy
 from .numeric import Estimate, scalar_estimates, tensor_estimates
 from .tensor_trace import TensorTrace
 from .trace import Trace
-from .values import settle
 
 MODES = ("forward", "reverse", "both")
 SIMPLIFY_MAX_OPS = 60  # sympy.simplify is tried on a difference of forms only up to this size
@@ -122,11 +122,11 @@ def same_form(a: Expr | None, b: Expr | None) -> bool | None:
 
 
 def same(a: Expr | None, b: Expr | None) -> bool:
-    """Two ways to the same value: equal, or equal to the 30 digits values are carried with."""
+    """Two ways to the same value: equal, or equal to the CARRIED_BITS their certified decimals
+    have (relative to their size: 1e-300 and 2e-300 are not the same)."""
     if a is None or b is None:
         return a is b
     if a == b:
         return True
-    with mpmath.workdps(60):
-        x, y = mpmath.mpf(a.evalf(60)), mpmath.mpf(b.evalf(60))
-        return abs(x - y) <= mpmath.mpf(10) ** -25 * max(mpmath.mpf(1), abs(x), abs(y))
+    x, y = certify(a), certify(b)
+    return abs(x - y) <= max(abs(x), abs(y)) * arb(2) ** -(CARRIED_BITS - 8)

@@ -25,7 +25,7 @@ from .forms import call, difference, power, product, substitute, total
 from .graph import symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .modes import Modes
-from .numeric import DIGITS, RELATIVE_STEP, TENSOR_RELATIVE_STEP, TOLERANCE
+from .numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE
 from .rules import RULES
 from .tensor_trace import TensorTrace
 from .terms import Equation, Form, Number, Partial, Shown, Tensor
@@ -273,11 +273,13 @@ def _scaled(name: str, step: Rational) -> Expr:
 
 
 def _step_rule(step: Rational) -> Equation:
-    return Equation((Form(symbol("h")), Form(_scaled("x", step))))
+    return Equation((Form(symbol("h")), Form(_scaled("x", step))))  # h ≈ this, for a formula (a power of 2)
 
 
-def _tolerance() -> list:
-    return [" when it is within ", Form(_scaled("g", TOLERANCE_STEP)), " of the gradient ", Form(symbol("g"))]
+def _tolerance(floor: float = TOLERANCE) -> list:
+    """… when it is within 10⁻⁶ of the larger of the two (and a floor, near 0)."""
+    return [" when it is within ", Form(TOLERANCE_STEP), " of the larger of it and the gradient ",
+            Form(symbol("g")), f", or within {floor:.0e} of it near 0"]
 
 
 def four_ways(trace: Trace) -> list:
@@ -287,11 +289,11 @@ def four_ways(trace: Trace) -> list:
     intro = Paragraph((
         "The same derivatives four ways: by hand (sympy.diff of ", Form(symbol(target)),
         " written out in the inputs, at the point); numerically, by the central difference ",
-        Form(_difference_quotient(target)), " with ", _step_rule(RELATIVE_STEP), f" and {DIGITS} "
-        "significant digits (in double precision a step near ", Form(_scaled("x", TENSOR_RELATIVE_STEP)),
+        Form(_difference_quotient(target)), " with ", _step_rule(RELATIVE_STEP), " (the nearest power of 2) "
+        "and every value certified (in double precision a step near ", Form(_scaled("x", TENSOR_RELATIVE_STEP)),
         " balances the truncation error, of order ", Form(power(symbol("h"), 2)), ", against rounding); "
         "in forward mode (one sweep per variable); and in reverse mode (one sweep for all). The "
-        "central difference " + AGREES, *_tolerance(), ".",
+        "central difference " + AGREES, *_tolerance(SCALAR_FLOOR), ".",
     ))
     rows = []
     for x in trace.wrt:

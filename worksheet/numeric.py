@@ -5,15 +5,15 @@ A central difference needs nothing but the function:
     ∂L/∂x ≈ (L(x + h) − L(x − h)) / 2h,
 
 its error is of order h² (the truncation) plus the rounding of the two values divided by
-h. A scalar formula is evaluated node by node with 60 significant digits and h = 10⁻¹²·max(1, |x|),
-so that neither error shows; a model with vectors or matrices is evaluated with its own
-forward pass, one element of the variable at a time (exact fractions stay exact; doubles
-are doubles), with h = 10⁻⁶·max(1, |x|).
+h. A scalar formula is evaluated node by node with certified values (``arith``: exact, or
+to 30 digits whatever cancels) and h ≈ 10⁻¹²·max(1, |x|), so that neither error shows; a
+model with vectors or matrices is evaluated with its own forward pass, one element of the
+variable at a time (exact fractions stay exact; doubles are doubles), with h = 10⁻⁶·max(1, |x|).
 
 "By hand" is ``sympy.diff`` of the output written out in the inputs — the expression the
 trace built from the graph (``Trace.expansions``), never the user's text — evaluated at the
-point. An estimate agrees with the exact gradient when they differ by at most 10⁻⁶ of
-max(1, |gradient|); at a kink (relu, abs, max at a tie) a central difference averages the
+point. An estimate agrees with the exact gradient when they differ by at most 10⁻⁶ of the
+larger, or by a floor (10⁻¹⁸ for a formula, 10⁻⁶ for a model's doubles); at a kink (relu, abs, max at a tie) a central difference averages the
 two sides and rightly differs from the framework's convention.
 """
 
@@ -27,6 +27,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import sympy
+from flint import arb
 from sympy import Expr, Float, Rational, Symbol
 
 from .errors import WorksheetError
@@ -38,16 +39,17 @@ from .tensor_rules import tensor_rule
 from .tensor_trace import TensorTrace
 from .tensors import ShapeError, as_array, number, scalar
 from .trace import Trace, expand
-from .values import OutsideDomain, TooLarge, settle
+from .arith import Refused, certify, settle
+from .arith.balls import exact_ball
 
 RELATIVE_STEP = Rational(1, 10**12)
-"""h = RELATIVE_STEP · max(1, |x|) for a scalar formula, evaluated with DIGITS digits: the
-truncation error (of order h²) is then negligible even where the function turns fast
-(sin(sinh(2w + 2)) at w = 2.3 turns about a thousand times faster than sin w), and the
-rounding error (of order 10^−DIGITS · |L| / h) too."""
+"""The step a worksheet states, h ≈ RELATIVE_STEP·max(1, |x|) (it is the power of 2 below)."""
 
-DIGITS = 60
-"""Significant digits of a scalar formula's values at x ± h."""
+STEP_BITS = 40
+"""h = 2^−STEP_BITS (about 0.9·10⁻¹²) times the power of 2 at |x|'s size, for a scalar formula
+whose values at x ± h are certified (``arith``): the truncation error, of order h², is then
+negligible even where the function turns fast (sin(sinh(2w + 2)) at w = 2.3 turns about a
+thousand times faster than sin w), and nothing is lost to rounding."""
 
 TENSOR_RELATIVE_STEP = Rational(1, 10**6)
 """h = TENSOR_RELATIVE_STEP · max(1, |x|) for a model, whose forward pass is exact fractions
@@ -55,7 +57,11 @@ or doubles: about the cube root of the doubles' precision, the usual compromise 
 truncation and rounding."""
 
 TOLERANCE = 1e-6
-"""An estimate agrees when |estimate − gradient| ≤ TOLERANCE · max(1, |gradient|, |estimate|)."""
+"""An estimate agrees when |estimate − gradient| ≤ TOLERANCE · max(|gradient|, |estimate|) + a
+floor: TOLERANCE for a model's doubles, SCALAR_FLOOR for a scalar formula's certified values."""
+
+SCALAR_FLOOR = 1e-18
+"""What a central difference with h ≈ 10⁻¹² leaves of an exact 0 (its h²·L‴/6 term)."""
 
 MAX_NUMERIC_WORK = 20_000_000
 """Central differences of a model need two forward passes per element of each variable;
@@ -73,26 +79,31 @@ class Estimate:
     step: Expr | None = None  # h (scalar formulas)
 
 
-def agrees(exact, estimate) -> bool:
-    """Does ``estimate`` agree with the gradient ``exact`` (numbers, or arrays elementwise)?"""
+def agrees(exact, estimate, floor: float = TOLERANCE) -> bool:
+    """Does ``estimate`` agree with the gradient ``exact`` (numbers, or arrays elementwise)?
+    |estimate − exact| ≤ TOLERANCE·max(|exact|, |estimate|) + ``floor``: relative, with an
+    absolute floor for what a difference quotient leaves of a 0 (h² terms, doubles' rounding)."""
     if isinstance(exact, np.ndarray) or isinstance(estimate, np.ndarray):
         exact_array, estimate_array = np.asarray(exact, dtype=object), np.asarray(estimate, dtype=object)
         if exact_array.shape != estimate_array.shape:
             return False
-        return all(agrees(a, b) for a, b in zip(exact_array.flat, estimate_array.flat))
-    with mpmath.workdps(DIGITS):
-        a, b = _mpf(exact), _mpf(estimate)
-        if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
-            return False
-        return abs(a - b) <= mpmath.mpf(TOLERANCE) * max(mpmath.mpf(1), abs(a), abs(b))
+        return all(agrees(a, b, floor) for a, b in zip(exact_array.flat, estimate_array.flat))
+    a, b = _ball(exact), _ball(estimate)
+    if a is None or b is None:
+        return False
+    return bool(abs(a - b) <= TOLERANCE * max(abs(a), abs(b)) + floor)
 
 
-def _mpf(x) -> mpmath.mpf:
-    if isinstance(x, Fraction):
-        return mpmath.mpf(x.numerator) / x.denominator
-    if isinstance(x, sympy.Basic):
-        return mpmath.mpf(sympy.Float(x.evalf(DIGITS), DIGITS)._mpf_)
-    return mpmath.mpf(x)
+def _ball(x) -> arb | None:
+    """A certified ball for an exact value, a Real, a Fraction or a float (None: undefined)."""
+    if isinstance(x, (Fraction, int)):
+        return exact_ball(x)
+    if isinstance(x, float):
+        return arb(x) if math.isfinite(x) else None
+    try:
+        return certify(x, 64)
+    except Refused:
+        return None
 
 
 # ── scalar formulas ──────────────────────────────────────────────────────────────────────
@@ -107,20 +118,22 @@ def scalar_estimates(trace: Trace) -> dict[str, Estimate]:
     for name in trace.wrt:
         value, step = _central_difference(trace, name)
         symbolic = _by_hand(trace, name)
-        result[name] = Estimate(name, value, None if value is None else agrees(gradients[name], value),
+        result[name] = Estimate(name, value, None if value is None else agrees(gradients[name], value, SCALAR_FLOOR),
                                 symbolic, step)
     return result
 
 
 def _central_difference(trace: Trace, name: str) -> tuple[Expr | None, Expr]:
-    x = _float(trace.values[name])
-    h = Float(RELATIVE_STEP * max(sympy.S.One, abs(x)), DIGITS + 10)
+    """(L(x + h) − L(x − h)) / 2h, every value certified (``settle``), with h an exact power of 2
+    near 2^−STEP_BITS·max(1, |x|)."""
+    x = trace.values[name]
+    magnitude = max(0, int(mpmath.mag(mpmath.mpf(certify(x, 8)))) - 1) if x != 0 else 0  # |x| ≥ 2^magnitude
+    h = sympy.Integer(2) ** (magnitude - STEP_BITS)
     try:
         up, down = _output(trace.graph, trace.values, name, h), _output(trace.graph, trace.values, name, -h)
-    except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError):
+        return settle((up - down) / (2 * h)), h
+    except (Refused, ZeroDivisionError, OverflowError):
         return None, h
-    estimate = Float((up - down) / (2 * h), DIGITS)
-    return (sympy.S.Zero if estimate.is_zero else estimate), h
 
 
 def _output(graph: Graph, values: Mapping[str, Expr], shifted: str, shift: Expr) -> Expr:
@@ -132,25 +145,13 @@ def _output(graph: Graph, values: Mapping[str, Expr], shifted: str, shift: Expr)
         if node.name not in below:
             continue
         if node.is_input or _holds(node.op):
-            value = _float(values[node.name])
+            value = values[node.name]
         else:
-            value = _real(evaluate(node.expr, current))
+            value = settle(evaluate(node.expr, current))
         if node.name == shifted:
-            value = value + shift
+            value = settle(value + shift)
         current[node.symbol] = value
     return current[symbol(graph.target)]
-
-
-def _float(value: Expr) -> Expr:
-    return _real(value, DIGITS + 10)
-
-
-def _real(value: Expr, digits: int = DIGITS) -> Expr:
-    if not value.is_Float:
-        value = value.evalf(digits)
-    if not (value.is_Float or value.is_Rational) or not value.is_finite:
-        raise OutsideDomain("not a finite real number")
-    return value
 
 
 def _by_hand(trace: Trace, name: str) -> Expr | None:
@@ -167,7 +168,7 @@ def _by_hand(trace: Trace, name: str) -> Expr | None:
         derivative = sympy.diff(written, symbol(name))
         at = {symbol(k): v for k, v in trace.values.items()}
         return settle(evaluate(derivative, at))
-    except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError, TypeError, ValueError):
+    except (Refused, ZeroDivisionError, OverflowError, TypeError, ValueError):
         return None
 
 
@@ -195,7 +196,7 @@ def tensor_estimates(trace: TensorTrace) -> dict[str, Estimate]:
                 up = _tensor_output(trace, name, index, h)
                 down = _tensor_output(trace, name, index, -h)
                 estimate[index] = float((up - down) / (2 * h))
-        except (OutsideDomain, TooLarge, ZeroDivisionError, OverflowError, ShapeError):
+        except (Refused, ZeroDivisionError, OverflowError, ShapeError):
             result[name] = Estimate(name, None, None)
             continue
         result[name] = Estimate(name, estimate, agrees(gradients[name], estimate))

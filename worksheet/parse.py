@@ -425,7 +425,9 @@ def _number(token: Token) -> sympy.Rational:
             f"the number {_short(token.text)} is not finite (at most about 1.8e308)",
             line=token.pos[0], column=token.pos[1],
         )
-    if float(token.text) == 0.0 and mantissa.strip("0.") != "":
+    if mantissa.strip("0.") == "":
+        return sympy.S.Zero  # 0e999999999 is 0 (Fraction would first compute 10**999999999)
+    if float(token.text) == 0.0:
         raise WorksheetError(
             f"the number {_short(token.text)} is too small (at least about 1e-308)",
             line=token.pos[0], column=token.pos[1],

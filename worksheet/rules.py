@@ -20,7 +20,7 @@ from sympy import Add, Mul, Pow
 
 from .forms import call, difference, negate, power, product, total
 from .functions import relu, sigmoid, softplus, stop_gradient
-from .values import OutsideDomain, TooLarge
+from .arith import OutsideDomain, TooLarge
 
 
 class Rule:

@@ -1,15 +1,18 @@
 """Where two expressions are compared: seeded points inside the domain, on both sides of every kink.
 
-``numeric(expr, point)`` evaluates an (evaluated) SymPy expression with mpmath to ``DIGITS``
-significant digits, and gives None where it is undefined: the log or square root of a
-negative number, a division by zero, a value beyond any float. Nothing is compiled or
-``eval``-ed; the expression tree is walked.
+``numeric(expr, point)`` is ``expr``'s value at ``point``, certified to ``COMPARE_BITS`` bits
+(``arith``: ball arithmetic at whatever precision that takes), as an mpmath number of any
+magnitude; None where it is undefined or beyond 10^±1,000,000. Nothing is compiled or
+``eval``-ed; the expression tree is walked. Two values are one number (``close``) when they
+differ by at most 2^−EQUAL_BITS of the larger — relative to their own magnitudes, never an
+absolute floor: 2x/10¹³ is not 0, and 5.1e-435 is not 5.2e-435.
 
 ``sample_points`` draws points with short decimal coordinates (``w = 1.37``), never 0 or ±1
 (where a missing factor x or a dropped term could hide), at least ``MARGIN`` away from every
 kink (the argument of relu, abs, sign, step, the difference of max and min) and every pole,
 and then looks for points on each side of every kink that no point has reached yet, so an
-answer that is right for w·x > 0 only cannot pass unseen.
+answer that is right for w·x > 0 only cannot pass unseen. Points whose values are within
+10^±NEAR of 1 are preferred; others (10^4668, or 10^−500) fill in only where too few are.
 """
 
 from __future__ import annotations
@@ -22,12 +25,18 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from .functions import relu, sigmoid, softplus, stop_gradient
+from .arith import Refused, certify
+from .functions import relu
 
-DIGITS = 30
+COMPARE_BITS = 128
+"""Every value at a sample point is certified to this relative accuracy (about 38 digits)."""
+
+EQUAL_BITS = 100
+"""Two certified values are one number when they differ by at most 2^−100 of the larger."""
+
 MARGIN = mpmath.mpf("1e-3")  # how far a point keeps from a kink or a pole
-LARGEST = mpmath.mpf("1e100")  # the question's values stay below this at a sample point (else: a pole)
-EXP_LIMIT = 10_000  # exp, sinh, cosh of more than this are not computed (beyond 1e4000)
+NEAR_BITS = 100  # values within 2^±100 (about 10^±30) of 1 make a preferred point
+FAR_SEARCH = 4  # when few points are near, the search stops after this many times POINTS usable ones
 POINTS = 12
 ATTEMPTS = 400
 SCALES = (3, 10, 1, 30, 300)  # coordinates are drawn from [−scale, scale], wider when the domain is hard
@@ -35,120 +44,25 @@ SCALES = (3, 10, 1, 30, 300)  # coordinates are drawn from [−scale, scale], wi
 Point = dict[Symbol, Fraction]
 
 
-class Undefined(ArithmeticError):
-    """The expression has no real value here."""
-
-
 # ── evaluation ───────────────────────────────────────────────────────────────────────────
 
 def numeric(expr: Expr, point: Mapping[Symbol, Fraction]) -> mpmath.mpf | None:
-    """``expr`` at ``point`` to ``DIGITS`` digits, or None where it is undefined."""
-    with mpmath.workdps(DIGITS):
-        values = {s: _coordinate_value(v) for s, v in point.items()}
-        try:
-            value = _walk(expr, values, {})
-        except (Undefined, ZeroDivisionError, OverflowError, ValueError):
-            return None
-    return value
-
-
-def _coordinate_value(v) -> mpmath.mpf:
-    """A coordinate (a Fraction, or an exact SymPy number such as π/4) to DIGITS digits."""
-    if isinstance(v, Fraction):
-        return mpmath.mpf(v.numerator) / v.denominator
-    return mpmath.mpmathify(sympy.N(v, DIGITS))
-
-
-def _walk(e: Expr, values: Mapping[Symbol, mpmath.mpf], memo: dict) -> mpmath.mpf:
-    if e in memo:
-        return memo[e]
-    if e.is_Symbol:
-        result = values[e]
-    elif e.is_Rational:
-        result = mpmath.mpf(e.p) / e.q
-    elif e.is_number and not e.args:  # a Float, π, e
-        result = _real(mpmath.mpmathify(e.evalf(DIGITS)))
-    else:
-        args = [_walk(a, values, memo) for a in e.args]
-        result = _real(_apply(e, args))
-    memo[e] = result
-    return result
-
-
-def _real(value) -> mpmath.mpf:
-    if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
-        raise Undefined
-    return value
-
-
-def _apply(e: Expr, args: list) -> mpmath.mpf:
-    if e.is_Add:
-        return mpmath.fsum(args)
-    if e.is_Mul:
-        return mpmath.fprod(args)
-    if e.is_Pow:
-        return _power(*args)
-    function = FUNCTIONS.get(type(e))
-    if function is None:
-        raise ValueError(f"no numeric rule for {type(e).__name__}")
-    return function(*args)
-
-
-def _power(base, exponent):
-    if base == 0:
-        if exponent <= 0:
-            raise Undefined
+    """``expr`` at ``point``, certified to COMPARE_BITS bits, or None where it is undefined."""
+    try:
+        ball = certify(expr, COMPARE_BITS, point)
+    except (Refused, ValueError, ZeroDivisionError):
+        return None
+    if ball.is_zero():
         return mpmath.mpf(0)
-    if base < 0 and exponent != int(exponent):
-        raise Undefined
-    if abs(exponent) > 1000:  # x^(10^100000): by its logarithm, not by repeated squaring
-        size = exponent * mpmath.log(abs(base))
-        if size > EXP_LIMIT * 100:
-            raise Undefined
-        sign = -1 if base < 0 and int(exponent) % 2 else 1
-        return sign * mpmath.exp(max(size, mpmath.mpf(-EXP_LIMIT * 100)))
-    return mpmath.power(base, exponent)
+    with mpmath.workprec(COMPARE_BITS + 16):
+        return mpmath.mpf(ball)
 
 
-def _growing(function):
-    """exp, sinh, cosh: past |u| = EXP_LIMIT the value has more digits than any comparison
-    needs, and computing it would take ever more precision (exp(exp(exp(exp(3)))))."""
-    def bounded(u):
-        if abs(u) > EXP_LIMIT:
-            raise Undefined
-        return function(u)
-    return bounded
-
-
-def _log(u):
-    if u <= 0:
-        raise Undefined
-    return mpmath.log(u)
-
-
-def _tan(u):
-    if abs(mpmath.cos(u)) < mpmath.mpf(10) ** (-DIGITS + 5):
-        raise Undefined
-    return mpmath.tan(u)
-
-
-def _sign(u):
-    return mpmath.mpf((u > 0) - (u < 0))
-
-
-def _heaviside(u, at_zero=mpmath.mpf("0.5")):
-    return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else at_zero
-
-
-FUNCTIONS = {
-    sympy.exp: _growing(mpmath.exp), sympy.log: _log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
-    sympy.tan: _tan, sympy.sinh: _growing(mpmath.sinh), sympy.cosh: _growing(mpmath.cosh),
-    sympy.tanh: mpmath.tanh, sigmoid: lambda u: 1 / (1 + mpmath.exp(-u)),
-    softplus: lambda u: mpmath.log1p(mpmath.exp(u)) if u < EXP_LIMIT else u,
-    relu: lambda u: max(u, mpmath.mpf(0)), stop_gradient: lambda u: u,
-    sympy.Abs: abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
-    sympy.Max: lambda *xs: max(xs), sympy.Min: lambda *xs: min(xs),
-}
+def close(answer: mpmath.mpf, correct: mpmath.mpf) -> bool:
+    """The same number, to EQUAL_BITS bits of the larger magnitude (0 only equals 0)."""
+    if answer == correct:
+        return True
+    return abs(answer - correct) <= mpmath.ldexp(max(abs(answer), abs(correct)), -EQUAL_BITS)
 
 
 # ── kinks and poles ──────────────────────────────────────────────────────────────────────
@@ -187,15 +101,18 @@ def sample_points(
     rng = random.Random(seed)
     if not free:
         point = dict(fixed)
-        return [point] if all(_moderate(numeric(e, point)) for e in exprs) else []
+        return [point] if _size(point, exprs) is not None else []
     kinks = guards(exprs)
-    points: list[Point] = []
+    near: list[Point] = []
+    far: list[tuple[int, Point]] = []
     for attempt in range(ATTEMPTS):
-        if len(points) >= count:
+        if len(near) >= count or len(near) + len(far) >= FAR_SEARCH * count:
             break
         point = _draw(rng, free, fixed, SCALES[attempt * len(SCALES) // ATTEMPTS])
-        if _usable(point, exprs, kinks):
-            points.append(point)
+        size = _usable(point, exprs, kinks)
+        if size is not None:
+            (near.append(point) if size <= NEAR_BITS else far.append((size, point)))
+    points = near + [p for _, p in sorted(far, key=lambda item: item[0])][: max(0, count - len(near))]
     return points + both_sides(points, free, fixed, exprs, kinks, rng)
 
 
@@ -227,16 +144,25 @@ def _side(z: Expr, point: Point) -> int:
     return 0 if value is None else (value > 0) - (value < 0)
 
 
-def _usable(point: Point, exprs: Sequence[Expr], kinks: Sequence[Expr]) -> bool:
+def _usable(point: Point, exprs: Sequence[Expr], kinks: Sequence[Expr]) -> int | None:
+    """None where ``point`` is too near a kink or a pole, or an expression is undefined; else
+    how far the values are from 1 (the largest |log₂ |v||, 0 for values near 1)."""
     for z in kinks:
         value = numeric(z, point)
         if value is not None and abs(value) < MARGIN:
-            return False
-    return all(_moderate(numeric(e, point)) for e in exprs)
+            return None
+    return _size(point, exprs)
 
 
-def _moderate(value) -> bool:
-    return value is not None and abs(value) < LARGEST
+def _size(point: Point, exprs: Sequence[Expr]) -> int | None:
+    size = 0
+    for e in exprs:
+        value = numeric(e, point)
+        if value is None:
+            return None
+        if value:
+            size = max(size, abs(int(mpmath.mag(value))))
+    return size
 
 
 def _draw(rng: random.Random, free: Sequence[Symbol], fixed: Mapping[Symbol, Fraction], scale: int) -> Point:
@@ -255,11 +181,4 @@ def _coordinate(rng: random.Random, scale: int) -> Fraction:
             return value
 
 
-def close(answer: mpmath.mpf, correct: mpmath.mpf, relative=mpmath.mpf("1e-9"), zero=mpmath.mpf("1e-12")) -> bool:
-    """Equal up to a relative tolerance; near zero, up to an absolute one (WeBWorK's zero level)."""
-    if abs(correct) < zero:
-        return abs(answer) < zero
-    return abs(answer - correct) <= relative * abs(correct)
-
-
-__all__ = ["DIGITS", "close", "guards", "numeric", "sample_points", "both_sides"]
+__all__ = ["COMPARE_BITS", "EQUAL_BITS", "close", "guards", "numeric", "sample_points", "both_sides"]

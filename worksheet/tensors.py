@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from .limits import MAX_TENSOR_ELEMENTS
-from .values import OutsideDomain, TooLarge
+from .arith import OutsideDomain, TooLarge
 
 MAX_EXACT_BITS = 256  # a fraction with a larger numerator or denominator is carried as a float
 RANDN_DECIMALS = 2  # randn draws are rounded to hundredths, so a worksheet can be worked by hand

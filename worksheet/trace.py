@@ -24,7 +24,7 @@ from .forms import evaluate, fits, product, substitute, total
 from .graph import Graph, Node
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .values import OutsideDomain, TooLarge, settle
+from .arith import OutsideDomain, Refused, settle, short_text
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = N
     named = expand(graph, lambda node: not node.named)
     full = expand(graph, lambda node: True)
     gradients = tuple(_gradient(name, adjoints, named, full) for name in wrt)
+    if values is None:
+        _defined_somewhere(graph, full, gradients)
     return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full,
                  stopped(graph, adjoints, _leads_to(graph, wrt)))
 
@@ -109,27 +111,26 @@ def forward(graph: Graph, point: Mapping[str, Expr]) -> dict[str, Expr]:
 
 
 def settled(
-    node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = None, *, of: str = ""
+    node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = None, *, of: str = "",
+    what: str | None = None,
 ) -> Expr:
     """``compute()`` settled, or a one-line error naming the node, its inputs and their values
     (and, for a local derivative, the input ``wrt``); ``of`` names what was computed, when it
-    is not the node's value ("the tangent of ")."""
+    is not the node's value ("the tangent of "), and ``what`` replaces the whole name
+    ("the product ∂L/∂v2 · ∂v2/∂v1")."""
     try:
         return settle(compute())
-    except (OutsideDomain, TooLarge) as error:
-        at = ", ".join(
-            f"{name} = {sympy.sstr(values[Symbol(name, real=True)])}"
-            for name in dict.fromkeys(node.inputs)
-        )
+    except Refused as error:
+        at = ", ".join(f"{name} = {short_text(values[Symbol(name, real=True)])}" for name in dict.fromkeys(node.inputs))
         definition = sympy.sstr(node.expr, order="none")
-        if isinstance(error, TooLarge):
-            problem = f"{of}{node.name} = {definition} would have {error} at {at}"
-        elif wrt is not None:
-            problem = f"the derivative of {node.name} = {definition} with respect to {wrt} is undefined at {at}"
-        elif of:
-            problem = f"{of}{node.name} = {definition} is undefined at {at}"
+        if what is None:
+            what = (f"the derivative of {node.name} = {definition} with respect to {wrt}" if wrt is not None
+                    else f"{of}{node.name} = {definition}")
+        if isinstance(error, OutsideDomain):
+            why = f" ({RULES[node.op].domain})" if wrt is None and not of and what.startswith(node.name) else ""
+            problem = f"{what} is undefined at {at}{why}"
         else:
-            problem = f"{node.name} = {definition} is undefined at {at} ({RULES[node.op].domain})"
+            problem = f"{what} would be {error} at {at}"
         line, column = node.pos or (None, None)
         raise WorksheetError(problem, line=line, column=column) from None
 
@@ -166,7 +167,8 @@ def backward(
             forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
             if values is not None:
                 running = sums.get(step.input, S.Zero)
-                sums[step.input] = settled(node, lambda: running + step.product_value, symbols)
+                sums[step.input] = settled(node, lambda: running + step.product_value, symbols,
+                                           what=f"∂{graph.target}/∂{step.input}, the sum of its paths,")
     for node in graph.inputs:
         if node.name in forms:
             value = sums[node.name] if values is not None else None
@@ -198,7 +200,8 @@ def _step(node: Node, position: int, name: str, upstream, upstream_value, symbol
         local_value = rule.local_value(position, *arg_values)
         if local_value is None:
             local_value = settled(node, lambda: evaluate(local, symbols), symbols, name)
-        product_value = settled(node, lambda: upstream_value * local_value, symbols)
+        product_value = settled(node, lambda: upstream_value * local_value, symbols,
+                                what=f"the product ∂L/∂{node.name} · ∂{node.name}/∂{name}")
     product_form = _bounded(product(upstream, local)) if upstream is not None else None
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,
                 product_form, product_value)
@@ -239,6 +242,25 @@ def expand(graph: Graph, written_out) -> dict[Expr, Expr | None]:
         else:
             mapping[node.symbol] = _bounded(substitute(node.expr, mapping))
     return mapping
+
+
+UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+
+
+def _defined_somewhere(graph: Graph, full: Mapping[Expr, Expr | None], gradients) -> None:
+    """A symbolic worksheet whose node or gradient is undefined for every value of the inputs
+    ((0·cos b)⁻², whose base is 0 whatever b is) is refused, naming the first such node."""
+    for node in graph.operations:
+        written = full.get(node.symbol)
+        if written is not None and written.has(*UNDEFINED):
+            line, column = node.pos or (None, None)
+            raise WorksheetError(
+                f"{node.name} = {sympy.sstr(node.expr, order='none')} is undefined for every value of the inputs "
+                f"({RULES[node.op].domain})", line=line, column=column)
+    for g in gradients:
+        if g.in_inputs is not None and g.in_inputs.has(*UNDEFINED):
+            raise WorksheetError(f"∂{graph.target}/∂{g.wrt} is undefined for every value of the inputs "
+                                 f"(a local derivative divides by a node that is always 0)", where="--wrt")
 
 
 def _gradient(name: str, adjoints, named, full) -> Gradient:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..arith import exact_text
 from ..check import SCHEMA, Question, Verdict
 
 
@@ -24,6 +25,6 @@ def as_json(question: Question, answer: str, verdict: Verdict) -> dict:
         "feedback": verdict.feedback,
         "target": question.target,
         "wrt": question.wrt,
-        "at": {s.name: str(v) for s, v in question.fixed.items()} or None,
+        "at": {s.name: exact_text(v) for s, v in question.given.items()} or None,
         "answer": answer,
     }

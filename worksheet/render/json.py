@@ -14,7 +14,7 @@ from sympy import Expr
 from ..tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
 from ..trace import Step, Trace
-from ..values import as_float, exact_text
+from ..arith import as_float, exact_text
 from . import modes_json
 from .notation import TextNotation
 

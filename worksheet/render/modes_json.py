@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensors import nested_floats
-from ..values import as_float
+from ..arith import as_float
 
 
 def extend(data: dict, trace) -> dict:

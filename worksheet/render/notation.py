@@ -15,6 +15,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
+from ..arith import decimal_text, sign
 from ..terms import (
     Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
     Sum, SumOver, Tensor, Transpose,
@@ -165,8 +166,12 @@ class _Notation:
     def _print_Float(self, expr):
         return self.rounded(expr)
 
+    def _print_Real(self, expr):
+        return self.rounded(expr)
+
     def rounded(self, value: Expr) -> str:
-        text = mpmath.nstr(mpmath.mpf(value.evalf(30)._mpf_), self.digits, min_fixed=-4, max_fixed=7)
+        """``value`` to ``digits`` significant digits, each one certified (``arith``)."""
+        text = decimal_text(value, self.digits, strip_zeros=True, min_fixed=-4, max_fixed=7)
         if "e" in text:
             mantissa, exponent = text.split("e")
             text = self.scientific(mantissa, int(exponent))
@@ -305,7 +310,9 @@ def is_rounded(side) -> bool:
 
 
 def value_is_negative(value: Expr) -> bool:
-    return bool(value.is_negative) or (value.is_number and float(value) < 0)
+    if value.is_Rational or value.is_Float:
+        return bool(value.is_negative)
+    return bool(value.is_number) and sign(value) < 0
 
 
 class LatexNotation(_Notation, LatexPrinter):
