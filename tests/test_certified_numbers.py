@@ -86,10 +86,18 @@ def _walk(e):
     simple = {sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
               sympy.tan: mpmath.tan, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
               sympy.tanh: mpmath.tanh, stop_gradient: lambda u: u, sympy.Abs: abs,
-              sigmoid: lambda u: 1 / (1 + mpmath.exp(-u)), softplus: lambda u: mpmath.log1p(mpmath.exp(u)),
+              sigmoid: _sigmoid, softplus: _softplus,
               relu: lambda u: max(u, 0), sympy.Max: max, sympy.Min: min,
               sympy.sign: lambda u: mpmath.mpf((u > 0) - (u < 0))}
     return simple[type(e)](*args)
+
+
+def _sigmoid(u):
+    return 1 / (1 + mpmath.exp(-u)) if u >= 0 else mpmath.exp(u) / (1 + mpmath.exp(u))
+
+
+def _softplus(u):
+    return u + mpmath.log1p(mpmath.exp(-u)) if u > 0 else mpmath.log1p(mpmath.exp(u))
 
 
 def wrong(value, truth: mpmath.mpf) -> str | None:

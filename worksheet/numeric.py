@@ -39,8 +39,10 @@ from .tensor_rules import tensor_rule
 from .tensor_trace import TensorTrace
 from .tensors import ShapeError, as_array, number, scalar
 from .trace import Trace, expand
-from .arith import Refused, certify, settle
-from .arith.balls import exact_ball
+from .arith import Imprecise, Refused, certify, settle
+from .arith.balls import exact_ball, working
+from .arith.elements import Ball
+from .arith.real import START
 
 RELATIVE_STEP = Rational(1, 10**12)
 """The step a worksheet states, h ≈ RELATIVE_STEP·max(1, |x|) (it is the power of 2 below)."""
@@ -100,6 +102,8 @@ def _ball(x) -> arb | None:
         return exact_ball(x)
     if isinstance(x, float):
         return arb(x) if math.isfinite(x) else None
+    if isinstance(x, Ball):
+        return x.arb
     try:
         return certify(x, 64)
     except Refused:
@@ -190,13 +194,14 @@ def tensor_estimates(trace: TensorTrace) -> dict[str, Estimate]:
         base = trace.values[name]
         estimate = np.empty(base.shape, dtype=object)
         try:
-            for index in np.ndindex(*base.shape):
-                x = base[index]
-                h = _tensor_step(x)
-                up = _tensor_output(trace, name, index, h)
-                down = _tensor_output(trace, name, index, -h)
-                estimate[index] = float((up - down) / (2 * h))
-        except (Refused, ZeroDivisionError, OverflowError, ShapeError):
+            with working(START):  # the elements that are balls, at the trace's first precision
+                for index in np.ndindex(*base.shape):
+                    x = base[index]
+                    h = _tensor_step(x)
+                    up = _tensor_output(trace, name, index, h)
+                    down = _tensor_output(trace, name, index, -h)
+                    estimate[index] = float((up - down) / (2 * h))
+        except (Refused, Imprecise, ZeroDivisionError, OverflowError, ShapeError):
             result[name] = Estimate(name, None, None)
             continue
         result[name] = Estimate(name, estimate, agrees(gradients[name], estimate))
@@ -204,8 +209,13 @@ def tensor_estimates(trace: TensorTrace) -> dict[str, Estimate]:
 
 
 def _tensor_step(x):
+    """h = TENSOR_RELATIVE_STEP·max(1, |x|): a fraction for an exact element or a ball, a float
+    for a float."""
+    step = Fraction(TENSOR_RELATIVE_STEP.p, TENSOR_RELATIVE_STEP.q)
     if isinstance(x, Fraction):
-        return Fraction(TENSOR_RELATIVE_STEP.p, TENSOR_RELATIVE_STEP.q) * max(1, abs(x))
+        return step * max(1, abs(x))
+    if isinstance(x, Ball):
+        return step * max(1, Fraction(abs(float(x))))
     return float(TENSOR_RELATIVE_STEP) * max(1.0, abs(float(x)))
 
 

@@ -11,7 +11,6 @@ evenly between two equal arguments.
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import sympy
@@ -20,15 +19,16 @@ from sympy import Add, Mul, Pow
 
 from .forms import call, difference, negate, power, product, total
 from .functions import relu, sigmoid, softplus, stop_gradient
-from .arith import OutsideDomain, TooLarge
+from .arith import OutsideDomain, elements
 
 
 class Rule:
     """An operation of the formula language.
 
     ``value(*xs)`` and ``slope(i, *xs)`` are the same operation and derivative on plain
-    numbers (exact ``Fraction``s, or floats once a transcendental function is involved),
-    for tensors, where each element is computed on its own.
+    numbers (exact ``Fraction``s, certified ``Ball``s once a transcendental function is
+    involved, or floats in training: ``arith.elements``), for tensors, where each element is
+    computed on its own.
     """
 
     op: str  # the node's op in JSON and in the graph ("mul", "sigmoid", …)
@@ -74,27 +74,6 @@ def nonzero(w):
     if w == 0:
         raise OutsideDomain("division by zero")
     return w
-
-
-def is_integer(w) -> bool:
-    return w == int(w)
-
-
-def finite(function, u):
-    try:
-        return function(u)
-    except OverflowError:
-        raise TooLarge("a value beyond the largest double (about 1.8e308)") from None
-
-
-def exact_sqrt(u):
-    """√u, exact when u is the square of a fraction."""
-    if isinstance(u, (int, Fraction)):
-        u = Fraction(u)
-        p, q = math.isqrt(u.numerator), math.isqrt(u.denominator)
-        if p * p == u.numerator and q * q == u.denominator:
-            return Fraction(p, q)
-    return math.sqrt(u)
 
 
 # ── operators ──────────────────────────────────────────────────────────────────────────
@@ -212,11 +191,7 @@ class Pow_(Rule):
         return None
 
     def value(self, u, w):
-        if u == 0 and w < 0 or u < 0 and not is_integer(w):
-            raise OutsideDomain(self.domain)
-        if is_integer(w) and (abs(w) <= 64 or u in (0, 1, -1)):
-            return u ** int(w)  # exact for fractions
-        return finite(lambda b: math.pow(b, float(w)), float(u))
+        return elements.power(u, w)
 
     def slope(self, i, u, w):
         if i == 0:
@@ -225,7 +200,7 @@ class Pow_(Rule):
             return 0
         if u <= 0:
             raise OutsideDomain("∂(u^w)/∂w needs a positive base u")
-        return self.value(u, w) * math.log(u)
+        return self.value(u, w) * elements.log(u)
 
 
 @rule
@@ -335,7 +310,7 @@ class Exp(Rule):
         return call(exp, u)
 
     def value(self, u):
-        return 1 if u == 0 else finite(math.exp, u)
+        return 1 if u == 0 else elements.exp(u)
 
     def slope(self, i, u):
         return self.value(u)
@@ -358,7 +333,7 @@ class Log(Rule):
     def value(self, u):
         if u <= 0:
             raise OutsideDomain(self.domain)
-        return 0 if u == 1 else math.log(u)
+        return 0 if u == 1 else elements.log(u)
 
     def slope(self, i, u):
         if u <= 0:
@@ -383,12 +358,12 @@ class Sqrt(Rule):
     def value(self, u):
         if u < 0:
             raise OutsideDomain(self.domain)
-        return exact_sqrt(u)
+        return elements.sqrt(u)
 
     def slope(self, i, u):
         if u <= 0:
             raise OutsideDomain("the square root has no derivative at 0")
-        return 1 / (2 * exact_sqrt(u))
+        return 1 / (2 * elements.sqrt(u))
 
 
 @rule
@@ -405,10 +380,10 @@ class Sin(Rule):
         return call(cos, u)
 
     def value(self, u):
-        return 0 if u == 0 else math.sin(u)
+        return 0 if u == 0 else elements.sin(u)
 
     def slope(self, i, u):
-        return 1 if u == 0 else math.cos(u)
+        return 1 if u == 0 else elements.cos(u)
 
 
 @rule
@@ -425,10 +400,10 @@ class Cos(Rule):
         return negate(call(sin, u))
 
     def value(self, u):
-        return 1 if u == 0 else math.cos(u)
+        return 1 if u == 0 else elements.cos(u)
 
     def slope(self, i, u):
-        return 0 if u == 0 else -math.sin(u)
+        return 0 if u == 0 else -elements.sin(u)
 
 
 @rule
@@ -445,7 +420,7 @@ class Tan(Rule):
         return total(1, power(call(tan, u), 2))
 
     def value(self, u):
-        return 0 if u == 0 else math.tan(u)
+        return 0 if u == 0 else elements.tan(u)
 
     def slope(self, i, u):
         return 1 + self.value(u) ** 2
@@ -465,10 +440,10 @@ class Sinh(Rule):
         return call(cosh, u)
 
     def value(self, u):
-        return 0 if u == 0 else finite(math.sinh, u)
+        return 0 if u == 0 else elements.sinh(u)
 
     def slope(self, i, u):
-        return 1 if u == 0 else finite(math.cosh, u)
+        return 1 if u == 0 else elements.cosh(u)
 
 
 @rule
@@ -485,10 +460,10 @@ class Cosh(Rule):
         return call(sinh, u)
 
     def value(self, u):
-        return 1 if u == 0 else finite(math.cosh, u)
+        return 1 if u == 0 else elements.cosh(u)
 
     def slope(self, i, u):
-        return 0 if u == 0 else finite(math.sinh, u)
+        return 0 if u == 0 else elements.sinh(u)
 
 
 @rule
@@ -505,7 +480,7 @@ class Tanh(Rule):
         return difference(1, power(call(tanh, u), 2))
 
     def value(self, u):
-        return 0 if u == 0 else math.tanh(u)
+        return 0 if u == 0 else elements.tanh(u)
 
     def slope(self, i, u):
         return 1 - self.value(u) ** 2
@@ -525,15 +500,10 @@ class Sigmoid(Rule):
         return product(call(sigmoid, u), difference(1, call(sigmoid, u)))
 
     def value(self, u):
-        if u == 0:
-            return Fraction(1, 2)
-        if u >= 0:
-            return 1 / (1 + math.exp(-u))
-        return math.exp(u) / (1 + math.exp(u))
+        return Fraction(1, 2) if u == 0 else elements.sigmoid(u)
 
     def slope(self, i, u):
-        s = self.value(u)
-        return s * (1 - s)
+        return self.value(u) * self.value(-u)  # σ(u)(1 − σ(u)), with no cancellation
 
 
 @rule
@@ -570,7 +540,7 @@ class Softplus(Rule):
         return call(sigmoid, u)
 
     def value(self, u):
-        return max(u, 0) + math.log1p(math.exp(-abs(u)))
+        return elements.softplus(u)
 
     def slope(self, i, u):
         return RULES["sigmoid"].value(u)

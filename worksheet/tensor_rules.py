@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 from sympy import Expr, Rational
 
+from .arith import elements
 from .forms import call, difference, product, quotient
 from .functions import sigmoid
 from .rules import RULES, Rule, rule
@@ -391,8 +392,8 @@ class BCEWithLogits(TensorRule):
 
 
 def _bce(z, y):
-    """max(z, 0) − z·y + ln(1 + e^(−|z|)), exact where it can be (z = 0 gives ln 2, a float)."""
-    return max(z, 0) - z * y + math.log1p(math.exp(-abs(z)))
+    """max(z, 0) − z·y + ln(1 + e^(−|z|)) (z = 0 gives ln 2, a ball)."""
+    return max(z, 0) - z * y + elements.log1p_exp_minus_abs(z)
 
 
 @rule
@@ -482,19 +483,19 @@ def _classes(c: np.ndarray, k: int) -> list[int]:
 
 
 def _softmax(row: list) -> list:
-    if all(x == row[0] for x in row):
+    if all(x is row[0] or x == row[0] for x in row):  # equal logits: exactly 1/K each
         return [Fraction(1, len(row))] * len(row)
-    top = max(row)
-    e = [math.exp(x - top) for x in row]
+    top = max(row, key=float)  # any element near the largest keeps every e^(x − top) ≤ about 1
+    e = [elements.exp(x - top) for x in row]
     total = sum(e)
     return [x / total for x in e]
 
 
 def _logsumexp(row: list):
-    top = max(row)
-    if all(x == top for x in row) and len(row) == 1:
+    top = max(row, key=float)
+    if len(row) == 1:
         return top
-    return top + math.log(sum(math.exp(x - top) for x in row))
+    return top + elements.log(sum(elements.exp(x - top) for x in row))
 
 
 TENSOR_OPS = frozenset(op for op, r in RULES.items() if getattr(r, "tensor", False))

@@ -16,8 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
+from flint import arb
 from sympy import Expr, Symbol
 
+from .arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall
+from .arith.balls import working
+from .arith.elements import Ball, to_arb
+from .arith.real import START
 from .errors import WorksheetError
 from .graph import Graph, Node
 from .limits import MAX_TENSOR_WORK
@@ -96,7 +101,64 @@ def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=N
 
     ``seed`` (``--seed-grad``): for an output that is a vector or a matrix, the tensor of its
     shape the sweep starts from (PyTorch's ``backward(gradient=seed)``): every gradient is
-    then the vector-Jacobian product seedᵀ ∂J/∂·, the gradient of the scalar Σᵢ seedᵢ Jᵢ."""
+    then the vector-Jacobian product seedᵀ ∂J/∂·, the gradient of the scalar Σᵢ seedᵢ Jᵢ.
+
+    Elements that leave exact fractions are balls (``arith.elements``); the sweep is run at
+    128 bits and again with twice the bits while an element it prints is not certified to
+    CARRIED_BITS or a kink cannot be decided (Ziv's strategy), up to MAX_PRECISION."""
+    prec = START
+    while True:
+        try:
+            with working(prec):
+                result = _tensor_trace(graph, wrt, point, seed)
+            uncertified = _uncertified(result, prec)
+            if uncertified is None:
+                return result
+            problem = _located(graph, graph.node(uncertified), f"{uncertified}: its value does not settle at "
+                               f"{MAX_PRECISION:,} bits of precision (it cancels to within 10^−4,932 of its terms)")
+        except _Undecided as undecided:
+            problem = undecided.error
+        if prec >= MAX_PRECISION:
+            raise problem
+        prec = min(2 * prec, MAX_PRECISION)
+
+
+class _Undecided(Imprecise):
+    """A kink or a domain this precision cannot decide, at a node (``error``: the refusal, if
+    no precision can)."""
+
+    def __init__(self, error: WorksheetError):
+        self.error = error
+
+
+ZERO_PRECISION = 512
+"""From this many bits on, an element whose ball still holds 0 and is narrower than 2^−(prec − 64)
+of the largest entry of the trace counts as 0 (a cancellation to 0: Σ(softmax − onehot), z −
+mean(z)); printed 0. Below this precision it is first computed again with more bits."""
+
+
+def _uncertified(trace: TensorTrace, prec: int) -> str | None:
+    """The first node with an element not certified to CARRIED_BITS (None: all are), a 0 by
+    cancellation counting as certified at ZERO_PRECISION (see there)."""
+    arrays = [(name, v) for name, v in trace.values.items()] + [(s.node, s.value) for s in trace.steps] + [
+        (name, a.value) for name, a in trace.adjoints.items()]
+    magnitudes = [abs(x.arb.mid()) if isinstance(x, Ball) else abs(to_arb(x))
+                  for _, v in arrays for x in np.ravel(v) if not isinstance(x, float)]
+    scale = max(magnitudes, key=lambda m: float(m), default=arb(0))
+    zero_width = scale * arb(2) ** -(prec - 64) if prec >= ZERO_PRECISION else arb(0)
+
+    def settled(x) -> bool:
+        if not isinstance(x, Ball) or x.accurate(CARRIED_BITS):
+            return True
+        return 0 in x.arb and bool(x.arb.rad() <= zero_width)
+
+    for name, value in arrays:
+        if not all(settled(x) for x in np.ravel(value)):
+            return name
+    return None
+
+
+def _tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=None) -> TensorTrace:
     if point is None:
         raise WorksheetError(
             "a program with vectors or matrices needs values: declare each input with one "
@@ -180,9 +242,13 @@ def _computed(graph: Graph, node: Node, compute, xs, wrt: str | None = None) -> 
     except OutsideDomain as problem:
         where = f"∂{node.name}/∂{wrt}" if wrt else node.name
         raise _located(graph, node, f"{where} = {_written(graph, node)} is undefined at the given values ({problem})") from None
+    except Imprecise:
+        raise _Undecided(_located(graph, node, f"{node.name} = {_written(graph, node)}: a kink or a domain "
+                                               f"edge that no precision up to {MAX_PRECISION:,} bits decides")) from None
     except (TooLarge, OverflowError) as problem:
         why = problem if isinstance(problem, TooLarge) else "beyond the largest double, about 1.8e308"
-        raise _located(graph, node, f"{node.name} = {_written(graph, node)} overflows ({why})") from None
+        what = "is too small to write" if isinstance(problem, TooSmall) else "overflows"
+        raise _located(graph, node, f"{node.name} = {_written(graph, node)} {what} ({why})") from None
     except ShapeError as problem:
         raise _located(graph, node, f"{_written(graph, node)}: {problem}") from None
     except ZeroDivisionError:

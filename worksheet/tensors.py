@@ -1,5 +1,6 @@
-"""Tensor values: NumPy arrays (``dtype=object``) of exact fractions, or of floats once a
-transcendental function is involved — exact by default, as scalar worksheets are.
+"""Tensor values: NumPy arrays (``dtype=object``) of exact fractions, or of certified balls
+once a transcendental function is involved (``arith.elements``; floats in training) — exact by
+default, as scalar worksheets are.
 
 Shapes follow NumPy: ``()`` a scalar, ``(n,)`` a vector, ``(m, n)`` a matrix; elementwise
 operations broadcast. This module makes values (lists, ``ones``, ``zeros``, ``randn``),
@@ -17,7 +18,8 @@ import numpy as np
 import sympy
 
 from .limits import MAX_TENSOR_ELEMENTS
-from .arith import OutsideDomain, TooLarge
+from .arith import OutsideDomain, TooLarge, certify, elements
+from .arith.elements import Ball
 
 MAX_EXACT_BITS = 256  # a fraction with a larger numerator or denominator is carried as a float
 RANDN_DECIMALS = 2  # randn draws are rounded to hundredths, so a worksheet can be worked by hand
@@ -43,34 +45,35 @@ def describe_shape(shape: tuple[int, ...]) -> str:
 
 # ── numbers ──────────────────────────────────────────────────────────────────────────────
 
-def number(value) -> Fraction | float:
-    """A plain number from a SymPy value, an int, a Fraction or a float."""
+def number(value) -> Fraction | float | Ball:
+    """A plain number from a SymPy value (a closed form such as π/4 becomes a certified ball),
+    an int, a Fraction, a float or a ball."""
     if isinstance(value, bool):
         raise TypeError("a truth value is not a number")
     if isinstance(value, (int, Fraction)):
         return Fraction(value)
-    if isinstance(value, float):
+    if isinstance(value, (float, Ball)):
         return value
     if isinstance(value, sympy.Rational):
         return Fraction(int(value.p), int(value.q))
     if isinstance(value, sympy.Basic) and value.is_number:
-        return float(value.evalf(20))
+        return Ball(certify(value))
     raise TypeError(f"not a number: {value!r}")
 
 
 def tidy(x):
-    """Keep fractions small: one with a huge numerator or denominator becomes a float."""
+    """Keep fractions small: one with a huge numerator or denominator becomes a ball (its
+    digits certified, as a scalar worksheet's decimals are); refuse what is too large."""
     if isinstance(x, Fraction):
         if x.denominator.bit_length() > MAX_EXACT_BITS or x.numerator.bit_length() > MAX_EXACT_BITS:
-            try:
-                return float(x)
-            except OverflowError:
-                raise TooLarge("a value beyond the largest double (about 1.8e308)") from None
+            return elements.magnitude_checked(Ball(elements.to_arb(x)))
         return x
     if isinstance(x, int):
         return Fraction(x)
     if isinstance(x, float) and not math.isfinite(x):
-        raise TooLarge("a value beyond the largest double (about 1.8e308)")
+        raise TooLarge(elements.DOUBLE_OVERFLOW)
+    if isinstance(x, Ball):
+        return elements.magnitude_checked(x)
     return x
 
 

@@ -15,6 +15,8 @@ from ..tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
 from ..trace import Step, Trace
 from ..arith import as_float, exact_text
+from ..arith.elements import Ball
+from ..limits import PRECISION
 from . import modes_json
 from .notation import TextNotation
 
@@ -190,7 +192,8 @@ def tensor_number(key: str, value) -> dict:
 
 
 def tensor_text(value):
-    """Exact strings (``"3/10"``, or a float's shortest exact decimal), nested like the tensor."""
+    """Exact strings (``"3/10"``, a ball's certified 30 digits, or a float's shortest decimal),
+    nested like the tensor."""
     def each(item):
         return [each(x) for x in item] if isinstance(item, list) else _element(item)
 
@@ -200,6 +203,8 @@ def tensor_text(value):
 def _element(x) -> str:
     if isinstance(x, Fraction):
         return str(x)
+    if isinstance(x, Ball):
+        return x.text(PRECISION, strip_zeros=False)  # certified, as a scalar's decimal
     return repr(float(x))
 
 

@@ -1,5 +1,5 @@
 """The entries of a vector or matrix as a reader sees them: exact where short (3, −0.25, 1/6),
-rounded to ``digits`` significant digits otherwise, and a large tensor elided in the middle
+rounded to ``digits`` significant digits otherwise (a ball's certified digits), and a large tensor elided in the middle
 (⋯, ⋮) the way NumPy and PyTorch print one. A vector is written as a column.
 """
 
@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import mpmath
 import numpy as np
+
+from ..arith.elements import Ball
 
 SHOWN = 8  # rows or columns beyond this are elided: the first HEAD, ⋯, the last TAIL
 HEAD, TAIL = 5, 2
@@ -42,9 +44,12 @@ def entry(x, digits: int, latex: bool) -> str:
         text = _exact(x, digits, latex)
         if text is not None:
             return text.replace("-", minus)
-    if float(x) == int(float(x)) and abs(float(x)) < 10**digits:
+    if isinstance(x, Ball):
+        text = x.text(digits, min_fixed=-4, max_fixed=7)
+    elif float(x) == int(float(x)) and abs(float(x)) < 10**digits:
         return str(int(float(x))).replace("-", minus)
-    text = mpmath.nstr(mpmath.mpf(float(x)), digits, min_fixed=-4, max_fixed=7)
+    else:
+        text = mpmath.nstr(mpmath.mpf(float(x)), digits, min_fixed=-4, max_fixed=7)
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = rf"{mantissa} \times 10^{{{int(exponent)}}}" if latex else f"{mantissa}e{int(exponent):+d}"
@@ -86,6 +91,8 @@ def is_rounded(x, digits: int = 6) -> bool:
     """Is this entry shown rounded (so ≈, not =, comes before its matrix)?"""
     if isinstance(x, Fraction):
         return _exact(x, digits, False) is None
+    if isinstance(x, Ball):
+        return not x.arb.is_exact()
     return float(mpmath.nstr(mpmath.mpf(float(x)), digits, min_fixed=-4, max_fixed=7)) != float(x)
 
 
