@@ -195,18 +195,21 @@ def _layout(graph: Graph, labels, edges: list[FigureEdge], output_value, seed, h
     for name in names:
         columns[layer[name]].append(name)
 
-    # order within layers: barycenter passes, left to right then right to left
-    def rank() -> dict[str, float]:
-        return {n: i / max(1, len(col) - 1) for col in columns for i, n in enumerate(col)}
+    # order within layers: barycenter passes, left to right then right to left; ``where`` (each
+    # node's relative place in its layer) is updated one layer at a time, so a pass is linear
+    def ranked(col: list[str]) -> dict[str, float]:
+        return {n: i / max(1, len(col) - 1) for i, n in enumerate(col)}
 
+    where = {n: r for col in columns for n, r in ranked(col).items()}
     for _ in range(4):
         for direction, neighbours in ((range(1, last + 1), preds), (range(last - 1, -1, -1), succs)):
             for k in direction:
-                where = rank()
                 col = columns[k]
+                place = {n: i for i, n in enumerate(col)}
                 columns[k] = sorted(col, key=lambda n: (
                     sum(where[m] for m in neighbours[n]) / len(neighbours[n]) if neighbours[n] else where[n],
-                    col.index(n)))
+                    place[n]))
+                where.update(ranked(columns[k]))
 
     # sizes: a box as wide as its name; a circle wide enough for its symbol and its arrows
     ins = {n: len(preds[n]) for n in names}
