@@ -266,7 +266,7 @@ def _layout(graph: Graph, labels, edges: list[FigureEdge], output_value, seed, h
     rights = [2 * c - l for c, l in zip(centres, lefts)]
     starts = _ports(edges, nodes, "source", lambda e: (nodes[e.target].y, e.position))
     ends = _ports(edges, nodes, "target", lambda e: (e.position, nodes[e.source].y))
-    taken = [(n.left - 2, n.top - 2, n.right + 2, n.bottom + below[n.name] + 2) for n in nodes.values()]
+    taken = _Boxes((n.left - 2, n.top - 2, n.right + 2, n.bottom + below[n.name] + 2) for n in nodes.values())
     placed = []
     for i, e in enumerate(edges):
         source, target = nodes[e.source], nodes[e.target]
@@ -289,25 +289,49 @@ def _place_label(e: FigureEdge, start, end, first: int, last: int, lefts, rights
         t = (x - start[0]) / (end[0] - start[0]) if end[0] != start[0] else 0.5
         return x, start[1] + t * (end[1] - start[1])
 
-    candidates = []
-    for gap in range(last, first, -1):  # the gap between column gap-1 and column gap
-        a, b = max(rights[gap - 1], start[0]), min(lefts[gap], end[0])
-        if b - a < 2 * half:
-            a, b = a - half + (b - a) / 2, b + half - (b - a) / 2
-        for f in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
-            candidates.append(at(a + half + f * max(0.0, b - a - 2 * half)))
-    if not candidates:
-        candidates = [at((start[0] + end[0]) / 2)]
-    for x, y in candidates:
+    def candidates():  # lazily: the first one is nearly always free, and an arrow may span 5,000 gaps
+        for gap in range(last, first, -1):  # the gap between column gap-1 and column gap
+            a, b = max(rights[gap - 1], start[0]), min(lefts[gap], end[0])
+            if b - a < 2 * half:
+                a, b = a - half + (b - a) / 2, b + half - (b - a) / 2
+            for f in (0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95):
+                yield at(a + half + f * max(0.0, b - a - 2 * half))
+
+    first_candidate = None
+    for x, y in candidates():
+        first_candidate = first_candidate or (x, y)
         box = (x - half, y - above, x + half, y + below_)
-        if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+        if not taken.overlaps(box):
             break
     else:
-        x, y = candidates[0]
+        x, y = first_candidate or at((start[0] + end[0]) / 2)
         box = (x - half, y - above, x + half, y + below_)
     if e.value is not None or e.grad is not None:
-        taken.append(box)
+        taken.add(box)
     return round(x, 2), round(y, 2)
+
+
+class _Boxes:
+    """Rectangles (left, top, right, bottom), found by the columns of ``CELL`` points they span:
+    an overlap test looks at its neighbours only, not at every node and label of the figure."""
+
+    CELL = 64.0
+
+    def __init__(self, boxes=()):
+        self.cells: dict[int, list[tuple]] = {}
+        for box in boxes:
+            self.add(box)
+
+    def _span(self, box) -> range:
+        return range(int(box[0] // self.CELL), int(box[2] // self.CELL) + 1)
+
+    def add(self, box) -> None:
+        for cell in self._span(box):
+            self.cells.setdefault(cell, []).append(box)
+
+    def overlaps(self, box) -> bool:
+        return any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3]
+                   for cell in self._span(box) for t in self.cells.get(cell, ()))
 
 
 def _ports(edges, nodes, end: str, key) -> list[float]:
