@@ -235,6 +235,7 @@ def test_rounded_too_far_says_so():
     ("diff(x)", "invalid"), ("__import__('os')", "invalid"), ("1/0", "invalid"), ("", "unanswered"),
     ("   ", "unanswered"), ("[1, 2]", "invalid"), ("x", "invalid"), ("9**9**9", "invalid"),
     ("(" * 500 + "1" + ")" * 500, "invalid"), ("1" * 30000, "invalid"), ("lambda: 0", "invalid"),
+    ("0e999999999", "incorrect"), ("1e999999999", "invalid"), ("exp(exp(exp(20)))", "invalid"),
 ])
 def test_garbage_answers_are_marked_never_raised(manifest_path, text, verdict):
     problem = load_manifest(manifest_path).variants[0].problems[0]

@@ -12,8 +12,9 @@ import mpmath
 import pytest
 import sympy
 
-from conftest import run_process
+from conftest import SAMPLES, run_process
 from worksheet.check import Question, check
+from worksheet.errors import WorksheetError
 from worksheet.sampling import guards, numeric, sample_points
 
 LOSS = "(w*x+b-y)**2"
@@ -203,3 +204,49 @@ def test_step_and_sign_rules_against_sympy_and_torch(cli, tmp_path):
     pytest.importorskip("torch")
     [line] = run_scripts([str(script)])
     assert line.startswith("0\t"), line
+
+
+# ── sound verdicts: the cases that were wrongly "correct" (or wrongly not) ───────────────
+
+def test_a_symbolic_answer_to_a_program_with_declared_values_is_judged_as_a_function():
+    program = (SAMPLES / "linear_one_sample.ws").read_text()
+    assert check(program, "4(y_pred - y_true)", wrt="w").verdict == "incorrect"  # right only where x = 2
+    assert check(program, "2(y_pred - y_true)x", wrt="w").verdict == "correct"
+    exact = check(program, "2(y_pred - y_true)x", wrt="w")
+    assert exact.feedback.startswith("Correct")
+
+
+def test_data_given_with_at_may_be_put_into_a_symbolic_answer():
+    assert check("(w*x+b-y)**2", "4(2w + b - 4)", wrt="w", at="x=2,y=4").verdict == "correct"
+    assert check("(w*x+b-y)**2", "4(2w + b - 4)", wrt="w").verdict == "incorrect"
+
+
+@pytest.mark.parametrize("question, answer, verdict", [
+    ("x^2/10^13", "0", "incorrect"),  # an absolute 1e-12 floor swallowed it
+    ("x^2/10^13", "2x/10^13", "correct"),
+    ("w*(x-a)^5999", "(x-a)^6000", "incorrect"),  # no sample point was informative
+    ("w*(x-a)^5999", "7*(x-a)^5999", "incorrect"),
+    ("w*(x-a)^5999", "0", "incorrect"),
+    ("w*(x-a)^5999", "(x-a)^5999", "correct"),
+    ("x**3", "3x^2 + 10^-20", "incorrect"),  # below WeBWorK's every tolerance, not below 2^−100
+])
+def test_equal_means_equal_relative_to_the_values_own_size(question, answer, verdict):
+    assert check(question, answer, wrt="w" if question.startswith("w*") else "x").verdict == verdict
+
+
+@pytest.mark.parametrize("question, at, answer, verdict", [
+    ("tanh(x)", "x=1000", "1/cosh(1000)**2", "correct"),  # said "incorrect (sign)"
+    ("tanh(x)", "x=1000", "1 - tanh(1000)^2", "correct"),
+    ("tanh(x)", "x=1000", "0", "incorrect"),
+    ("sigmoid(x)", "x=1000", "sigmoid(1000)*sigmoid(-1000)", "correct"),
+    ("x/3", "x=1", "1/3 + 1/10^16", "incorrect"),  # two exact rationals 1e-16 apart
+    ("x/3", "x=1", "1/3", "correct"),
+    ("x/3", "x=1", "0.333", "correct"),  # a decimal of 3 digits is the value rounded
+])
+def test_numbers_are_compared_exactly_or_certified(question, at, answer, verdict):
+    assert check(question, answer, wrt="x", at=at).verdict == verdict
+
+
+def test_a_question_undefined_at_its_point_is_refused():
+    with pytest.raises(WorksheetError):
+        Question("log(1-x)", "x", "x=20")

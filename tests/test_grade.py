@@ -164,3 +164,26 @@ def test_one_students_blanks_in_toml(cli, tmp_path):
     answers.write_text('student = "ann"\n[answers]\n' + "".join(f'{n} = "{v}"\n' for n, v in list(blanks.items())[:3]))
     rows = _report(cli("grade", str(out / "manifest.json"), str(answers)).out)
     assert [r["verdict"] for r in rows] == ["correct"] * 3
+
+
+HOSTILE = [  # answers that once ended a batch with an internal error or hung it
+    ("q1", "(x+1)**99999"), ("q1", "exp(exp(exp(x)))"), ("q1", "max(x, max(x**2, 1))"),
+    ("q1", "abs(3/log(1-x))"), ("q5", "abs(3/log(1-20))"), ("q5", "0e999999999"), ("q5", "1e999999999"),
+    ("q5", "exp(exp(exp(20)))"), ("q1", "x^(10^100000)"), ("q1", "sin(10^(10^5))*x"), ("q5", "-7"),
+]
+
+
+def test_hostile_rows_are_one_row_each_and_the_batch_goes_on(cli, tmp_path):
+    submissions = tmp_path / "s.csv"
+    submissions.write_text("student,question,answer\n" + "".join(
+        f'{"s%d" % i},{q},"{a}"\n' for i, (q, a) in enumerate(HOSTILE)))
+    result = cli("grade", str(KEY), str(submissions))
+    assert result.code == 0, result.err
+    rows = _report(result.out)
+    assert [r["student"] for r in rows] == [f"s{i}" for i in range(len(HOSTILE))]
+    verdicts = {HOSTILE[i][1]: r["verdict"] for i, r in enumerate(rows)}
+    assert verdicts["-7"] == "correct"  # the last row is still judged, and right
+    assert verdicts["(x+1)**99999"] == "incorrect" and verdicts["exp(exp(exp(x)))"] == "incorrect"
+    assert verdicts["0e999999999"] == "incorrect"  # it is 0, quickly, not a hang
+    assert verdicts["1e999999999"] == "invalid" and verdicts["abs(3/log(1-20))"] == "invalid"
+    assert all(r["feedback"] and "\n" not in r["feedback"] for r in rows)

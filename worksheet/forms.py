@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 import sympy
 from sympy import Add, Basic, Expr, Mul, Number, Pow, S
 
-from .arith import Real, TooLarge, sign
+from .arith import Real, TooLarge, plus, sign, times
 from .arith.real import certified
 from .functions import relu
 from .limits import MAX_DIGITS
@@ -205,11 +205,13 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
     if form.is_Pow:
         return exact_power(*args)
     if form.is_Mul:
-        return Mul(*args)
+        return times(*args) if len(args) == 2 else Mul(*args)
     if form.is_Add:
-        return Add(*args)
+        return plus(*args) if len(args) == 2 else Add(*args)
     if form.func in KINKS and all(a.is_number for a in args):
         return KINKS[form.func](*args)
+    if any(isinstance(a, Real) for a in args):
+        return form.func(*args, evaluate=False)  # sin of a carried number: nothing to simplify
     return form.func(*args)
 
 

@@ -24,7 +24,7 @@ from .forms import evaluate, fits, product, substitute, total
 from .graph import Graph, Node
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .arith import OutsideDomain, Refused, settle, short_text
+from .arith import OutsideDomain, Refused, plus, settle, short_text, times
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def backward(
             forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
             if values is not None:
                 running = sums.get(step.input, S.Zero)
-                sums[step.input] = settled(node, lambda: running + step.product_value, symbols,
+                sums[step.input] = settled(node, lambda: plus(running, step.product_value), symbols,
                                            what=f"∂{graph.target}/∂{step.input}, the sum of its paths,")
     for node in graph.inputs:
         if node.name in forms:
@@ -200,7 +200,7 @@ def _step(node: Node, position: int, name: str, upstream, upstream_value, symbol
         local_value = rule.local_value(position, *arg_values)
         if local_value is None:
             local_value = settled(node, lambda: evaluate(local, symbols), symbols, name)
-        product_value = settled(node, lambda: upstream_value * local_value, symbols,
+        product_value = settled(node, lambda: times(upstream_value, local_value), symbols,
                                 what=f"the product ∂L/∂{node.name} · ∂{node.name}/∂{name}")
     product_form = _bounded(product(upstream, local)) if upstream is not None else None
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,

@@ -26,7 +26,7 @@ import sympy
 from flint import arb, ctx, fmpq, fmpz
 from sympy import Expr
 
-from ..functions import relu, sigmoid, softplus, stop_gradient
+from .. import functions
 from ..limits import MAX_DIGITS
 from .errors import Imprecise, OutsideDomain, TooLarge, TooSmall
 
@@ -137,12 +137,12 @@ def _one_minus(e: Expr, env, memo, prec) -> arb | None:
     if k not in (c, -c):
         return None
     s = 1 if k == c else -1
-    if isinstance(term, sigmoid) and s < 0:  # 1 − σ(z) = σ(−z)
-        stable = _sigmoid(-_walk(term.args[0], env, memo, prec))
+    if isinstance(term, functions.sigmoid) and s < 0:  # 1 − σ(z) = σ(−z)
+        stable = sigmoid(-_walk(term.args[0], env, memo, prec))
     elif isinstance(term, sympy.tanh):  # 1 ± tanh z = 2σ(±2z)
-        stable = 2 * _sigmoid(2 * s * _walk(term.args[0], env, memo, prec))
+        stable = 2 * sigmoid(2 * s * _walk(term.args[0], env, memo, prec))
     elif s < 0 and term.is_Pow and term.exp == 2 and isinstance(term.base, sympy.tanh):
-        stable = _sech(_walk(term.base.args[0], env, memo, prec)) ** 2  # 1 − tanh²z = sech²z
+        stable = sech(_walk(term.base.args[0], env, memo, prec)) ** 2  # 1 − tanh²z = sech²z
     else:
         return None
     return exact_ball(c) * stable
@@ -155,8 +155,8 @@ def _power(base: Expr, exponent: Expr, env, memo, prec) -> arb:
     if exponent.is_Integer:
         n = int(exponent)
         if n < 0:
-            _nonzero(b)
-        _bounded_power(b, n)
+            nonzero(b)
+        bounded_power(b, n)
         return b ** n
     if exponent.is_Rational:
         if b.is_zero():
@@ -169,7 +169,7 @@ def _power(base: Expr, exponent: Expr, env, memo, prec) -> arb:
             raise Imprecise
         if exponent == sympy.S.Half:
             return b.sqrt()
-        return _exp(exact_ball(exponent) * b.log())
+        return exp(exact_ball(exponent) * b.log())
     x = _walk(exponent, env, memo, prec)
     if b.is_zero():
         if x > 0:
@@ -181,10 +181,10 @@ def _power(base: Expr, exponent: Expr, env, memo, prec) -> arb:
         raise OutsideDomain("a negative base needs an integer exponent")
     if not b > 0:
         raise Imprecise
-    return _exp(x * b.log())
+    return exp(x * b.log())
 
 
-def _bounded_power(b: arb, n: int) -> None:
+def bounded_power(b: arb, n: int) -> None:
     """b^n is refused before it is computed when its magnitude is beyond 10^±MAX_DIGITS."""
     if abs(n) <= 1 or b.is_zero():
         return
@@ -198,7 +198,7 @@ def _bounded_power(b: arb, n: int) -> None:
         raise TooSmall(BELOW)
 
 
-def _nonzero(b: arb) -> None:
+def nonzero(b: arb) -> None:
     if b.is_zero():
         raise OutsideDomain("division by zero")
     if not (b > 0 or b < 0):
@@ -207,7 +207,7 @@ def _nonzero(b: arb) -> None:
 
 # ── functions ────────────────────────────────────────────────────────────────────────────
 
-def _exp(u: arb) -> arb:
+def exp(u: arb) -> arb:
     if u > HUGE:
         raise TooLarge(BEYOND)
     if u < -HUGE:
@@ -217,7 +217,7 @@ def _exp(u: arb) -> arb:
     return u.exp()
 
 
-def _log(u: arb) -> arb:
+def log(u: arb) -> arb:
     if u > 0:
         return u.log()
     if u <= 0:
@@ -225,37 +225,37 @@ def _log(u: arb) -> arb:
     raise Imprecise
 
 
-def _sigmoid(u: arb) -> arb:
+def sigmoid(u: arb) -> arb:
     """σ(u) = e^u/(1 + e^u) for u < 0, 1/(1 + e^−u) otherwise: no e^u ever overflows."""
     if u < 0:
-        t = _exp(u)
+        t = exp(u)
         if t is TINY:
             raise TooSmall(BELOW)
         return t / (1 + t)
-    return 1 / (1 + _exp(-u))
+    return 1 / (1 + exp(-u))
 
 
-def _sech(u: arb) -> arb:
+def sech(u: arb) -> arb:
     if abs(u) > HUGE:
         raise TooSmall(BELOW)
     return u.sech()
 
 
-def _softplus(u: arb) -> arb:
+def softplus(u: arb) -> arb:
     """ln(1 + e^u) = max(u, 0) + ln(1 + e^−|u|), for a ball on one side of 0 (log1p keeps
     the digits of a tiny e^−|u|)."""
     if u >= 0:
-        t = _exp(-u)
+        t = exp(-u)
         return u if t is TINY else u + t.log1p()
     if u < 0:
-        t = _exp(u)
+        t = exp(u)
         if t is TINY:
             raise TooSmall(BELOW)
         return t.log1p()
     return u.exp().log1p()  # a ball around 0: no cancellation there
 
 
-def _hyperbolic(method: str):
+def hyperbolic(method: str):
     def apply(u: arb) -> arb:
         if abs(u) > HUGE:
             raise TooLarge(BEYOND)
@@ -265,7 +265,7 @@ def _hyperbolic(method: str):
     return apply
 
 
-def _tanh(u: arb) -> arb:
+def tanh(u: arb) -> arb:
     if u > HUGE:
         return 1 - 2 * TINY
     if u < -HUGE:
@@ -273,7 +273,7 @@ def _tanh(u: arb) -> arb:
     return u.tanh()
 
 
-def _sign(u: arb) -> int:
+def sign_of(u: arb) -> int:
     """The sign of a ball: exactly 0 for an exact zero; Imprecise when it holds 0 and more."""
     if u.is_zero():
         return 0
@@ -285,14 +285,14 @@ def _sign(u: arb) -> int:
 
 
 def _heaviside(u: arb, at_zero: arb | None = None) -> arb:
-    s = _sign(u)
+    s = sign_of(u)
     return arb(1) if s > 0 else arb(0) if s < 0 else (at_zero if at_zero is not None else arb(0.5))
 
 
 def _largest(*xs: arb) -> arb:
     best = xs[0]
     for x in xs[1:]:
-        if _sign(x - best) > 0:
+        if sign_of(x - best) > 0:
             best = x
     return best
 
@@ -300,24 +300,24 @@ def _largest(*xs: arb) -> arb:
 def _smallest(*xs: arb) -> arb:
     best = xs[0]
     for x in xs[1:]:
-        if _sign(x - best) < 0:
+        if sign_of(x - best) < 0:
             best = x
     return best
 
 
-def _tan(u: arb) -> arb:
+def tan(u: arb) -> arb:
     if not (u.cos() > 0 or u.cos() < 0):
         raise Imprecise
     return u.tan()
 
 
 FUNCTIONS = {
-    sympy.exp: _exp, sympy.log: _log, sympy.sin: arb.sin, sympy.cos: arb.cos, sympy.tan: _tan,
-    sympy.sinh: _hyperbolic("sinh"), sympy.cosh: _hyperbolic("cosh"), sympy.tanh: _tanh,
-    sigmoid: _sigmoid, softplus: _softplus, stop_gradient: lambda u: u,
-    relu: lambda u: u if _sign(u) > 0 else arb(0),
-    sympy.Abs: lambda u: u if _sign(u) >= 0 else -u,
-    sympy.sign: lambda u: arb(_sign(u)),
+    sympy.exp: exp, sympy.log: log, sympy.sin: arb.sin, sympy.cos: arb.cos, sympy.tan: tan,
+    sympy.sinh: hyperbolic("sinh"), sympy.cosh: hyperbolic("cosh"), sympy.tanh: tanh,
+    functions.sigmoid: sigmoid, functions.softplus: softplus, functions.stop_gradient: lambda u: u,
+    functions.relu: lambda u: u if sign_of(u) > 0 else arb(0),
+    sympy.Abs: lambda u: u if sign_of(u) >= 0 else -u,
+    sympy.sign: lambda u: arb(sign_of(u)),
     sympy.Heaviside: _heaviside,
     sympy.Max: _largest, sympy.Min: _smallest,
 }

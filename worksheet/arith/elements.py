@@ -66,11 +66,11 @@ class Ball:
 
     def __truediv__(self, other):
         divisor = to_arb(other)
-        balls._nonzero(divisor)
+        balls.nonzero(divisor)
         return _combined(operator.truediv, self, other, self.arb / divisor)
 
     def __rtruediv__(self, other):
-        balls._nonzero(self.arb)
+        balls.nonzero(self.arb)
         return _combined(operator.truediv, other, self, to_arb(other) / self.arb)
 
     def __pow__(self, exponent):
@@ -90,7 +90,7 @@ class Ball:
 
     # ── comparisons: certain, or Imprecise ──
     def _sign_of_difference(self, other) -> int:
-        return balls._sign(self.arb - to_arb(other))
+        return balls.sign_of(self.arb - to_arb(other))
 
     def __gt__(self, other):
         return self._sign_of_difference(other) > 0
@@ -119,7 +119,7 @@ class Ball:
     __hash__ = None
 
     def __bool__(self):
-        return balls._sign(self.arb) != 0
+        return balls.sign_of(self.arb) != 0
 
     def __float__(self):
         if self.cancelled:
@@ -213,13 +213,13 @@ def finite(function, u: float) -> float:
 # ── functions: a float gives a float (math), anything else a ball ───────────────────────
 
 def exp(u):
-    return finite(math.exp, u) if isinstance(u, float) else _ball(balls._exp, u, sympy.exp)
+    return finite(math.exp, u) if isinstance(u, float) else _ball(balls.exp, u, sympy.exp)
 
 
 def log(u):
     if u <= 0:
         raise OutsideDomain("log needs a positive argument")
-    return math.log(u) if isinstance(u, float) else _ball(balls._log, u, sympy.log)
+    return math.log(u) if isinstance(u, float) else _ball(balls.log, u, sympy.log)
 
 
 def sqrt(u):
@@ -245,19 +245,19 @@ def cos(u):
 
 
 def tan(u):
-    return math.tan(u) if isinstance(u, float) else _ball(balls._tan, u, sympy.tan)
+    return math.tan(u) if isinstance(u, float) else _ball(balls.tan, u, sympy.tan)
 
 
 def sinh(u):
-    return finite(math.sinh, u) if isinstance(u, float) else _ball(balls._hyperbolic("sinh"), u, sympy.sinh)
+    return finite(math.sinh, u) if isinstance(u, float) else _ball(balls.hyperbolic("sinh"), u, sympy.sinh)
 
 
 def cosh(u):
-    return finite(math.cosh, u) if isinstance(u, float) else _ball(balls._hyperbolic("cosh"), u, sympy.cosh)
+    return finite(math.cosh, u) if isinstance(u, float) else _ball(balls.hyperbolic("cosh"), u, sympy.cosh)
 
 
 def tanh(u):
-    return math.tanh(u) if isinstance(u, float) else _ball(balls._tanh, u, sympy.tanh)
+    return math.tanh(u) if isinstance(u, float) else _ball(balls.tanh, u, sympy.tanh)
 
 
 def sigmoid(u):
@@ -265,21 +265,21 @@ def sigmoid(u):
         if u >= 0:
             return 1 / (1 + math.exp(-u))
         return math.exp(u) / (1 + math.exp(u))
-    return _ball(balls._sigmoid, u, functions.sigmoid)
+    return _ball(balls.sigmoid, u, functions.sigmoid)
 
 
 def softplus(u):
     """ln(1 + e^u), without overflow or a lost tiny e^u."""
     if isinstance(u, float):
         return max(u, 0) + math.log1p(math.exp(-abs(u)))
-    return _ball(balls._softplus, u, functions.softplus)
+    return _ball(balls.softplus, u, functions.softplus)
 
 
 def log1p_exp_minus_abs(z):
     """ln(1 + e^(−|z|)) (the tail of a cross-entropy with logits)."""
     if isinstance(z, float):
         return math.log1p(math.exp(-abs(z)))
-    return _ball(lambda b: balls._softplus(-abs(b)), z, lambda e: functions.softplus(-abs(e)))
+    return _ball(lambda b: balls.softplus(-abs(b)), z, lambda e: functions.softplus(-abs(e)))
 
 
 def power(u, w):
@@ -292,11 +292,11 @@ def power(u, w):
     if isinstance(u, float) or isinstance(w, float):
         return finite(lambda b: math.pow(b, float(w)), float(u))
     if is_integer(w):
-        balls._bounded_power(to_arb(u), int(w))
+        balls.bounded_power(to_arb(u), int(w))
         return _combined(operator.pow, u, int(w), to_arb(u) ** int(w))
     if u == 0:
         return Fraction(0)
-    return _combined(operator.pow, u, w, balls._exp(to_arb(w) * balls._log(to_arb(u))))
+    return _combined(operator.pow, u, w, balls.exp(to_arb(w) * balls.log(to_arb(u))))
 
 
 def is_integer(w) -> bool:
@@ -308,9 +308,9 @@ def is_integer(w) -> bool:
 def magnitude_checked(x):
     """A ball whose size is beyond 10^±MAX_DIGITS is refused (as a scalar value is)."""
     if isinstance(x, Ball) and not x.arb.is_zero():
-        from .real import _check_magnitude
+        from .real import check_magnitude
 
-        _check_magnitude(x.arb)
+        check_magnitude(x.arb)
     return x
 
 

@@ -28,6 +28,7 @@ import sympy
 from flint import arb
 from mpmath.libmp import to_str
 from sympy import Expr, Float
+from sympy.core.assumptions import StdFactKB
 from sympy.core.expr import AtomicExpr
 
 from ..deadline import TimeLimit, expired, time_limit
@@ -72,6 +73,9 @@ class Real(AtomicExpr):
         real = AtomicExpr.__new__(cls)
         real.recipe, real.index, real.ball, real.prec = recipe, next(_counter), ball, prec
         real.parents = tuple(recipe.atoms(Real))
+        sign = 1 if ball > 0 else -1 if ball < 0 else None
+        if sign is not None:  # its sign is known: SymPy need not deduce its facts on every query
+            real._assumptions = _facts(sign)
         cls._interned[recipe] = real
         return real
 
@@ -123,6 +127,20 @@ class Real(AtomicExpr):
         return decimal_text(self)
 
 
+_SIGN_FACTS = {sign: StdFactKB({"real": True, "finite": True, "commutative": True,
+                                 "positive" if sign > 0 else "negative": True}) for sign in (1, -1)}
+"""What SymPy knows of a positive or a negative Real, deduced once."""
+
+
+def _facts(sign: int) -> StdFactKB:
+    """A copy of ``_SIGN_FACTS[sign]`` (``StdFactKB.copy`` would deduce them all again)."""
+    known = _SIGN_FACTS[sign]
+    facts = StdFactKB.__new__(StdFactKB)
+    dict.update(facts, known)
+    facts.rules, facts._generator = known.rules, known._generator
+    return facts
+
+
 def certify(expr: Expr, bits: int = CARRIED_BITS, env: Mapping | None = None) -> arb:
     """``expr``'s ball, exactly 0 or relatively narrower than 2^−bits (see the module)."""
     return certified(expr, bits, env)[0]
@@ -147,7 +165,7 @@ def _ziv(expr: Expr, bits: int, env) -> tuple[arb, int]:
         try:
             ball = walk(expr, prec, env)
             if ball.is_zero() or ball.rel_accuracy_bits() >= bits:
-                _check_magnitude(ball)
+                check_magnitude(ball)
                 return ball, prec
             if 0 in ball and ball.rad() < SMALLEST:
                 raise TooSmall(f"{BELOW}, or 0")
@@ -172,7 +190,7 @@ PROOF_PRECISION = 512
 that, a wide ball is only imprecise: cos(10^39) at 128 bits is [± 1])."""
 
 
-def _check_magnitude(ball: arb) -> None:
+def check_magnitude(ball: arb) -> None:
     """Refuse a magnitude beyond 10^±MAX_DIGITS (its decimal would not fit the limit)."""
     if ball.is_zero():
         return

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import gmpy2
 import sympy
+from flint import arb
 from sympy import Expr, Float
 
 from ..limits import MAX_DIGITS, MAX_EXACT_OPS
-from .errors import OutsideDomain, TooLarge
-from .real import Real, certified, decimal_text, to_float
+from .errors import TooLarge
+
+from .balls import exact_ball, working
+from .real import CARRIED_BITS, Real, check_magnitude, certified, decimal_text, to_float
 
 LONG_BITS = 200  # about 60 digits
-UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 
 
 def settle(value: Expr) -> Expr:
@@ -28,9 +30,9 @@ def settle(value: Expr) -> Expr:
         return value
     if isinstance(value, Real):
         return value
-    if value.has(*UNDEFINED):
-        raise OutsideDomain("not a finite real number")
-    ball, prec = certified(value)
+    ball, prec = certified(value)  # the walk refuses zoo, nan, ∞ and I: not a finite real number
+    if ball.is_zero():
+        return sympy.S.Zero  # proved 0 (a closed form SymPy left as it was, ln 6 − ln 2 − ln 3)
     if value.is_Float:
         return value
     if value.has(Real, Float):
@@ -38,6 +40,33 @@ def settle(value: Expr) -> Expr:
     if sympy.count_ops(value) > MAX_EXACT_OPS or _has_long_number(value):
         return Real.of(value, ball, prec)
     return value
+
+
+def times(a: Expr, b: Expr) -> Expr:
+    """a·b; of carried numbers, a Real straight from the balls (SymPy's Mul would flatten it)."""
+    return _carried(a, b, sympy.Mul, arb.__mul__) or a * b
+
+
+def plus(a: Expr, b: Expr) -> Expr:
+    """a + b; of carried numbers, a Real straight from the balls while nothing cancels."""
+    return _carried(a, b, sympy.Add, arb.__add__) or a + b
+
+
+def _carried(a: Expr, b: Expr, kind, operation) -> Real | None:
+    """The Real ``kind(a, b)``, when one of them is a Real and the other a Real or a rational
+    (not 0 or ±1, which SymPy handles best), with its ball computed directly and certified to
+    CARRIED_BITS; None otherwise (SymPy's own operation then, and ``settle``)."""
+    if not (isinstance(a, Real) or isinstance(b, Real)):
+        return None
+    if not all(isinstance(x, Real) or (x.is_Rational and x not in (0, 1, -1)) for x in (a, b)):
+        return None
+    prec = min(x.prec for x in (a, b) if isinstance(x, Real))
+    with working(prec):
+        ball = operation(*(x.ball if isinstance(x, Real) else exact_ball(x) for x in (a, b)))
+    if not (ball > 0 or ball < 0) or ball.rel_accuracy_bits() < CARRIED_BITS:
+        return None  # it may cancel: SymPy's sum and the precision it needs
+    check_magnitude(ball)
+    return Real.of(kind(a, b, evaluate=False), ball, prec)
 
 
 def _scaled(value: Expr) -> bool:
