@@ -21,7 +21,7 @@ from sympy import Expr, Symbol
 
 from .arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall
 from .arith.balls import working
-from .arith.elements import Ball, to_arb
+from .arith.elements import Ball, magnitude_checked, to_arb
 from .arith.real import START
 from .errors import WorksheetError
 from .graph import Graph, Node
@@ -139,21 +139,27 @@ mean(z)); printed 0. Below this precision it is first computed again with more b
 
 def _uncertified(trace: TensorTrace, prec: int) -> str | None:
     """The first node with an element not certified to CARRIED_BITS (None: all are), a 0 by
-    cancellation counting as certified at ZERO_PRECISION (see there)."""
+    cancellation counting as certified at ZERO_PRECISION (see there). A certified element
+    beyond 10^±MAX_DIGITS is refused here (TooLarge), as a scalar value is."""
     arrays = [(name, v) for name, v in trace.values.items()] + [(s.node, s.value) for s in trace.steps] + [
         (name, a.value) for name, a in trace.adjoints.items()]
+    doubtful = []
+    for name, value in arrays:
+        for x in np.ravel(value):
+            if isinstance(x, Ball):
+                if x.accurate(CARRIED_BITS):
+                    magnitude_checked(x)
+                else:
+                    doubtful.append((name, x))
+    if not doubtful:
+        return None
+    if prec < ZERO_PRECISION:
+        return doubtful[0][0]
     magnitudes = [abs(x.arb.mid()) if isinstance(x, Ball) else abs(to_arb(x))
                   for _, v in arrays for x in np.ravel(v) if not isinstance(x, float)]
-    scale = max(magnitudes, key=lambda m: float(m), default=arb(0))
-    zero_width = scale * arb(2) ** -(prec - 64) if prec >= ZERO_PRECISION else arb(0)
-
-    def settled(x) -> bool:
-        if not isinstance(x, Ball) or x.accurate(CARRIED_BITS):
-            return True
-        return 0 in x.arb and bool(x.arb.rad() <= zero_width)
-
-    for name, value in arrays:
-        if not all(settled(x) for x in np.ravel(value)):
+    zero_width = max(magnitudes, key=float) * arb(2) ** -(prec - 64)
+    for name, x in doubtful:
+        if not (0 in x.arb and bool(x.arb.rad() <= zero_width)):
             return name
     return None
 

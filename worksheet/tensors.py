@@ -63,18 +63,16 @@ def number(value) -> Fraction | float | Ball:
 
 def tidy(x):
     """Keep fractions small: one with a huge numerator or denominator becomes a ball (its
-    digits certified, as a scalar worksheet's decimals are); refuse what is too large."""
+    digits certified, as a scalar worksheet's decimals are); refuse an infinite float."""
     if isinstance(x, Fraction):
         if x.denominator.bit_length() > MAX_EXACT_BITS or x.numerator.bit_length() > MAX_EXACT_BITS:
-            return elements.magnitude_checked(Ball(elements.to_arb(x)))
+            return Ball(elements.to_arb(x))
         return x
     if isinstance(x, int):
         return Fraction(x)
     if isinstance(x, float) and not math.isfinite(x):
         raise TooLarge(elements.DOUBLE_OVERFLOW)
-    if isinstance(x, Ball):
-        return elements.magnitude_checked(x)
-    return x
+    return x  # a ball's size is checked with its digits, once the trace is done
 
 
 def is_exact(x) -> bool:

@@ -204,7 +204,7 @@ def _element(x) -> str:
     if isinstance(x, Fraction):
         return str(x)
     if isinstance(x, Ball):
-        return x.text(PRECISION, strip_zeros=False)  # certified, as a scalar's decimal
+        return x.text(PRECISION)  # certified, as a scalar's decimal
     return repr(float(x))
 
 
