@@ -266,3 +266,41 @@ def test_format_torch_is_picked_by_the_py_extension(cli, tmp_path):
     assert "requires_grad=True" in script and ".backward()" in script
     assert re.search(r"F\.mse_loss", script)
     compile(script, "check.py", "exec")
+
+
+# ── Arb's matrix product for balls ───────────────────────────────────────────────────────
+
+def _exact(arf) -> "mpmath.mpf":
+    import mpmath
+
+    mantissa, exponent = arf.man_exp()
+    return mpmath.ldexp(mpmath.mpf(int(mantissa)), int(exponent))
+
+
+@pytest.mark.parametrize("shapes", [((3, 7), (7, 2)), ((7,), (7, 4)), ((4, 7), (7,)), ((7,), (7,)), ((2, 3), (3, 5))])
+def test_matmul_and_outer_of_balls_enclose_the_true_products(shapes):
+    """elements.matmul (Arb's C product past the closed-form size) and elements.outer keep
+    NumPy's shapes, and every ball holds the product computed at 60 digits."""
+    import mpmath
+
+    from worksheet.arith import balls, elements
+
+    rng = np.random.default_rng(7)
+
+    def draw(shape):
+        fractions = [Fraction(int(n), 64) for n in rng.integers(-200, 200, size=int(np.prod(shape)))]
+        balls, truth = np.empty(len(fractions), dtype=object), np.empty(len(fractions), dtype=object)
+        balls[:] = [elements.tanh(f) if i % 2 else f for i, f in enumerate(fractions)]
+        truth[:] = [mpmath.tanh(mpmath.mpf(f.numerator) / f.denominator) if i % 2
+                    else mpmath.mpf(f.numerator) / f.denominator for i, f in enumerate(fractions)]
+        return balls.reshape(shape), truth.reshape(shape)
+
+    with mpmath.workdps(60), balls.working(128):
+        (a, ta), (b, tb) = draw(shapes[0]), draw(shapes[1])
+        for ours, truth in [(elements.matmul(a, b), np.matmul(ta, tb)),
+                            (elements.outer(a.ravel(), b.ravel()), np.outer(ta.ravel(), tb.ravel()))]:
+            assert np.shape(ours) == np.shape(truth)
+            for x, t in zip(np.ravel(ours), np.ravel(truth)):
+                ball = elements.to_arb(x)
+                assert abs(_exact(ball.mid()) - t) <= _exact(ball.rad()) + mpmath.mpf(10) ** -55
+                assert ball.rel_accuracy_bits() >= 100

@@ -202,16 +202,16 @@ class MatMul(TensorRule):
         return a[:-1] + b[1:]
 
     def forward(self, a, b):
-        return as_array(np.matmul(a, b))
+        return as_array(elements.matmul(a, b))
 
     def vjp(self, i, g, out, a, b):
         if a.ndim == 1 and b.ndim == 1:
             return as_array(g * (b if i == 0 else a))
         if a.ndim == 2 and b.ndim == 1:
-            return as_array(np.outer(g, b)) if i == 0 else as_array(a.T @ g)
+            return as_array(elements.outer(g, b)) if i == 0 else as_array(elements.matmul(a.T, g))
         if a.ndim == 1 and b.ndim == 2:
-            return as_array(b @ g) if i == 0 else as_array(np.outer(a, g))
-        return as_array(g @ b.T) if i == 0 else as_array(a.T @ g)
+            return as_array(elements.matmul(b, g)) if i == 0 else as_array(elements.outer(a, g))
+        return as_array(elements.matmul(g, b.T)) if i == 0 else as_array(elements.matmul(a.T, g))
 
     def vjp_form(self, i, g, out, args, shapes):
         a, b = (Form(x) for x in args)

@@ -22,7 +22,6 @@ import itertools
 import math
 import weakref
 from collections.abc import Mapping
-from functools import lru_cache
 
 import sympy
 from flint import arb
@@ -150,12 +149,18 @@ def certified(expr: Expr, bits: int = CARRIED_BITS, env: Mapping | None = None) 
     """``certify``, and the working precision that gave the ball."""
     if env:
         return _ziv(expr, bits, env)
-    return _ziv_cached(expr, bits)
+    known = _CERTIFIED.get(expr)
+    if known is None or not (known[0].is_zero() or known[0].rel_accuracy_bits() >= bits):
+        if len(_CERTIFIED) >= CACHED:
+            _CERTIFIED.clear()
+        known = _CERTIFIED[expr] = _ziv(expr, bits, None)
+    return known
 
 
-@lru_cache(maxsize=8192)
-def _ziv_cached(expr: Expr, bits: int) -> tuple[arb, int]:
-    return _ziv(expr, bits, None)
+_CERTIFIED: dict[Expr, tuple[arb, int]] = {}
+"""Each number's narrowest ball so far: a request for fewer bits is answered from it."""
+
+CACHED = 8192
 
 
 def _ziv(expr: Expr, bits: int, env) -> tuple[arb, int]:
