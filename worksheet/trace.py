@@ -20,11 +20,11 @@ import sympy
 from sympy import Expr, S, Symbol
 
 from .errors import WorksheetError
-from .forms import evaluate, fits, product, substitute, total
+from .forms import evaluate, fits, product, put_in, substitute, total
 from .graph import Graph, Node
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .arith import OutsideDomain, Refused, plus, settle, short_text, times
+from .arith import OutsideDomain, Real, Refused, plus, settle, short_text, times
 
 
 @dataclass(frozen=True)
@@ -199,12 +199,21 @@ def _step(node: Node, position: int, name: str, upstream, upstream_value, symbol
         arg_values = [evaluate(a, symbols) for a in node.args]
         local_value = rule.local_value(position, *arg_values)
         if local_value is None:
-            local_value = settled(node, lambda: evaluate(local, symbols), symbols, name)
+            local_value = settled(node, lambda: _local_value(local, symbols, arg_values), symbols, name)
         product_value = settled(node, lambda: times(upstream_value, local_value), symbols,
                                 what=f"the product ∂L/∂{node.name} · ∂{node.name}/∂{name}")
     product_form = _bounded(product(upstream, local)) if upstream is not None else None
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,
                 product_form, product_value)
+
+
+def _local_value(local: Expr, symbols, arg_values) -> Expr:
+    """The local derivative at the point: SymPy's evaluation while the inputs are exact; of a
+    carried number, the form with the numbers put in as it stands (``settle`` carries it as a
+    Real whose ball comes straight from the tree: 1 − tanh²r, not SymPy's arithmetic first)."""
+    if any(isinstance(v, Real) for v in arg_values):
+        return put_in(local, symbols)
+    return evaluate(local, symbols)
 
 
 def _add(a: Expr | None, b: Expr | None) -> Expr | None:

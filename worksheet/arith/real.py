@@ -63,15 +63,15 @@ class Real(AtomicExpr):
     _interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     @classmethod
-    def of(cls, recipe: Expr, ball: arb, prec: int) -> Real:
+    def of(cls, recipe: Expr, ball: arb, prec: int, parents: tuple | None = None) -> Real:
         """The Real computed by ``recipe`` (the same atom for the same recipe); ``ball``: its
-        value at ``prec`` bits."""
+        value at ``prec`` bits; ``parents``: the Reals in the recipe, when the caller knows them."""
         known = cls._interned.get(recipe)
         if known is not None:
             return known
         real = AtomicExpr.__new__(cls)
         real.recipe, real.index, real.ball, real.prec = recipe, next(_counter), ball, prec
-        real.parents = tuple(recipe.atoms(Real))
+        real.parents = tuple(recipe.atoms(Real)) if parents is None else parents
         sign = 1 if ball > 0 else -1 if ball < 0 else None
         if sign is not None:  # its sign is known: SymPy need not deduce its facts on every query
             real._assumptions = _facts(sign)

@@ -66,7 +66,8 @@ def _carried(a: Expr, b: Expr, kind, operation) -> Real | None:
     if not (ball > 0 or ball < 0) or ball.rel_accuracy_bits() < CARRIED_BITS:
         return None  # it may cancel: SymPy's sum and the precision it needs
     check_magnitude(ball)
-    return Real.of(kind(a, b, evaluate=False), ball, prec)
+    recipe = kind._from_args((a, b), is_commutative=True)  # as kind(a, b, evaluate=False) is, without its cache
+    return Real.of(recipe, ball, prec, parents=tuple(x for x in (a, b) if isinstance(x, Real)))
 
 
 def _scaled(value: Expr) -> bool:
@@ -82,7 +83,9 @@ def _has_long_number(value: Expr) -> bool:
 
 
 def is_exact(value: Expr) -> bool:
-    return not value.has(Real, Float)
+    if isinstance(value, (Real, Float)):
+        return False
+    return value.is_Rational or not value.has(Real, Float)
 
 
 def as_float(value: Expr) -> float | None:
