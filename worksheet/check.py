@@ -42,6 +42,7 @@ from .errors import WorksheetError
 from .forms import evaluate
 from .mistakes import Chain, Mistake, mistakes
 from .sampling import COMPARE_BITS, both_sides, close, guards, numeric, sample_points
+from .trace import defined_somewhere
 
 SCHEMA = "worksheet.check/1"
 TIME_LIMIT = 2.0  # seconds per answer
@@ -101,6 +102,7 @@ class Question:
         self.point = self.given if len(self.given) == len(self.inputs) else None  # the numeric question
         self.free = [s for s in self.inputs if s not in self.explicit]
         self.chain = Chain(graph)
+        defined_somewhere(graph, self.chain.written)  # sinh(w/0) is no question
         self.correct = self.chain.derivative(self.wrt)
         self.exact = self._exact_value() if self.point is not None else None
         self.seed = f"{zlib.crc32(formula.encode())}:{self.wrt}"

@@ -6,10 +6,12 @@ Exit status: 0 done, 2 bad input or usage (one line on stderr, nothing written).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Optional
 
 import typer
@@ -177,6 +179,7 @@ def derive(
     from .render import render
 
     fmt = _format(format, output)
+    _separate([formula], {"--output": output})
     text, filename = _source(formula)
     trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
                 aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
@@ -246,6 +249,7 @@ def graph(
                              f"{', '.join(FIGURE_EXTENSIONS)})", where="--output")
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise WorksheetError("a PNG is binary: write it to a file (-o graph.png) or pipe it", where="--format")
+    _separate([formula], {"--output": output})
     text, filename = _source(formula)
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
                                  digits=digits), fmt)
@@ -257,24 +261,7 @@ def graph(
 
 def _emit_bytes(data: bytes, output: Path | None) -> None:
     """Binary output (a PNG): to a pipe, or written whole to a file."""
-    if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    if output.is_dir():
-        raise WorksheetError(f"{output} is a directory", where="--output")
-    directory = output.resolve().parent
-    if not directory.is_dir():
-        raise WorksheetError(f"no such directory: {directory}", where="--output")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    _emit(data, output)
 
 
 class TrainFormat(str, Enum):
@@ -340,6 +327,7 @@ def train(
     if fmt not in ("md", "tex", "txt", "json", "typ", "pdf"):
         raise WorksheetError(f"a training trace is written as md, tex, txt, json, typ or pdf, not {fmt}",
                              where="--output")
+    _separate([program], {"--output": output})
     text, filename = _source(program)
     progress = _Progress()
     try:
@@ -455,6 +443,7 @@ def grade(
     """
     from .grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
+    _separate([key, submissions], {"--output": output, "--totals": totals})
     answer_key = load_key(key)
     rows = read_submissions(submissions)
     progress = _Progress(label="grading", threshold=100)
@@ -464,10 +453,13 @@ def grade(
     finally:
         progress.close()
     report = report_csv(results)
-    summary = totals_csv(answer_key, rows, results) if totals is not None else None
-    _emit(report, output)
-    if summary is not None:
-        _emit(summary, totals)
+    if totals is None:
+        _emit(report, output)
+    elif output is None:
+        _emit_all([(totals_csv(answer_key, rows, results), totals)])
+        _emit(report, None)
+    else:
+        _emit_all([(report, output), (totals_csv(answer_key, rows, results), totals)])
 
 
 class _Progress:
@@ -536,35 +528,89 @@ def _source(formula: str) -> tuple[str, str | None]:
 def _emit(text: str | bytes, output: Path | None) -> None:
     """Print, or write the whole file at once (no partial file is ever left behind).
 
-    Bytes (a PDF) are written in binary mode, and never to a terminal.
+    Bytes (a PDF, a PNG) are written in binary mode, and never to a terminal.
     """
-    binary = isinstance(text, bytes)
     if output is None:
-        if binary:
+        if isinstance(text, bytes):
             sys.stdout.flush()
             sys.stdout.buffer.write(text)
             sys.stdout.buffer.flush()
         else:
             sys.stdout.write(text)
         return
-    if output.exists() and not output.is_file():  # /dev/null, /dev/stdout, a pipe: write through
-        if output.is_dir():
-            raise WorksheetError(f"{output} is a directory", where="--output")
-        with open(output, "wb") if binary else open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return
+    _emit_all([(text, output)])
+
+
+def _emit_all(files: list[tuple[str | bytes, Path]]) -> None:
+    """Write several files all or nothing: each into a temporary file beside it, then each moved
+    into place once all are written. A replaced file keeps its permissions; a write that fails
+    is one line naming the path, and leaves every file as it was."""
+    staged: list[tuple[Path, Path]] = []
+    current = files[0][1]
+    try:
+        through = [(text, path) for text, path in files if path.exists() and not path.is_file()]
+        for text, current in files:
+            if all(current is not path for _, path in through):
+                staged.append((_staged(text, current), current))
+        for text, current in through:  # /dev/null, /dev/stdout, a pipe: written through, last
+            _write_through(text, current)
+        for temporary, current in staged:
+            os.replace(temporary, current)
+    except OSError as error:
+        raise WorksheetError(f"cannot write {current}: {error.strerror or error}", where="--output") from None
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+
+
+def _staged(text: str | bytes, output: Path) -> Path:
+    """``text`` written whole into a temporary file beside ``output``, with the mode it will have."""
     directory = output.resolve().parent
     if not directory.is_dir():
-        raise WorksheetError(f"no such directory: {directory}", where="--output")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        raise WorksheetError(f"cannot write {output}: no such directory: {directory}")
+    mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else 0o666 & ~_umask()
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    temporary = Path(name)
     try:
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it (mkstemp makes 0600)
-        os.replace(temporary, output)
+        os.chmod(temporary, mode)  # the old file's, or as open() would create it (mkstemp makes 0600)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _write_through(text: str | bytes, output: Path) -> None:
+    if output.is_dir():
+        raise WorksheetError(f"{output} is a directory", where="--output")
+    with open(output, "wb") if isinstance(text, bytes) else open(output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _is_file(name: str | Path) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # an inline formula: too long for a name, or with a NUL
+        return False
+
+
+def _separate(inputs: Iterable[str | Path | None], outputs: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work, an output that is one of the inputs or another output's path:
+    an output never replaces an input (``derive prog.ws -o prog.ws``, ``grade … -o subs.csv``)."""
+    sources = [Path(p) for p in inputs if p is not None and _is_file(p)]
+    taken: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None or (path.exists() and not path.is_file()):
+            continue  # standard output, /dev/null
+        if any(path.exists() and os.path.samefile(path, source) for source in sources):
+            raise WorksheetError(f"{path} is an input: an output never replaces one (choose another path)",
+                                 where=option)
+        key = path.resolve()
+        if key in taken:
+            raise WorksheetError(f"{path} is also the {taken[key]} path: give each output its own",
+                                 where=option)
+        taken[key] = option
 
 
 def _umask() -> int:

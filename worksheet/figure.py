@@ -155,9 +155,15 @@ class _Shown:
                 value = sympy.Float(float(value), 17)
         if not value.is_number:
             return self.notation.doprint(value)
-        if value.is_Rational and not value.is_Integer and len(str(value)) > 7:  # 24599/2500: 9.8396
+        if value.is_Rational and not value.is_Integer and _long_fraction(value):  # 24599/2500: 9.8396
             return self.notation.rounded(value)
         return self.notation.number(value)
+
+
+def _long_fraction(value) -> bool:
+    """Is p/q longer than 7 characters? (Told from the sizes first: str() of a number of
+    100,000 digits is refused by Python.)"""
+    return value.p.bit_length() + value.q.bit_length() > 64 or len(str(value)) > 7
 
 
 def _symbol(node, shown) -> str:

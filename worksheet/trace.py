@@ -89,7 +89,7 @@ def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = N
     full = expand(graph, lambda node: True)
     gradients = tuple(_gradient(name, adjoints, named, full) for name in wrt)
     if values is None:
-        _defined_somewhere(graph, full, gradients)
+        defined_somewhere(graph, full, gradients)
     return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full,
                  stopped(graph, adjoints, _leads_to(graph, wrt)))
 
@@ -256,7 +256,7 @@ def expand(graph: Graph, written_out) -> dict[Expr, Expr | None]:
 UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
 
-def _defined_somewhere(graph: Graph, full: Mapping[Expr, Expr | None], gradients) -> None:
+def defined_somewhere(graph: Graph, full: Mapping[Expr, Expr | None], gradients=()) -> None:
     """A symbolic worksheet whose node or gradient is undefined for every value of the inputs
     ((0·cos b)⁻², whose base is 0 whatever b is) is refused, naming the first such node."""
     for node in graph.operations:

@@ -118,11 +118,16 @@ class _Notation:
             return self.sqrt(self._print(base), base)
         return self.raise_to(base, exponent)
 
-    def _print_Max(self, expr):
-        return self.call("max", expr.args)
+    def _print_Max(self, expr, exp=None):
+        return self._powered(self.call("max", expr.args), exp)
 
-    def _print_Min(self, expr):
-        return self.call("min", expr.args)
+    def _print_Min(self, expr, exp=None):
+        return self._powered(self.call("min", expr.args), exp)
+
+    @staticmethod
+    def _powered(text: str, exp: str | None) -> str:
+        """``text`` raised to ``exp``: LaTeX's power of a function call passes its exponent."""
+        return text if exp is None else "%s^{%s}" % (text, exp)
 
     def _print_Heaviside(self, expr, exp=None):
         z, at_zero = expr.args if len(expr.args) == 2 else (expr.args[0], S.Half)

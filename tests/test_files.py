@@ -1,0 +1,88 @@
+"""Files as a careful tool treats them (issue 12): an output never replaces an input, two
+outputs never share a path, a set of outputs is written whole or not at all, a replaced file
+keeps its permissions, and a write that fails is one line naming the path."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+KEY = '[[question]]\nid = "q1"\nexpression = "x**2"\nwrt = "x"\npoints = 1\nat = "x=3"\n'
+SUBMISSIONS = "student,question,answer\nann,q1,6\nbob,q1,2*x\n"
+
+
+@pytest.fixture
+def grading(tmp_path):
+    key, subs = tmp_path / "key.toml", tmp_path / "subs.csv"
+    key.write_text(KEY)
+    subs.write_text(SUBMISSIONS)
+    return key, subs
+
+
+def test_derive_and_graph_never_replace_their_program(cli, tmp_path):
+    program = tmp_path / "prog.ws"
+    program.write_text("param x = 2\nL = x*x\n")
+    link = tmp_path / "link.md"
+    link.symlink_to(program)
+    for args in (["derive", str(program), "-o", str(program), "-f", "md"],
+                 ["derive", str(program), "-o", str(link)],
+                 ["graph", str(program), "-o", str(program), "-f", "svg"]):
+        result = cli(*args)
+        assert result.code == 2 and "is an input" in result.err, args
+        assert result.err.count("\n") == 1
+    assert program.read_text() == "param x = 2\nL = x*x\n"
+
+
+def test_grade_never_replaces_the_submissions_nor_writes_two_outputs_on_one_path(cli, grading, tmp_path):
+    key, subs = grading
+    result = cli("grade", str(key), str(subs), "-o", str(subs))
+    assert result.code == 2 and "is an input" in result.err
+    assert subs.read_text() == SUBMISSIONS
+    report = tmp_path / "r.csv"
+    result = cli("grade", str(key), str(subs), "-o", str(report), "--totals", str(report))
+    assert result.code == 2 and "--totals" in result.err and not report.exists()
+
+
+def test_a_report_and_its_totals_are_written_together_or_not_at_all(cli, grading, tmp_path):
+    key, subs = grading
+    report = tmp_path / "r.csv"
+    report.write_text("the old report\n")
+    result = cli("grade", str(key), str(subs), "-o", str(report), "--totals", str(tmp_path / "no" / "t.csv"))
+    assert result.code == 2 and "no such directory" in result.err
+    assert report.read_text() == "the old report\n"  # the failing totals path left it as it was
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    totals = tmp_path / "t.csv"
+    assert cli("grade", str(key), str(subs), "-o", str(report), "--totals", str(totals)).code == 0
+    assert report.read_text().startswith("student,question,verdict") and "ann,1,1,1" in totals.read_text()
+
+
+def test_a_replaced_output_keeps_its_permissions(cli, tmp_path):
+    out = tmp_path / "private.md"
+    out.write_text("old")
+    out.chmod(0o600)
+    assert cli("derive", "x*x", "--at", "x=2", "-o", str(out)).code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and "partial L" in out.read_text()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_full_disk_is_one_line_naming_the_path(cli):
+    for args in (["derive", "x*x", "--at", "x=2", "-f", "txt"], ["graph", "x*x", "--at", "x=2", "-f", "png"]):
+        result = cli(*args, "-o", "/dev/full")
+        assert result.code == 2 and "cannot write /dev/full" in result.err and "internal error" not in result.err
+        assert result.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["derive", "1/min(x,y)", "-f", "md"], ["derive", "max(x,y)**2", "-f", "tex"],
+    ["derive", "sqrt(x)", "--at", "x=10**(10**5)", "-f", "md"],
+    ["check", "sinh(w/0)", "--wrt", "w", "--answer", "1"],
+])
+def test_issue_12_inputs_that_were_internal_errors(cli, args):
+    result = cli(*args)
+    assert result.code in (0, 2) and "internal error" not in result.err, result.err
+    if result.code == 2:
+        assert result.err.count("\n") == 1 and "undefined" in result.err
+    else:
+        assert "max" in result.out or "min" in result.out or "10^{-50001}" in result.out
