@@ -45,7 +45,16 @@ class WorksheetError(Exception):
         )
         text = f"{place}: {self.message}" if place else self.message
         excerpt = _excerpt(self.source, self.line, self.column)
-        return f"{text}: {excerpt}" if excerpt else text
+        return visible(f"{text}: {excerpt}" if excerpt else text)
+
+
+def visible(text: str) -> str:
+    """``text`` safe for a terminal: every control character written as its escape (an escape
+    byte from a file or an option never reaches the terminal)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def _position(line: int | None, column: int | None) -> str | None:

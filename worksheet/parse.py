@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -440,9 +441,34 @@ def _short(text: str) -> str:
     return text if len(text) <= 24 else text[:12] + "…" + text[-8:]
 
 
+def control_character(text: str) -> tuple[int, int, str] | None:
+    """The first control or format character of ``text`` (an escape byte, a bidirectional
+    override, a line separator other than a newline), as (line, column, character); None if
+    there is none. Tabs and line ends are text."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.isprintable():
+            continue
+        for column, ch in enumerate(line, start=1):
+            if ch not in "\t\r" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+                return number, column, ch
+    return None
+
+
+def check_plain(text: str, what: str = "the text", line: int = 1, column: int = 1) -> None:
+    """Refuse a control character (which could drive a terminal or hide code), saying where."""
+    found = control_character(text)
+    if found is not None:
+        at_line, at_column, ch = found
+        raise WorksheetError(
+            f"{what} has a control character (U+{ord(ch):04X}): it must be plain text",
+            line=line + at_line - 1, column=(column if at_line == 1 else 1) + at_column - 1,
+        )
+
+
 def parse_expression(text: str, *, line: int = 1, column: int = 1) -> Ast:
     """One formula, e.g. ``"(w*x+b-y)**2"``."""
     _check_length(text, MAX_FORMULA_CHARS, "formula", line, column)
+    check_plain(text, "the formula", line, column)
     parser = Parser(tokenize(text, line, column))
     if parser.token.kind == "end":
         raise WorksheetError("the formula is empty", line=line, column=column)
@@ -454,6 +480,8 @@ def parse_expression(text: str, *, line: int = 1, column: int = 1) -> Ast:
 def parse_program(text: str, *, max_chars: int = MAX_PROGRAM_CHARS) -> Program:
     """A program: statements one per line (or split by ';'), ``#`` comments."""
     _check_length(text, max_chars, "program" if "\n" in text.strip() else "formula", 1, 1)
+    check_plain(text.removeprefix("\ufeff"), "the program" if "\n" in text.strip() else "the formula")
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors write
     statements = []
     for number, raw in enumerate(text.splitlines(), start=1):
         content = raw.split("#", 1)[0]

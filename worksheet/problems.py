@@ -32,6 +32,7 @@ import sympy
 from .blanks import Policy
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
+from .parse import control_character
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
 PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks"}
@@ -91,6 +92,9 @@ def load(path: str | Path) -> ProblemSet:
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
+    if control_character(title) or "\n" in title:
+        raise WorksheetError("the title must be one line of plain text (no line breaks or control "
+                             "characters)", where=f"{where}: title")
     problems = data.get("problem")
     if not isinstance(problems, list) or not problems or not all(isinstance(p, dict) for p in problems):
         raise WorksheetError("expected one or more [[problem]] tables", where=f"{where}: problem")

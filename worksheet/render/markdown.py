@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..document import Document, Equation
 from .figures import mermaid
 from .notation import LatexNotation
@@ -25,13 +27,21 @@ def render(doc: Document, *, digits: int = 6) -> str:
         return escape(item).replace("|", "\\|") if isinstance(item, str) else f"${math(item)}$"
 
     text = environment().get_template("worksheet.md.j2").render(
-        doc=doc, inline=inline, cell=cell, display=math, align=ALIGN, mermaid=mermaid
+        doc=doc, inline=inline, cell=cell, display=math, align=ALIGN, mermaid=mermaid, escape=escape,
+        fence=fence,
     )
     return text.rstrip() + "\n"
 
 
 def escape(text: str) -> str:
-    """Text that Markdown shows as written."""
-    for ch in "\\`*_[]<>#$":
+    """Text that Markdown shows as written, on one line: no tag, link, emphasis or heading of
+    the user's text is ever live (``<script>``, ``[x](javascript:…)``)."""
+    for ch in "\\`*_[]<>#$&!~":
         text = text.replace(ch, "\\" + ch)
-    return text
+    return " ".join(text.splitlines())
+
+
+def fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text``, which therefore cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
