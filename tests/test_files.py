@@ -86,3 +86,28 @@ def test_issue_12_inputs_that_were_internal_errors(cli, args):
         assert result.err.count("\n") == 1 and "undefined" in result.err
     else:
         assert "max" in result.out or "min" in result.out or "10^{-50001}" in result.out
+
+
+def test_a_quoted_line_break_is_one_invalid_row_not_phantom_students(cli, grading, tmp_path):
+    key, _ = grading
+    subs = tmp_path / "breaks.csv"
+    subs.write_text('student,question,answer\n"ann\nbob",q1,6\ncid,q1,"6\n7"\ndan,q1,6\n')
+    totals = tmp_path / "t.csv"
+    result = cli("grade", str(key), str(subs), "--totals", str(totals))
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert len(lines) == 4 and "line 2" in lines[1] and lines[2].startswith("cid,q1,invalid")
+    assert "line 4" in lines[2] and lines[3].startswith("dan,q1,correct")
+    assert [row.split(",")[0] for row in totals.read_text().splitlines()[1:]] == ["cid", "dan"]
+
+
+def test_values_beyond_the_doubles_are_refused_by_train_and_the_torch_export(cli, tmp_path):
+    program = tmp_path / "t.ws"
+    program.write_text("param w = 1\ndata x = [1, 2]\ndata y = [2, 4]\nL = mean((w*x - y)**2)\n")
+    result = cli("train", str(program), "--lr", "10**400")
+    assert result.code == 2 and result.err.startswith("worksheet: error: --lr:") and "internal" not in result.err
+    big = tmp_path / "big.ws"
+    big.write_text("param w = 1e300\nL = w*w*w\n")
+    out = tmp_path / "big.py"
+    result = cli("derive", str(big), "-f", "torch", "-o", str(out))
+    assert result.code == 2 and "float64" in result.err and not out.exists()

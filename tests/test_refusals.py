@@ -100,3 +100,15 @@ def test_missing_file_and_bad_output_path(cli, tmp_path):
     assert result.code == 2 and "no such directory" in result.err
     result = cli("derive", "x*y", "-o", str(tmp_path / "out.xyz"))
     assert result.code == 2 and "--format" in result.err
+
+
+@pytest.mark.parametrize("body, words", [
+    (".".join(["a"] * 40_000) + " = 1", "dotted parts"),       # tomllib would take 3.9 GB
+    ("a = " + "[" * 5000 + "]" * 5000, "nested more than"),
+])
+def test_toml_shapes_that_would_blow_up_are_refused_before_reading(cli, tmp_path, body, words):
+    path = tmp_path / "set.toml"
+    path.write_text('title = "x"\n' + body + "\n")
+    for args in (["handout", str(path), "-o", str(tmp_path / "out")], ["grade", str(path), str(path)]):
+        result = cli(*args)
+        assert result.code == 2 and words in result.err and "set.toml:2" in result.err

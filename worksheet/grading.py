@@ -22,6 +22,7 @@ to the same question is judged once.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,6 +31,7 @@ from pathlib import Path
 from .check import INVALID, Question, Verdict
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
+from .parse import control_character
 
 MAX_SUBMISSIONS_BYTES = 50_000_000
 MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
@@ -258,21 +260,49 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
 # ── submissions ──────────────────────────────────────────────────────────────────────────
 
 def read_submissions(path: str | Path) -> list[Submission]:
-    """Every non-empty line after the header, in order; a line that cannot be read is kept
-    with the reason (it becomes an ``invalid`` row of the report)."""
+    """Every non-empty row after the header, in order (a quoted field may hold a line break: the
+    row is then one submission, as CSV says); a row that cannot be read is kept with the reason
+    (it becomes an ``invalid`` row of the report)."""
     text = _read(Path(path), MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
     if Path(path).suffix.lower() == ".toml":
         return _toml_submissions(text, str(path))
-    lines = text.splitlines()
-    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if header_at is None:
+    rows = list(_csv_rows(text))
+    header = next((i for i, (_, fields, _) in enumerate(rows) if any(f.strip() for f in fields)), None)
+    if header is None:
         raise WorksheetError("the file is empty (expected a header: student,question,answer)", where=str(path))
-    columns = _header(lines[header_at], str(path))
-    rows = []
-    for number, line in enumerate(lines[header_at + 1:], start=header_at + 2):
-        if line.strip():
-            rows.append(_submission(number, line, columns))
-    return rows
+    columns = _header(rows[header][1], str(path))
+    return [_submission(number, fields, error, columns) for number, fields, error in rows[header + 1:]
+            if error or any(f.strip() for f in fields)]
+
+
+def _csv_rows(text: str):
+    """(line the row starts on, its fields, the reason it cannot be read or "") for each row. A
+    quoted field may run over a line break (up to SPAN lines: the row is then one submission);
+    a quote never closed spoils its own line only, not the rest of the file."""
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        for end in range(i + 1, min(i + SPAN, len(lines)) + 1):
+            fields = _fields("\n".join(lines[i:end]))
+            if fields is not None:
+                yield i + 1, fields, ""
+                i = end
+                break
+        else:
+            yield i + 1, [], f"line {i + 1}: not a CSV row (a quote that is never closed)"
+            i += 1
+
+
+SPAN = 10
+"""The most lines one quoted field may run over."""
+
+
+def _fields(text: str) -> list[str] | None:
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else [] if not rows else None
 
 
 def _toml_submissions(text: str, where: str) -> list[Submission]:
@@ -301,8 +331,8 @@ def _toml_submissions(text: str, where: str) -> list[Submission]:
     return rows
 
 
-def _header(line: str, where: str) -> dict[str, int]:
-    names = [name.strip().lower() for name in next(csv.reader([line]))]
+def _header(fields: list[str], where: str) -> dict[str, int]:
+    names = [name.strip().lower() for name in fields]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise WorksheetError(f"the header has no column {missing[0]!r} (it needs student, question, answer; "
@@ -310,17 +340,20 @@ def _header(line: str, where: str) -> dict[str, int]:
     return {name: names.index(name) for name in (*COLUMNS, "variant") if name in names}
 
 
-def _submission(number: int, line: str, columns: dict[str, int]) -> Submission:
-    try:
-        fields = next(csv.reader([line], strict=True))
-    except csv.Error as error:
-        return Submission(number, "", "", "", problem=f"line {number}: not a CSV row ({error})")
+def _submission(number: int, fields: list[str], error: str, columns: dict[str, int]) -> Submission:
+    if error:
+        return Submission(number, "", "", "", problem=error)
     get = (lambda name: fields[columns[name]].strip() if name in columns and columns[name] < len(fields) else "")
     student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
     if len(fields) < len(columns) or (len(fields) <= max(columns.values())):
         problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
     elif not student or not question:
         problem = f"line {number}: the student or the question is empty"
+    elif any(control_character(f) or "\n" in f for f in (student, question, variant)):
+        problem = f"line {number}: a student, question or variant holds a line break or a control character"
+        student = question = variant = ""
+    elif control_character(answer) or "\n" in answer:
+        problem = f"line {number}: the answer holds a line break or a control character"
     else:
         problem = ""
     return Submission(number, student, question, answer, variant, problem)

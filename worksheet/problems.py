@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -124,6 +125,7 @@ def _grading(table, where: str) -> Policy:
 
 def read_toml(text: str, where: str, keys: tuple[str, ...]) -> dict:
     """A TOML file's table, with only ``keys`` at the top (a problem set, a grading key, answers)."""
+    _check_toml_shape(text, where)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -132,6 +134,30 @@ def read_toml(text: str, where: str, keys: tuple[str, ...]) -> dict:
     if unknown:
         raise WorksheetError(f"unknown key {unknown[0]!r} (keys: {', '.join(keys)})", where=where)
     return data
+
+
+MAX_KEY_PARTS = 16
+MAX_TOML_DEPTH = 32
+
+
+def _check_toml_shape(text: str, where: str) -> None:
+    """Refuse, before tomllib reads it, a key of more than MAX_KEY_PARTS dotted parts or arrays
+    and tables nested deeper than MAX_TOML_DEPTH (tomllib would build them all: a key of 40,000
+    parts took 3.9 GB). Counted roughly, outside quotes: a real problem set is far inside."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        bare = STRINGS.sub('""', line).split("#", 1)[0]
+        key = bare.split("=", 1)[0] if "=" in bare else bare.strip().strip("[]") if bare.lstrip().startswith("[") else ""
+        if key.count(".") >= MAX_KEY_PARTS:
+            raise WorksheetError(f"a key of more than {MAX_KEY_PARTS} dotted parts", where=f"{where}:{number}")
+        for ch in re.findall(r"[][{}]", bare):
+            depth += 1 if ch in "[{" else -1
+            if depth > MAX_TOML_DEPTH:
+                raise WorksheetError(f"arrays or tables nested more than {MAX_TOML_DEPTH} deep",
+                                     where=f"{where}:{number}")
+
+
+STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:

@@ -21,6 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from .api import _located, _point, parse_point
+from .arith import Refused
 from .errors import WorksheetError
 from .graph import Graph, build
 from .limits import MAX_PROGRAM_CHARS
@@ -97,7 +98,10 @@ def train(
     convert = _exact if exact else _double
     start = {name: convert(_array(value)) for name, value in given.items()}
     given_rate = number(_rate(lr))
-    rate = convert(scalar(given_rate))[()]
+    try:
+        rate = convert(scalar(given_rate))[()]
+    except Refused as error:  # 10**400 is no double
+        raise WorksheetError(f"the learning rate would be {error}", where="--lr") from None
     samples = _samples(graph, start) if per_sample else None
     total = epochs * (samples or 1)
     if not 1 <= epochs or total > MAX_TRAIN_STEPS:

@@ -8,7 +8,7 @@ so it is an independent check of the worksheet, and a starting point for student
 from __future__ import annotations
 
 import keyword
-from fractions import Fraction
+import math
 
 import numpy as np
 import sympy
@@ -131,7 +131,7 @@ def _seed(trace) -> str:
 
 def _literal(value: sympy.Expr) -> str:
     """A number in the model's code; negative ones in parentheses (so -1 ** x means (-1)**x)."""
-    text = str(int(value)) if value.is_Integer else repr(float(value))
+    text = str(int(value)) if value.is_Integer else _double(value)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -141,9 +141,20 @@ def _floats(value) -> str:
         if value.shape == ():
             return _floats(value[()])
         return "[" + ", ".join(_floats(v) for v in value) + "]"
-    if isinstance(value, Fraction):
-        return repr(float(value))
-    return repr(float(value))
+    return _double(value)
+
+
+def _double(value) -> str:
+    """A float literal, exact to the double; a value beyond the doubles' range is refused (the
+    script computes in float64: an ``inf`` would be no test)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise WorksheetError("the PyTorch script computes in float64, and a value here is beyond the "
+                             "largest double (about 1.8e308): write the worksheet in another format")
+    return repr(number)
 
 
 def _ints(value) -> str:
