@@ -4,10 +4,17 @@ keeps its permissions, and a write that fails is one line naming the path."""
 
 from __future__ import annotations
 
+import re
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from conftest import SAMPLES
 
 KEY = '[[question]]\nid = "q1"\nexpression = "x**2"\nwrt = "x"\npoints = 1\nat = "x=3"\n'
 SUBMISSIONS = "student,question,answer\nann,q1,6\nbob,q1,2*x\n"
@@ -111,3 +118,33 @@ def test_values_beyond_the_doubles_are_refused_by_train_and_the_torch_export(cli
     out = tmp_path / "big.py"
     result = cli("derive", str(big), "-f", "torch", "-o", str(out))
     assert result.code == 2 and "float64" in result.err and not out.exists()
+
+
+def _set_state(directory: Path) -> set[str]:
+    """The seeds the files of a handout set say they belong to (one seed: a whole set)."""
+    seeds = {f"seed {__import__('json').loads((directory / 'manifest.json').read_text())['seed']}"}
+    for sheet in directory.glob("*.md"):
+        seeds |= set(re.findall(r"seed \d+", sheet.read_text())[:1])
+    return seeds
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_handout_leaves_the_whole_old_set_or_the_whole_new_one(tmp_path, signal_number):
+    """A handout killed at any moment (here: at 10 moments over its run) leaves the set it
+    replaces, or the new set, whole; never a mix, never a temporary file."""
+    out = tmp_path / "set"
+    command = [sys.executable, "-m", "worksheet", "handout", str(SAMPLES / "backprop_set.toml"),
+               "-o", str(out), "-f", "md", "-n", "4", "--key"]
+    subprocess.run(command + ["--seed", "1"], check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run(command + ["--seed", "2"], check=True, capture_output=True)
+    whole = time.perf_counter() - started
+    for k in range(10):
+        subprocess.run(command + ["--seed", "1"], check=True, capture_output=True)
+        process = subprocess.Popen(command + ["--seed", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(whole * (0.5 + k / 15))
+        process.send_signal(signal_number)
+        process.wait(timeout=60)
+        state = _set_state(out)
+        assert state in ({"seed 1"}, {"seed 3"}), (k, process.returncode)
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

@@ -6,12 +6,15 @@ Exit status: 0 done, 2 bad input or usage (one line on stderr, nothing written).
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from collections.abc import Iterable, Mapping
 from typing import Annotated, Optional
 
 import typer
@@ -378,9 +381,8 @@ def handout(
     finally:
         progress.close()
     output.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        _emit(content, output / name)
-    _emit(manifest, output / "manifest.json")
+    _emit_all([(content, output / name) for name, content in files.items()]
+              + [(manifest, output / "manifest.json")])  # the whole set, or nothing
 
 
 class CheckFormat(str, Enum):
@@ -554,13 +556,27 @@ def _emit_all(files: list[tuple[str | bytes, Path]]) -> None:
                 staged.append((_staged(text, current), current))
         for text, current in through:  # /dev/null, /dev/stdout, a pipe: written through, last
             _write_through(text, current)
-        for temporary, current in staged:
-            os.replace(temporary, current)
+        with _signals_held():  # Ctrl-C or SIGTERM now waits until every file is in place
+            for temporary, current in staged:
+                os.replace(temporary, current)
     except OSError as error:
         raise WorksheetError(f"cannot write {current}: {error.strerror or error}", where="--output") from None
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held():
+    """Ctrl-C and SIGTERM held off for the block (a few renames), then delivered."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _staged(text: str | bytes, output: Path) -> Path:
@@ -626,6 +642,28 @@ def fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The console script: run the app, turn every kind of bad input into one line and exit 2."""
+    with _terminated_cleanly():
+        return _main(argv)
+
+
+@contextmanager
+def _terminated_cleanly():
+    """SIGTERM ends the run as Ctrl-C does, so that no temporary file is left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="worksheet", standalone_mode=False)
     except WorksheetError as error:
