@@ -7,7 +7,9 @@ print it in Markdown, LaTeX or plain text; none of them decides what a worksheet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sympy import S
 
@@ -59,9 +61,14 @@ class Listing:
 class Figure:
     """The computational graph as a picture: a ``worksheet.figure.Figure`` (nodes, arrows with
     values and gradients, coordinates). Markdown draws it as Mermaid, LaTeX as TikZ; a
-    renderer without pictures may leave it out."""
+    renderer without pictures leaves it out, and its layout is then never computed (``make``
+    lays it out on first use)."""
 
-    figure: object
+    make: Callable[[], object]
+
+    @cached_property
+    def figure(self) -> object:
+        return self.make()
 
 
 @dataclass(frozen=True)
@@ -351,7 +358,7 @@ def graph_figure(trace) -> list:
     """The graph as a figure: each arrow with its value and the gradient flowing back along it."""
     from .figure import figure
 
-    return [Figure(figure(trace))]
+    return [Figure(lambda: figure(trace))]
 
 
 
