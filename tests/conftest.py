@@ -68,3 +68,22 @@ def run_scripts(paths: list[str], timeout: float = 300) -> list[str]:
                           text=True, timeout=timeout, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
+
+
+@pytest.fixture(scope="module")
+def cli_runner(tmp_path_factory):
+    """``cli`` for hypothesis tests (one fixture for all examples): exit code, stdout, stderr,
+    with a scratch directory ``.tmp``."""
+    import contextlib
+    import io
+
+    from worksheet.cli import main
+
+    def run(*args: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+        return Result(code, out.getvalue(), err.getvalue())
+
+    run.tmp = tmp_path_factory.mktemp("fuzz")
+    return run

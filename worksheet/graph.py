@@ -24,7 +24,7 @@ from .limits import MAX_NODES
 from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from .rules import RULES
 from . import tensors
-from .arith import OutsideDomain, Refused, settle
+from .arith import OutsideDomain, Refused, settle, short_text
 
 Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")
@@ -277,10 +277,11 @@ class _Builder:
         try:
             return settle_constant(evaluate(rule.form(*args)))
         except OutsideDomain:
-            shown = ", ".join(sympy.sstr(a) for a in args)
+            shown = ", ".join(short_text(a) for a in args)
             raise self._error(f"{rule.op}({shown}) is undefined ({rule.domain})", item.pos) from None
         except Refused as error:
-            raise self._error(f"{rule.op}({', '.join(map(str, args))}) would be {error}", item.pos) from None
+            shown = ", ".join(short_text(a) for a in args)  # 3**(2**20) is ≈ 4.4e+500000, not its digits
+            raise self._error(f"{rule.op}({shown}) would be {error}", item.pos) from None
 
     def _operation(self, op: str, args: list[Expr], pos: Pos | None, name: str | None = None) -> Symbol:
         if len(self.operations) >= MAX_NODES:
