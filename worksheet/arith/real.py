@@ -183,7 +183,8 @@ def _ziv(expr: Expr, bits: int, env) -> tuple[arb, int]:
         if prec >= MAX_PRECISION:
             raise Undecidable(
                 f"a number whose digits do not settle at {MAX_PRECISION:,} bits of precision "
-                f"(it cancels to within 10^−{int(MAX_PRECISION * 0.30103):,} of its terms, or is 0)"
+                f"(it cancels to within 10^−{int(MAX_PRECISION * 0.30103):,} of its terms, is 0, or is a "
+                f"periodic function of a number too large to reduce by its period)"
             )
         prec = min(2 * prec, MAX_PRECISION)
 
