@@ -256,15 +256,7 @@ def graph(
     text, filename = _source(formula)
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
                                  digits=digits), fmt)
-    if isinstance(picture, bytes):
-        _emit_bytes(picture, output)
-    else:
-        _emit(picture, output)
-
-
-def _emit_bytes(data: bytes, output: Path | None) -> None:
-    """Binary output (a PNG): to a pipe, or written whole to a file."""
-    _emit(data, output)
+    _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
 
 
 class TrainFormat(str, Enum):
@@ -509,11 +501,7 @@ def _source(formula: str) -> tuple[str, str | None]:
     if formula == "-":
         return sys.stdin.read(MAX_PROGRAM_CHARS + 1), "<stdin>"
     path = Path(formula)
-    try:
-        is_file = path.is_file()
-    except (OSError, ValueError):
-        is_file = False
-    if not is_file:
+    if not _is_file(path):
         if path.suffix in PROGRAM_SUFFIXES:
             raise WorksheetError(f"no such file: {formula}")
         return formula, None

@@ -31,7 +31,7 @@ from pathlib import Path
 from .check import INVALID, Question, Verdict
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
-from .parse import control_character
+from .parse import one_plain_line
 
 MAX_SUBMISSIONS_BYTES = 50_000_000
 MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
@@ -349,10 +349,10 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
         problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
     elif not student or not question:
         problem = f"line {number}: the student or the question is empty"
-    elif any(control_character(f) or "\n" in f for f in (student, question, variant)):
+    elif not all(one_plain_line(f) for f in (student, question, variant)):
         problem = f"line {number}: a student, question or variant holds a line break or a control character"
         student = question = variant = ""
-    elif control_character(answer) or "\n" in answer:
+    elif not one_plain_line(answer):
         problem = f"line {number}: the answer holds a line break or a control character"
     else:
         problem = ""

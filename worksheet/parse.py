@@ -454,6 +454,11 @@ def control_character(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+def one_plain_line(text: str) -> bool:
+    """No line break and no control character: a title, a name, an answer."""
+    return "\n" not in text and control_character(text) is None
+
+
 def check_plain(text: str, what: str = "the text", line: int = 1, column: int = 1) -> None:
     """Refuse a control character (which could drive a terminal or hide code), saying where."""
     found = control_character(text)

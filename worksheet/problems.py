@@ -33,7 +33,7 @@ import sympy
 from .blanks import Policy
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
-from .parse import control_character
+from .parse import one_plain_line
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
 PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks"}
@@ -93,7 +93,7 @@ def load(path: str | Path) -> ProblemSet:
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
-    if control_character(title) or "\n" in title:
+    if not one_plain_line(title):
         raise WorksheetError("the title must be one line of plain text (no line breaks or control "
                              "characters)", where=f"{where}: title")
     problems = data.get("problem")
