@@ -145,7 +145,6 @@ def random_point(rng: random.Random, variables) -> dict[str, Fraction]:
         else:
             exponent = rng.uniform(-3, 3)
             mantissa = rng.randint(100, 999)
-            places = 2 - math.floor(exponent)
             value = Fraction(mantissa) * Fraction(10) ** (math.floor(exponent) - 2)
             value = value if rng.random() < 0.5 else -value
         point[v] = value

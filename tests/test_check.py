@@ -250,3 +250,79 @@ def test_numbers_are_compared_exactly_or_certified(question, at, answer, verdict
 def test_a_question_undefined_at_its_point_is_refused():
     with pytest.raises(WorksheetError):
         Question("log(1-x)", "x", "x=20")
+
+
+# ── large questions: the domain node by node, a bound on the size ────────────────────────
+
+DOMAIN_QUESTIONS = [
+    "(w*x+b-y)**2",
+    "log(1 - x*w) + sqrt(w) / (x - 2)",
+    "sigmoid(w*x) * tanh(w - x) + relu(w - 1/x)",
+    "exp(exp(w*x)) - log(w*w)",  # huge values, and values undefined at w = 0
+    "x + x + x - 3*x + abs(w)",  # cancels to 0 in the written-out form
+]
+
+
+@pytest.mark.parametrize("question", DOMAIN_QUESTIONS)
+def test_the_domain_node_by_node_gives_each_written_out_value(question):
+    """Oracle: each node's written-out value, certified by itself at 128 bits."""
+    q = Question(question, "w")
+    domain = q.chain.domain(q.correct)
+    rng = random.Random(question)
+    for _ in range(40):
+        point = {s: Fraction(rng.randint(-4000, 4000), 1000) for s in q.inputs}
+        expected = [numeric(e, point) for e in [q.correct, *q.chain.values()]]
+        if None in expected:  # the point is outside the domain: the values stop at the first undefined one
+            expected = expected[:expected.index(None) + 1]
+        got = list(domain.values(point))
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a == b or abs(a - b) <= abs(b) * mpmath.mpf(2) ** -120, (point, a, b)
+
+
+@pytest.mark.parametrize("question", DOMAIN_QUESTIONS)
+def test_guards_are_those_of_every_subexpression(question):
+    q = Question(question, "w")
+    exprs = [q.correct, *q.chain.values()]
+    expected: dict = {}
+    for expr in exprs:  # oracle: SymPy's own walk over every subexpression, repeats and all
+        for e in sympy.preorder_traversal(expr):
+            for z in (e.args[:1] if isinstance(e, (sympy.Abs, sympy.log, sympy.Heaviside)) or type(e).__name__ in
+                      ("relu", "sign") else [e.base] if e.is_Pow and e.exp.is_negative else []):
+                if not z.is_number:
+                    expected.setdefault(z)
+    assert guards(exprs) == list(expected)
+
+
+def test_a_question_of_more_than_a_thousand_operations_is_refused_in_one_line(cli):
+    question = "+".join(f"sin({i}*x)" for i in range(1, 600))  # 599 products, sines, 598 sums
+    result = cli("check", question, "--wrt", "x", "--answer", "cos(x)")
+    assert result.code == 2 and result.out == ""
+    assert result.err.count("\n") == 1 and "1,796 operations" in result.err and "at most 1,000" in result.err
+    line, column = map(int, result.err.split(": ")[2].split(":")[:2])  # worksheet: error: 1:COL: …
+    assert line == 1 and 1 < column <= len(question)  # where the 1,001st operation is
+    assert cli("check", "+".join(f"sin({i}*x)" for i in range(1, 300)), "--wrt", "x",
+               "--answer", "cos(x)").code == 1  # 896 operations: checked
+
+
+def test_the_questions_own_work_is_not_counted_against_an_answer(monkeypatch):
+    """The sample points for a new set of variables are the question's: a slow question must
+    not make a short answer invalid ("took longer than 2 s")."""
+    import time
+
+    from worksheet import check as module
+
+    monkeypatch.setattr(module, "TIME_LIMIT", 0.3)
+    original = module.Question.samples
+
+    def slow(self, free):  # slow to compute, quick once known
+        if free not in self._samples:
+            time.sleep(0.5)
+        return original(self, free)
+
+    monkeypatch.setattr(module.Question, "samples", slow)
+    q = Question("sin(x*y)", "x", "x=1,y=2")
+    assert q.judge("y*cos(x*y)").verdict == "correct"
+    assert q.judge("cos(x*y)").verdict == "incorrect"

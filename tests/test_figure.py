@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worksheet import derive, render
-from worksheet.figure import FigureEdge, FigureNode, Figure, draw, figure
+from worksheet.figure import FigureEdge, FigureNode, Figure, _Boxes, _gaps, draw, figure
 from worksheet.render.figures import mermaid, mermaid_text, png, render_figure, svg, tex_text, tikz_document
 
 README = ("(w*x+b-y)**2", "w=1,b=0,x=2,y=4")
@@ -90,6 +92,37 @@ def test_fifty_nodes_lay_out_without_overlap():
     assert len(fig.nodes) >= 50
     check_layout(fig)
     ET.fromstring(svg(fig))
+
+
+@given(st.lists(st.tuples(*[st.floats(-500, 500, allow_nan=False)] * 2, *[st.floats(0, 300)] * 2), max_size=40),
+       st.tuples(*[st.floats(-500, 500, allow_nan=False)] * 2, *[st.floats(0, 300)] * 2))
+@settings(max_examples=300, deadline=None)
+def test_boxes_find_an_overlap_exactly_when_one_is_there(boxes, probe):
+    def box(x, y, w, h):
+        return (x, y, x + w, y + h)
+
+    taken = _Boxes(box(*b) for b in boxes)
+    probe = box(*probe)
+    everyone = any(probe[0] < t[2] and t[0] < probe[2] and probe[1] < t[3] and t[1] < probe[3]
+                   for t in map(lambda b: box(*b), boxes))
+    assert taken.overlaps(probe) == everyone
+
+
+def test_a_long_arrow_tries_the_gaps_near_its_ends_only():
+    assert _gaps(2, 5) == [5, 4, 3]
+    assert _gaps(0, 8) == list(range(8, 0, -1))
+    assert _gaps(0, 3000) == [3000, 2999, 2998, 2997, 4, 3, 2, 1]
+
+
+def test_an_input_used_on_every_line_of_a_long_program_keeps_labels_on_their_arrows():
+    lines = ["a0 = x"] + [f"a{i} = a{i - 1}*x + {i}" for i in range(1, 400)]
+    fig = draw("\n".join(lines), at="x=1/2", filename="fan.ws")
+    check_layout(fig)
+    for e in fig.edges:  # each label on its own arrow, between its ends
+        (x0, y0), (x1, y1) = e.start, e.end
+        x, y = e.label_at
+        assert x0 - 1 <= x <= x1 + 1, (e.source, e.target)
+        assert y == pytest.approx(y0 + (x - x0) / (x1 - x0) * (y1 - y0), abs=0.1)
 
 
 def test_svg_is_xml_with_every_name_value_and_gradient():

@@ -5,7 +5,6 @@ import io
 import json
 import random
 
-import pytest
 
 from conftest import SAMPLES
 
@@ -187,3 +186,32 @@ def test_hostile_rows_are_one_row_each_and_the_batch_goes_on(cli, tmp_path):
     assert verdicts["0e999999999"] == "incorrect"  # it is 0, quickly, not a hang
     assert verdicts["1e999999999"] == "invalid" and verdicts["abs(3/log(1-20))"] == "invalid"
     assert all(r["feedback"] and "\n" not in r["feedback"] for r in rows)
+
+
+def test_control_characters_never_reach_the_report(cli, tmp_path):
+    """A name with an escape sequence is not echoed, whatever else is wrong with its row."""
+    submissions = tmp_path / "s.csv"
+    submissions.write_text("student,question,answer,variant\n"
+                           "ann,q1,2(w*x+b-y)x\n"              # 3 fields of 4: the count is its problem
+                           "\x1b[2J,q1,2(w*x+b-y)x\n"          # and a terminal escape in the name
+                           "bob\x07,q1,2(w*x+b-y)x,v01\n")
+    result = cli("grade", str(KEY), str(submissions))
+    assert result.code == 0, result.err
+    rows = _report(result.out)
+    assert [r["verdict"] for r in rows] == ["invalid"] * 3
+    assert all(ch.isprintable() or ch == "\n" for ch in result.out)
+    assert "control character" in rows[1]["feedback"] and "control character" in rows[2]["feedback"]
+
+
+def test_control_characters_in_one_students_toml(cli, tmp_path):
+    out = tmp_path / "handout"
+    assert cli("handout", str(SAMPLES / "backprop_set.toml"), "-f", "md", "-o", str(out)).code == 0
+    named = tmp_path / "a.toml"
+    named.write_text('student = "ann\\u001b]0;owned\\u0007"\n[answers]\n1 = "2"\n')
+    result = cli("grade", str(out / "manifest.json"), str(named))
+    assert result.code == 2 and "student" in result.err and "\x1b" not in result.err
+    blanks = tmp_path / "b.toml"
+    blanks.write_text('student = "ann"\n[answers]\n"\\u001b[2J" = "2"\n2 = "x\\u001bq"\n3 = "4"\n')
+    result = cli("grade", str(out / "manifest.json"), str(blanks))
+    assert result.code == 0 and all(ch.isprintable() or ch == "\n" for ch in result.out)
+    assert [r["verdict"] for r in _report(result.out)][:2] == ["invalid", "invalid"]

@@ -112,3 +112,41 @@ def test_toml_shapes_that_would_blow_up_are_refused_before_reading(cli, tmp_path
     for args in (["handout", str(path), "-o", str(tmp_path / "out")], ["grade", str(path), str(path)]):
         result = cli(*args)
         assert result.code == 2 and words in result.err and "set.toml:2" in result.err
+
+
+@pytest.mark.parametrize("fmt", ["txt", "md", "tex", "typ", "json"])
+def test_an_exponent_of_half_a_million_digits_is_written_shortened_or_exactly(cli, fmt):
+    """x^(3^(2^20)): the exponent (500,298 digits) is shown ≈ its first digits in a worksheet,
+    exactly in JSON; at a point, x^… is refused in one line (once: an internal error)."""
+    result = cli("derive", "x ^ 3**(2**20)", "-f", fmt)
+    assert result.code == 0, result.err
+    if fmt == "json":
+        import json
+
+        text = json.loads(result.out)["gradients"]["x"]["expr"]
+        last = str((pow(3, 2 ** 20, 10 ** 40) - 1) % 10 ** 40).zfill(40)  # 3^(2^20) − 1, its last 40 digits
+        assert last in text and len(text) > 2 * 500_000  # every digit, in the coefficient and the exponent
+    else:
+        assert "7.88477" in result.out and len(result.out) < 20_000
+    result = cli("derive", "x ^ 3**(2**20)", "--at", "x=2", "-f", fmt)
+    assert result.code == 2 and result.err.count("\n") == 1 and len(result.err) < 300
+
+
+def test_a_tensor_program_over_the_work_limit_is_refused_where_it_goes_over(cli, tmp_path):
+    """45 functions of a 316×316 matrix once took 64 s (200 s and 15 GB in JSON)."""
+    program = tmp_path / "big.ws"
+    program.write_text("\n".join(["param W = randn(316, 316, seed=1)"] + [
+        f"h{i} = tanh({'W' if i == 0 else f'h{i - 1}'})" for i in range(45)] + ["L = sum(h44)"]) + "\n")
+    result = cli("derive", str(program), "-f", "json")  # two lines fit (998,560 each), not three
+    assert result.code == 2 and "2,000,000 element operations" in result.err and "big.ws:4:" in result.err
+
+
+def test_a_training_over_the_work_limit_is_refused_before_its_first_step(cli, tmp_path):
+    program = tmp_path / "model.ws"
+    program.write_text("param W = randn(64, 64, seed=1)\ndata x = randn(64, seed=2)\ndata y = randn(64, seed=3)\n"
+                       "h = tanh(W @ x)\nloss = mse(h, y)\n")
+    result = cli("train", str(program), "--lr", "0.01", "--epochs", "100000")
+    assert result.code == 2 and "--epochs" in result.err and "at most" in result.err
+    most = int(result.err.split("at most ")[1].split(" steps")[0].replace(",", ""))
+    assert 100 < most < 100_000
+    assert cli("train", str(program), "--lr", "0.01", "--epochs", "2").code == 0

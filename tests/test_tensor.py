@@ -270,7 +270,7 @@ def test_format_torch_is_picked_by_the_py_extension(cli, tmp_path):
 
 # ── Arb's matrix product for balls ───────────────────────────────────────────────────────
 
-def _exact(arf) -> "mpmath.mpf":
+def _exact(arf):
     import mpmath
 
     mantissa, exponent = arf.man_exp()

@@ -246,3 +246,54 @@ def test_no_glyph_is_missing():
             _, warnings = typst.compile_with_warnings(render(trace, "typ").encode(), root=root,
                                                       ignore_system_fonts=True)
         assert not [w.message for w in warnings]
+
+
+# ── the compile: a child process, an empty directory, a time limit ──────────────────────
+
+ENDLESS = "#for i in range(100000) { for j in range(100000) { } }\ndone\n"  # 10¹⁰ steps, no memory
+
+
+def test_typesetting_is_stopped_at_its_time_limit(monkeypatch):
+    import time
+
+    from worksheet.errors import WorksheetError
+    from worksheet.render import typst as module
+
+    monkeypatch.setattr(module, "TYPESET_SECONDS", 1)
+    start = time.monotonic()
+    with pytest.raises(WorksheetError, match="longer than 1 s"):
+        compile_pdf(ENDLESS)
+    assert time.monotonic() - start < 10
+
+
+def test_typst_reads_no_file(tmp_path, monkeypatch):
+    (tmp_path / "manifest.json").write_text('{"answer": 42}')
+    monkeypatch.chdir(tmp_path)
+    for path in ("manifest.json", str(tmp_path / "manifest.json"), "/etc/hostname"):
+        with pytest.raises(RuntimeError, match="file not found"):
+            compile_pdf(f'#raw(read("{path}"))')
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc to find the child")
+def test_ctrl_c_stops_typesetting_and_its_child():
+    import signal
+    import time
+    from pathlib import Path
+
+    parent = subprocess.Popen([sys.executable, "-c", f"from worksheet.render.typst import compile_pdf; "
+                               f"compile_pdf({ENDLESS!r})"], cwd=ROOT, stderr=subprocess.PIPE)
+    children: list[int] = []
+    for _ in range(200):  # the child typesetting
+        time.sleep(0.05)
+        children = [int(c) for t in Path(f"/proc/{parent.pid}/task").iterdir()
+                    for c in (t / "children").read_text().split()] if Path(f"/proc/{parent.pid}").exists() else []
+        if children:
+            break
+    assert children, "no child process typesets"
+    time.sleep(0.5)
+    parent.send_signal(signal.SIGINT)
+    parent.wait(timeout=10)
+    assert b"KeyboardInterrupt" in parent.stderr.read()
+    time.sleep(0.2)
+    for child in children:  # killed and reaped, not left running
+        assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]

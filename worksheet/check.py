@@ -36,11 +36,12 @@ import sympy
 from sympy import Expr, Symbol
 
 from .answers import is_rounded_too_far, read_expression, rounding_allowance, same_number
-from .arith import Refused, settle
+from .arith import Refused, settle, short_expression
 from .deadline import TimeLimit, time_limit
 from .errors import WorksheetError
 from .forms import evaluate
-from .mistakes import Chain, Mistake, mistakes
+from .limits import MAX_CHECKED_OPERATIONS
+from .mistakes import Chain, mistakes
 from .sampling import COMPARE_BITS, both_sides, close, guards, numeric, sample_points
 from .trace import defined_somewhere
 
@@ -85,6 +86,7 @@ class Question:
         from .tensor_trace import is_tensor_program
 
         graph = program_graph(formula, filename=filename, target=target)
+        _check_size(graph)
         names = parse_names(wrt, "--wrt")
         if len(names) != 1:
             raise WorksheetError("check one derivative at a time: give one variable", where="--wrt")
@@ -115,7 +117,7 @@ class Question:
     def _exact_value(self) -> Expr:
         for node in self.graph.operations:  # the question itself must be defined there (log(1 − x) at 20 is not)
             if numeric(self.chain.written[node.symbol], self.point) is None:
-                raise WorksheetError(f"{node.name} = {sympy.sstr(node.expr, order='none')} is undefined at the "
+                raise WorksheetError(f"{node.name} = {short_expression(node.expr)} is undefined at the "
                                      f"given values ({self._where(self.point, self.inputs)})", where="--at")
         if numeric(self.correct, self.point) is None:
             raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at the given values", where="--at")
@@ -130,7 +132,7 @@ class Question:
         derivative's and the mistakes' values there (computed once per set of variables)."""
         if free not in self._samples:
             fixed = {s: v for s, v in self.explicit.items() if s not in free}
-            points = sample_points(list(free), fixed, [self.correct, *self.chain.values()],
+            points = sample_points(list(free), fixed, self.chain.domain(self.correct),
                                    f"{self.seed}:{','.join(s.name for s in free)}")
             if not points:
                 raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at every point tried", where="--at")
@@ -155,10 +157,14 @@ class Question:
                 expr = read_expression(text, self.variables + [s.name for s in self.named])
                 if expr.free_symbols & self.named:
                     expr = expr.xreplace({s: self.chain.written[s] for s in self.named})
-                key = (expr, text) if not expr.free_symbols else expr  # a number's digits matter
-                if key not in self._verdicts:
+            key = (expr, text) if not expr.free_symbols else expr  # a number's digits matter
+            if key not in self._verdicts:
+                free = self._free(expr)
+                if free is not None:
+                    self.samples(free)  # the question's points, once per set of variables: not the answer's time
+                with time_limit(TIME_LIMIT):
                     self._verdicts[key] = self._judge(expr, text)
-                return self._verdicts[key]
+            return self._verdicts[key]
         except WorksheetError as error:
             return Verdict(INVALID, (), str(error))
         except TimeLimit:
@@ -171,10 +177,15 @@ class Question:
             return Verdict(INVALID, (), f"answer: it could not be checked ({type(error).__name__}): "
                                         f"write it more simply, or report this answer")
 
-    def _judge(self, expr: Expr, text: str) -> Verdict:
+    def _free(self, expr: Expr) -> tuple[Symbol, ...] | None:
+        """The variables ``expr`` is judged as a function of (None: it is judged as a number)."""
         symbols = expr.free_symbols
         free = tuple(s for s in self.inputs if s not in self.explicit or s in symbols)
-        if not free or (not symbols and self.point is not None):
+        return None if not free or (not symbols and self.point is not None) else free
+
+    def _judge(self, expr: Expr, text: str) -> Verdict:
+        free = self._free(expr)
+        if free is None:
             return self._judge_number(expr, text)
         verdict = self._judge_function(expr, free)
         if verdict.verdict == CORRECT and self.point is not None and self.explicit.keys() != self.point.keys():
@@ -325,6 +336,15 @@ def check(question: str, answer: str, *, wrt: str, at: str | Mapping | None = No
 
     A bad question raises ``WorksheetError``; a bad answer is the verdict ``invalid``."""
     return Question(question, wrt, at, filename=filename).judge(answer)
+
+
+def _check_size(graph) -> None:
+    """Refuse a question too large to check (MAX_CHECKED_OPERATIONS), where its graph passes it."""
+    operations = graph.operations
+    if len(operations) > MAX_CHECKED_OPERATIONS:
+        line, column = operations[MAX_CHECKED_OPERATIONS].pos or (None, None)
+        raise WorksheetError(f"the question has {len(operations):,} operations: answers are checked for "
+                             f"questions of at most {MAX_CHECKED_OPERATIONS:,}", line=line, column=column)
 
 
 def _sentences(*parts: str) -> str:

@@ -14,7 +14,7 @@ from functools import cached_property
 from sympy import S
 
 from .graph import Node, symbol
-from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
+from .limits import MAX_DRAWN_ARROWS, MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
 from .terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401
 from .trace import Step, Trace
@@ -355,9 +355,14 @@ def _key(side):
 
 
 def graph_figure(trace) -> list:
-    """The graph as a figure: each arrow with its value and the gradient flowing back along it."""
-    from .figure import figure
+    """The graph as a figure: each arrow with its value and the gradient flowing back along it;
+    a graph of more than MAX_DRAWN_ARROWS arrows is named, not drawn."""
+    from .figure import figure, uses
 
+    arrows = sum(1 for _ in uses(trace.graph))
+    if arrows > MAX_DRAWN_ARROWS:
+        return [Paragraph((f"The graph has {arrows:,} arrows, too many to draw on a page (at most "
+                           f"{MAX_DRAWN_ARROWS:,}): worksheet graph draws it alone, as SVG or PNG.",))]
     return [Figure(lambda: figure(trace))]
 
 

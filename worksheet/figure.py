@@ -118,12 +118,9 @@ def figure(source, *, digits: int = 6) -> Figure:
             if value is not None:
                 grads[(step.node, step.input, step.position)] = shown(value)
     edges = []
-    for node in graph.operations:
-        for position, arg in enumerate(node.args):
-            if isinstance(arg, Symbol) and arg.name in graph.by_name:
-                value = shown(values[arg.name]) if values is not None else None
-                edges.append(FigureEdge(arg.name, node.name, position, value,
-                                        grads.get((node.name, arg.name, position))))
+    for node, position, arg in uses(graph):
+        value = shown(values[arg.name]) if values is not None else None
+        edges.append(FigureEdge(arg.name, node.name, position, value, grads.get((node.name, arg.name, position))))
     labels = {n.name: (n.name if n.is_input else _symbol(n, shown)) for n in graph.nodes}
     output_value = shown(values[graph.target]) if values is not None else None
     seed = None
@@ -131,6 +128,14 @@ def figure(source, *, digits: int = 6) -> Figure:
         seed_value = getattr(source, "seed", None)
         seed = shown(seed_value) if seed_value is not None else "1"
     return _layout(graph, labels, edges, output_value, seed, values is not None)
+
+
+def uses(graph: Graph):
+    """Each use of a node by another, (node, position, the symbol used): the figure's arrows."""
+    for node in graph.operations:
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, Symbol) and arg.name in graph.by_name:
+                yield node, position, arg
 
 
 class _Shown:
@@ -296,7 +301,7 @@ def _place_label(e: FigureEdge, start, end, first: int, last: int, lefts, rights
         return x, start[1] + t * (end[1] - start[1])
 
     def candidates():  # lazily: the first one is nearly always free, and an arrow may span 5,000 gaps
-        for gap in range(last, first, -1):  # the gap between column gap-1 and column gap
+        for gap in _gaps(first, last):  # the gap between column gap-1 and column gap
             a, b = max(rights[gap - 1], start[0]), min(lefts[gap], end[0])
             if b - a < 2 * half:
                 a, b = a - half + (b - a) / 2, b + half - (b - a) / 2
@@ -317,19 +322,32 @@ def _place_label(e: FigureEdge, start, end, first: int, last: int, lefts, rights
     return round(x, 2), round(y, 2)
 
 
+def _gaps(first: int, last: int, near: int = 4) -> list[int]:
+    """The gaps an arrow from column ``first`` to column ``last`` crosses, where its labels may
+    go: the ``near`` gaps before its target, then the ``near`` after its source (so a long arrow
+    costs as much as a short one, and a figure's layout stays linear in its arrows)."""
+    gaps = range(last, first, -1)
+    if len(gaps) <= 2 * near:
+        return list(gaps)
+    return list(gaps[:near]) + list(gaps[-near:])
+
+
 class _Boxes:
-    """Rectangles (left, top, right, bottom), found by the columns of ``CELL`` points they span:
-    an overlap test looks at its neighbours only, not at every node and label of the figure."""
+    """Rectangles (left, top, right, bottom), found by the ``CELL``-point squares they cover:
+    an overlap test looks at its neighbours only, not at every node and label of the figure
+    (nor at a whole column of 3,000 nodes)."""
 
     CELL = 64.0
 
     def __init__(self, boxes=()):
-        self.cells: dict[int, list[tuple]] = {}
+        self.cells: dict[tuple[int, int], list[tuple]] = {}
         for box in boxes:
             self.add(box)
 
-    def _span(self, box) -> range:
-        return range(int(box[0] // self.CELL), int(box[2] // self.CELL) + 1)
+    def _span(self, box):
+        c = self.CELL
+        return ((i, j) for i in range(int(box[0] // c), int(box[2] // c) + 1)
+                for j in range(int(box[1] // c), int(box[3] // c) + 1))
 
     def add(self, box) -> None:
         for cell in self._span(box):

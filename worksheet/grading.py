@@ -317,17 +317,20 @@ def _toml_submissions(text: str, where: str) -> list[Submission]:
 
     data = read_toml(text, where, ("student", "variant", "answers"))
     student, variant, answers = data.get("student"), data.get("variant", ""), data.get("answers")
-    if not isinstance(student, str) or not student.strip():
-        raise WorksheetError("expected the student's name", where=f"{where}: student")
-    if not isinstance(variant, str):
+    if not isinstance(student, str) or not student.strip() or not one_plain_line(student):
+        raise WorksheetError("expected the student's name, one line of plain text", where=f"{where}: student")
+    if not isinstance(variant, str) or not one_plain_line(variant):
         raise WorksheetError("expected a variant id such as \"v03\"", where=f"{where}: variant")
     if not isinstance(answers, dict):
         raise WorksheetError("expected a table [answers] of blank number = value", where=f"{where}: answers")
     rows = []
     for number, (blank, value) in enumerate(answers.items(), start=1):
         ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        rows.append(Submission(number, student.strip(), blank.strip(), str(value) if ok else "", variant.strip(),
-                               "" if ok else f"answers.{blank}: expected a number or a text"))
+        plain = one_plain_line(blank) and one_plain_line(str(value))
+        problem = ("" if ok else f"answers.{blank}: expected a number or a text") if plain else \
+            f"answer {number}: its blank or its value holds a line break or a control character"
+        rows.append(Submission(number, student.strip(), blank.strip() if plain else "",
+                               str(value) if ok and plain else "", variant.strip(), problem))
     return rows
 
 
@@ -345,13 +348,13 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
         return Submission(number, "", "", "", problem=error)
     get = (lambda name: fields[columns[name]].strip() if name in columns and columns[name] < len(fields) else "")
     student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
-    if len(fields) < len(columns) or (len(fields) <= max(columns.values())):
+    if not all(one_plain_line(f) for f in (student, question, variant)):  # never echoed into the report
+        problem = f"line {number}: a student, question or variant holds a line break or a control character"
+        student = question = variant = ""
+    elif len(fields) < len(columns) or (len(fields) <= max(columns.values())):
         problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
     elif not student or not question:
         problem = f"line {number}: the student or the question is empty"
-    elif not all(one_plain_line(f) for f in (student, question, variant)):
-        problem = f"line {number}: a student, question or variant holds a line break or a control character"
-        student = question = variant = ""
     elif not one_plain_line(answer):
         problem = f"line {number}: the answer holds a line break or a control character"
     else:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import sympy
 from sympy import Expr, Symbol
 
 from .errors import WorksheetError
@@ -24,7 +23,7 @@ from .limits import MAX_NODES
 from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from .rules import RULES
 from . import tensors
-from .arith import OutsideDomain, Refused, settle, short_text
+from .arith import OutsideDomain, Refused, settle, short_expression, short_text
 
 Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")
@@ -463,7 +462,7 @@ def _whole(expr: Ast, what: str, source: str, minimum: int) -> int:
     if not (value.is_Integer and value >= minimum):
         line, column = expr.pos
         raise WorksheetError(
-            f"{what} must be a whole number ≥ {minimum}, not {sympy.sstr(value)}",
+            f"{what} must be a whole number ≥ {minimum}, not {short_expression(value, None)}",
             line=line, column=column, source=source or None,
         )
     return int(value)

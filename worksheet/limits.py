@@ -12,6 +12,18 @@ MAX_NESTING = 100
 MAX_NODES = 100_000
 """A program that needs more operation nodes than this is refused."""
 
+MAX_CHECKED_OPERATIONS = 1_000
+"""A question whose graph has more operations than this is not checked: an answer is compared
+with the derivative written out in the inputs, and that grows with the square of a chain."""
+
+MAX_DRAWN_ARROWS = 400
+"""A worksheet draws its graph when it has at most this many arrows (below Mermaid's 500, which
+GitHub refuses to draw); a larger graph is named, and ``worksheet graph`` draws it alone."""
+
+TYPESET_SECONDS = 120
+"""Typst (PDF, PNG) is stopped after this long: its loops cannot be interrupted, and no input
+reaches its code (a 1,200-page worksheet takes about 15 s)."""
+
 MAX_DIGITS = 1_000_000
 """An exact number (or a decimal's exponent) beyond this many digits is refused."""
 
@@ -31,6 +43,9 @@ computed."""
 MAX_TENSOR_ELEMENTS = 100_000
 """A tensor (declared or computed) with more elements than this is refused."""
 
-MAX_TENSOR_WORK = 5_000_000
-"""A tensor program whose forward pass needs more element operations than this (a matrix
-product m×k by k×n counts m·k·n) is refused before anything is computed."""
+MAX_TENSOR_WORK = 2_000_000
+"""A tensor program that needs more element operations than this, forward and backward, is
+refused before anything is computed: a matrix product m×k by k×n counts 3·m·k·n (its
+backward pass is two more products), an elementwise operation 10 for each element (a
+certified function and its derivative cost about ten multiply-adds), anything else 1 for
+each element. About 10 s on a 2-core machine at the limit."""

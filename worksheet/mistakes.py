@@ -25,6 +25,7 @@ from sympy import Expr, S, Symbol
 from .forms import evaluate
 from .graph import Graph, Node
 from .rules import RULES
+from .sampling import Domain
 from .trace import expand
 
 MAX_OPERATIONS = 80
@@ -54,6 +55,10 @@ class Chain:
     def values(self) -> list[Expr]:
         """Every operation written out in the inputs: where they are all defined is the domain."""
         return [self.written[node.symbol] for node in self.graph.operations]
+
+    def domain(self, *exprs: Expr) -> Domain:
+        """Where every operation (and each of ``exprs``) is defined, evaluated node by node."""
+        return Domain(exprs, [(n.symbol, n.expr, self.written[n.symbol]) for n in self.graph.operations])
 
     def local(self, node: Node, position: int) -> Expr:
         """∂node/∂args[position], in the inputs (computed once)."""

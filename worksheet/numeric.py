@@ -28,7 +28,7 @@ import mpmath
 import numpy as np
 import sympy
 from flint import arb
-from sympy import Expr, Float, Rational, Symbol
+from sympy import Expr, Rational, Symbol
 
 from .errors import WorksheetError
 from .forms import evaluate

@@ -92,7 +92,7 @@ def load(path: str | Path) -> ProblemSet:
     data = read_toml(text, where, ("title", "problem", "grading"))
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        raise WorksheetError("expected a text of at most 200 characters", where=f"{where}: title")
+        raise WorksheetError("expected a non-empty text of at most 200 characters", where=f"{where}: title")
     if not one_plain_line(title):
         raise WorksheetError("the title must be one line of plain text (no line breaks or control "
                              "characters)", where=f"{where}: title")

@@ -18,14 +18,16 @@ answer that is right for w·x > 0 only cannot pass unseen. Points whose values a
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 
 import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from .arith import Refused, certify
+from flint import arb
+
+from .arith import Refused, certify, certify_once
 from .functions import relu
 
 COMPARE_BITS = 128
@@ -48,14 +50,55 @@ Point = dict[Symbol, Fraction]
 
 def numeric(expr: Expr, point: Mapping[Symbol, Fraction]) -> mpmath.mpf | None:
     """``expr`` at ``point``, certified to COMPARE_BITS bits, or None where it is undefined."""
+    ball = _ball(expr, point)
+    return None if ball is None else _number(ball)
+
+
+def _ball(expr: Expr, point: Mapping) -> arb | None:
     try:
-        ball = certify(expr, COMPARE_BITS, point)
+        return certify(expr, COMPARE_BITS, point)
     except (Refused, ValueError, ZeroDivisionError):
         return None
+
+
+def _number(ball: arb) -> mpmath.mpf:
     if ball.is_zero():
         return mpmath.mpf(0)
     with mpmath.workprec(COMPARE_BITS + 16):
         return mpmath.mpf(ball)
+
+
+class Domain:
+    """Where a question is defined: where each of ``exprs`` is, and each step of ``chain``
+    (symbol, its definition in the inputs and the earlier symbols, the same written out in the
+    inputs). A step's value is computed from the earlier steps' balls — a graph of n nodes
+    costs n operations at a point, where its written-out values, each holding all before it,
+    cost n² — and from its written-out form where that ball is not narrow enough."""
+
+    def __init__(self, exprs: Iterable[Expr] = (), chain: Iterable[tuple[Symbol, Expr, Expr]] = ()):
+        self.exprs = list(exprs)
+        self.chain = list(chain)
+
+    def guards(self) -> list[Expr]:
+        return guards(self.exprs + [written for _, _, written in self.chain])
+
+    def values(self, point: Mapping[Symbol, Fraction]) -> Iterator[mpmath.mpf | None]:
+        """Each value in turn, up to the first undefined one (None)."""
+        for expr in self.exprs:
+            value = numeric(expr, point)
+            yield value
+            if value is None:
+                return
+        balls: dict = dict(point)
+        for symbol, definition, written in self.chain:
+            ball = certify_once(definition, COMPARE_BITS, balls)
+            if ball is None:
+                ball = _ball(written, point)
+            if ball is None:
+                yield None
+                return
+            balls[symbol] = ball
+            yield _number(ball)
 
 
 def close(answer: mpmath.mpf, correct: mpmath.mpf) -> bool:
@@ -70,11 +113,18 @@ def close(answer: mpmath.mpf, correct: mpmath.mpf) -> bool:
 def guards(exprs: Iterable[Expr]) -> list[Expr]:
     """The expressions whose sign switches a branch (kinks) or that divide (poles)."""
     found: dict[Expr, None] = {}
+    seen: set[Expr] = set()  # a subexpression met again (each value holds the ones before it) is not walked again
     for expr in exprs:
-        for e in sympy.preorder_traversal(expr):
+        unseen = [expr]
+        while unseen:
+            e = unseen.pop()
+            if e in seen:
+                continue
+            seen.add(e)
             for z in _guarded(e):
                 if not z.is_number:
                     found.setdefault(z)
+            unseen.extend(reversed(e.args))
     return list(found)
 
 
@@ -93,16 +143,17 @@ def _guarded(e: Expr) -> list[Expr]:
 # ── points ───────────────────────────────────────────────────────────────────────────────
 
 def sample_points(
-    free: Sequence[Symbol], fixed: Mapping[Symbol, Fraction], exprs: Sequence[Expr], seed: str,
+    free: Sequence[Symbol], fixed: Mapping[Symbol, Fraction], exprs: Domain | Sequence[Expr], seed: str,
     count: int = POINTS,
 ) -> list[Point]:
     """``count`` points where every one of ``exprs`` is defined (fixed values kept), then a
     point on each side of each kink not yet reached on that side, where one can be found."""
     rng = random.Random(seed)
+    exprs = _domain(exprs)
     if not free:
         point = dict(fixed)
         return [point] if _size(point, exprs) is not None else []
-    kinks = guards(exprs)
+    kinks = exprs.guards()
     near: list[Point] = []
     far: list[tuple[int, Point]] = []
     for attempt in range(ATTEMPTS):
@@ -119,6 +170,7 @@ def sample_points(
 def both_sides(points: list[Point], free, fixed, exprs, kinks, rng) -> list[Point]:
     """For each kink a point on a side no point of ``points`` is on, where the search finds one."""
     extra: list[Point] = []
+    exprs = _domain(exprs)
     for z in kinks:
         seen = {_side(z, p) for p in points + extra}
         for side in (1, -1):
@@ -144,7 +196,11 @@ def _side(z: Expr, point: Point) -> int:
     return 0 if value is None else (value > 0) - (value < 0)
 
 
-def _usable(point: Point, exprs: Sequence[Expr], kinks: Sequence[Expr]) -> int | None:
+def _domain(exprs: Domain | Sequence[Expr]) -> Domain:
+    return exprs if isinstance(exprs, Domain) else Domain(exprs)
+
+
+def _usable(point: Point, exprs: Domain, kinks: Sequence[Expr]) -> int | None:
     """None where ``point`` is too near a kink or a pole, or an expression is undefined; else
     how far the values are from 1 (the largest |log₂ |v||, 0 for values near 1)."""
     for z in kinks:
@@ -154,10 +210,9 @@ def _usable(point: Point, exprs: Sequence[Expr], kinks: Sequence[Expr]) -> int |
     return _size(point, exprs)
 
 
-def _size(point: Point, exprs: Sequence[Expr]) -> int | None:
+def _size(point: Point, exprs: Domain) -> int | None:
     size = 0
-    for e in exprs:
-        value = numeric(e, point)
+    for value in exprs.values(point):
         if value is None:
             return None
         if value:
@@ -181,4 +236,4 @@ def _coordinate(rng: random.Random, scale: int) -> Fraction:
             return value
 
 
-__all__ = ["COMPARE_BITS", "EQUAL_BITS", "close", "guards", "numeric", "sample_points", "both_sides"]
+__all__ = ["COMPARE_BITS", "EQUAL_BITS", "Domain", "close", "guards", "numeric", "sample_points", "both_sides"]

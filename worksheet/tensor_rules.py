@@ -125,7 +125,12 @@ class Elementwise:
         return Form(self.rule.form(*args))
 
     def work(self, *shapes):
-        return math.prod(self.shape(*shapes)) or 1
+        return ELEMENTWISE_WORK * (math.prod(self.shape(*shapes)) or 1)
+
+
+ELEMENTWISE_WORK = 10
+"""What an element of an elementwise operation counts toward the work limit: a certified
+function and its derivative cost about ten multiply-adds of a matrix product (measured)."""
 
 
 def tensor_rule(op: str):
@@ -227,7 +232,8 @@ class MatMul(TensorRule):
         return MatProduct(tuple(Form(a) for a in args))
 
     def work(self, a, b):
-        return math.prod(a) * (b[1] if len(b) == 2 else 1)
+        """Three multiply-adds for each of the forward pass's: the backward pass makes two products."""
+        return 3 * math.prod(a) * (b[1] if len(b) == 2 else 1)
 
 
 @rule

@@ -10,7 +10,6 @@ sum of those steps. The output must be a scalar (backward starts from ∂J/∂J 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ import sympy
 from flint import arb
 from sympy import Expr, Symbol
 
-from .arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall
+from .arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall, short_expression
 from .arith.balls import working
 from .arith.elements import Ball, magnitude_checked, to_arb
 from .arith.real import START
@@ -229,6 +228,11 @@ def infer_shapes(graph: Graph, inputs: Mapping[str, Shape]) -> dict[str, Shape]:
     return shapes
 
 
+def tensor_work(graph: Graph, shapes: Mapping[str, Shape]) -> int:
+    """The element operations of a forward and backward pass, as the work limit counts them."""
+    return sum(tensor_rule(node.op).work(*(_arg_shape(a, shapes) for a in node.args)) for node in graph.operations)
+
+
 def _arg_shape(arg: Expr, shapes: Mapping[str, Shape]) -> Shape:
     return shapes[arg.name] if isinstance(arg, Symbol) else ()
 
@@ -412,7 +416,7 @@ SYMBOLS = {"matmul": "@", "add": "+", "sub": "-", "mul": "*", "div": "/", "pow":
 
 def _written(graph: Graph, node: Node) -> str:
     """The operation as the user wrote it, in its inputs' names: W @ x, z + b, relu(z)."""
-    names = [a.name if isinstance(a, Symbol) else sympy.sstr(a) for a in node.args]
+    names = [a.name if isinstance(a, Symbol) else short_expression(a, None) for a in node.args]
     if node.op in SYMBOLS:
         return f" {SYMBOLS[node.op]} ".join(names)
     if node.op == "transpose":

@@ -24,7 +24,7 @@ from .forms import evaluate, fits, product, put_in, substitute, total
 from .graph import Graph, Node
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
-from .arith import OutsideDomain, Real, Refused, plus, settle, short_text, times
+from .arith import OutsideDomain, Real, Refused, plus, settle, short_expression, short_text, times
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def settled(
         return settle(compute())
     except Refused as error:
         at = ", ".join(f"{name} = {short_text(values[Symbol(name, real=True)])}" for name in dict.fromkeys(node.inputs))
-        definition = sympy.sstr(node.expr, order="none")
+        definition = short_expression(node.expr)
         if what is None:
             what = (f"the derivative of {node.name} = {definition} with respect to {wrt}" if wrt is not None
                     else f"{of}{node.name} = {definition}")
@@ -264,7 +264,7 @@ def defined_somewhere(graph: Graph, full: Mapping[Expr, Expr | None], gradients=
         if written is not None and written.has(*UNDEFINED):
             line, column = node.pos or (None, None)
             raise WorksheetError(
-                f"{node.name} = {sympy.sstr(node.expr, order='none')} is undefined for every value of the inputs "
+                f"{node.name} = {short_expression(node.expr)} is undefined for every value of the inputs "
                 f"({RULES[node.op].domain})", line=line, column=column)
     for g in gradients:
         if g.in_inputs is not None and g.in_inputs.has(*UNDEFINED):

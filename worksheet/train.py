@@ -26,11 +26,19 @@ from .errors import WorksheetError
 from .graph import Graph, build
 from .limits import MAX_PROGRAM_CHARS
 from .parse import parse_program
-from .tensor_trace import backward, forward, infer_shapes
+from .tensor_trace import backward, forward, infer_shapes, tensor_work
 from .tensors import as_array, elementwise, number, scalar
 
 MAX_TRAIN_STEPS = 100_000
 """More SGD steps (epochs × samples) than this are refused."""
+
+MAX_TRAIN_WORK = 12_000_000
+STEP_WORK = 400
+EXACT_WORK = 10
+"""A training whose steps need more element operations than MAX_TRAIN_WORK is refused before
+the first step (about 10 s on a 2-core machine): a step counts the work of its forward and
+backward pass (``tensor_work``) and STEP_WORK more, each EXACT_WORK times over with --exact
+(fractions, and the balls that huge ones become, cost about ten times a double)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,9 @@ def train(
     total = epochs * (samples or 1)
     if not 1 <= epochs or total > MAX_TRAIN_STEPS:
         raise WorksheetError(f"epochs × samples must be from 1 to {MAX_TRAIN_STEPS:,}, not {total:,}", where="--epochs")
+    values = {**start, **_sample(graph, start, 0 if samples else None)}
+    shapes = _located(lambda: infer_shapes(graph, {k: v.shape for k, v in values.items()}), source, filename)
+    _check_work(tensor_work(graph, shapes), total, exact)
     params = {p: start[p] for p in graph.params}
     stored: dict[str, np.ndarray] = {}
     steps: list[TrainStep] = []
@@ -129,6 +140,16 @@ def train(
     explained = _explained(source, graph, start, steps, explain_steps, filename)
     return Training(graph, given_rate, epochs, per_sample, zero_grad, exact, start, tuple(steps),
                     prediction, samples, explained)
+
+
+def _check_work(pass_work: int, steps: int, exact: bool) -> None:
+    """Refuse a training longer than MAX_TRAIN_WORK (``pass_work``: one step's passes), before its first step."""
+    step = (pass_work + STEP_WORK) * (EXACT_WORK if exact else 1)
+    work = steps * step
+    if work > MAX_TRAIN_WORK:
+        most = MAX_TRAIN_WORK // step
+        raise WorksheetError(f"{steps:,} steps of this model need about {work:,} element operations (the limit is "
+                             f"{MAX_TRAIN_WORK:,}): train for at most {most:,} steps", where="--epochs")
 
 
 # ── one step ─────────────────────────────────────────────────────────────────────────────

@@ -10,11 +10,12 @@ Every decimal printed anywhere comes from ``certify``: its digits are right, or 
 """
 
 from .errors import Imprecise, OutsideDomain, Refused, TooLarge, TooSmall, Undecidable
-from .real import CARRIED_BITS, MAX_PRECISION, Real, certify, decimal_text, proved_zero, sign, to_float
-from .values import as_float, exact_text, is_exact, plus, settle, short_text, times
+from .real import CARRIED_BITS, MAX_PRECISION, Real, certify, certify_once, decimal_text, proved_zero, sign, to_float
+from .values import (as_float, exact_text, expression_text, is_exact, plus, settle, short_expression, short_text,
+                     times)
 
 __all__ = [
     "CARRIED_BITS", "MAX_PRECISION", "Imprecise", "OutsideDomain", "Real", "Refused", "TooLarge", "TooSmall",
-    "Undecidable", "as_float", "certify", "decimal_text", "exact_text", "is_exact", "proved_zero",
-    "plus", "settle", "short_text", "sign", "times", "to_float",
+    "Undecidable", "as_float", "certify", "certify_once", "decimal_text", "exact_text", "expression_text", "is_exact", "proved_zero",
+    "plus", "settle", "short_expression", "short_text", "sign", "times", "to_float",
 ]

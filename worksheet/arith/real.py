@@ -189,6 +189,18 @@ def _ziv(expr: Expr, bits: int, env) -> tuple[arb, int]:
         prec = min(2 * prec, MAX_PRECISION)
 
 
+def certify_once(expr: Expr, bits: int, env: Mapping) -> arb | None:
+    """``expr``'s ball at the first working precision of ``certify``, where ``env`` may hold
+    balls (values already certified): the ball when it is as narrow as ``certify``'s, None
+    when it is not, or the value is undefined or beyond the magnitudes (``certify`` decides)."""
+    try:
+        ball = walk(expr, max(START, bits + 32), env)
+        check_magnitude(ball)
+    except (Imprecise, ValueError, ZeroDivisionError):
+        return None
+    return ball if ball.is_zero() or ball.rel_accuracy_bits() >= bits else None
+
+
 SMALLEST = arb(2) ** -MAX_BINARY_EXPONENT
 
 PROOF_PRECISION = 512

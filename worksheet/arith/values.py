@@ -12,6 +12,7 @@ import gmpy2
 import sympy
 from flint import arb
 from sympy import Expr, Float
+from sympy.printing.str import StrPrinter
 
 from ..limits import MAX_DIGITS, MAX_EXACT_OPS
 from .errors import TooLarge
@@ -106,13 +107,42 @@ def short_text(value: Expr) -> str:
     first six digits (a number of 5,000 digits is not written into a one-line error)."""
     if value.is_Rational and max(value.p.bit_length(), value.q.bit_length()) > 4 * SHORT:
         return "≈ " + decimal_text(value, 6, strip_zeros=True)
-    text = exact_text(value) if value.is_Rational or not is_exact(value) else sympy.sstr(value)
+    text = exact_text(value) if value.is_Rational or not is_exact(value) else short_expression(value, None)
     if len(text) <= SHORT:
         return text
     try:
         return "≈ " + decimal_text(value, 6, strip_zeros=True)
     except ValueError:
         return text[:SHORT] + "…"
+
+
+class _Written(StrPrinter):
+    """SymPy's string form, terms in the order written, with every integer written by gmpy2
+    (exactly, and fast: Python refuses str() of more than 4,300 digits); ``short``: a long
+    number as ≈ its first six digits instead, for a message."""
+
+    def __init__(self, short: bool, order: str | None):
+        super().__init__({"order": order})
+        self.short = short
+
+    def _print_Integer(self, expr) -> str:
+        return self._print_Rational(expr)
+
+    def _print_Rational(self, expr) -> str:
+        if self.short and max(expr.p.bit_length(), expr.q.bit_length()) > 4 * SHORT:
+            return f"(≈ {decimal_text(expr, 6, strip_zeros=True)})"
+        return str(gmpy2.mpz(expr.p)) + ("" if expr.q == 1 else f"/{gmpy2.mpz(expr.q)}")
+
+
+def expression_text(expr: Expr, order: str | None = None) -> str:
+    """``expr`` as ``sympy.sstr`` writes it (``order="none"``: terms as written), exact however
+    long its numbers (for JSON)."""
+    return _Written(False, order).doprint(expr)
+
+
+def short_expression(expr: Expr, order: str | None = "none") -> str:
+    """``expr`` as a SymPy string for a one-line message: a long number ≈ its first digits."""
+    return _Written(True, order).doprint(expr)
 
 
 def exact_text(value: Expr) -> str:
@@ -123,4 +153,4 @@ def exact_text(value: Expr) -> str:
         return f"{gmpy2.mpz(value.p)}/{gmpy2.mpz(value.q)}"
     if not is_exact(value):
         return decimal_text(value)
-    return sympy.sstr(value)
+    return expression_text(value)

@@ -239,17 +239,11 @@ def tikz_document(figure: Figure) -> str:
 def png(figure: Figure, *, ppi: int = 144) -> bytes:
     """The SVG as a PNG, rasterised by Typst (no Cairo): a page the size of the picture with
     the SVG on it. The SVG is passed as an input, never spliced into Typst source."""
-    import tempfile
-    from pathlib import Path
-
-    import typst
+    from .typst import compile_pdf
 
     source = (
         '#set page(width: auto, height: auto, margin: 0pt, fill: white)\n'
         '#image(bytes(sys.inputs.at("svg")), format: "svg", width: '
         f'{figure.width * PX:.1f}pt)\n'
     )
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "figure.typ"
-        path.write_text(source, encoding="utf-8")
-        return typst.compile(str(path), format="png", ppi=ppi, sys_inputs={"svg": svg(figure)})
+    return compile_pdf(source, "png", ppi, {"svg": svg(figure)})[0]

@@ -14,7 +14,7 @@ from sympy import Expr
 from ..tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
 from ..trace import Step, Trace
-from ..arith import as_float, exact_text
+from ..arith import as_float, exact_text, expression_text
 from ..arith.elements import Ball
 from ..limits import PRECISION
 from . import modes_json
@@ -121,7 +121,7 @@ def step(s: Step, numeric: bool) -> dict:
 
 def form(expr: Expr | None) -> str | None:
     """SymPy's string form, terms and factors in the order the worksheet shows them."""
-    return None if expr is None else sympy.sstr(expr, order="none")
+    return None if expr is None else expression_text(expr, "none")
 
 
 def number(key: str, value: Expr | None) -> dict:

@@ -473,10 +473,10 @@ class TextNotation(_Notation, StrPrinter):
         plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
         if not plain or self._needs_group(base):
             text = f"({text})"
-        if exponent.is_Integer:
+        if exponent.is_Integer and is_exact_number(exponent):
             return text + str(exponent).translate(SUPERSCRIPTS)
         exp_text = self._print(exponent)
-        if not (exponent.is_Symbol or (exponent.is_Integer and exponent >= 0)):
+        if not (exponent.is_Symbol or (exponent.is_Integer and exponent >= 0 and is_exact_number(exponent))):
             exp_text = f"({exp_text})"
         return f"{text}^{exp_text}"
 
@@ -678,7 +678,7 @@ class TypstNotation(_Notation, StrPrinter):
         plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
         if not plain or self._needs_group(base) or (base.is_Symbol and "^" in text):
             text = f"({text})"
-        if exponent.is_Integer and exponent >= 0:
+        if exponent.is_Integer and exponent >= 0 and is_exact_number(exponent):
             return f"{text}^{exponent}"
         return f"{text}^({self._print(exponent)})"
 

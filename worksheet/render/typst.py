@@ -9,10 +9,14 @@ code.
 
 from __future__ import annotations
 
+import json
 import string
-import tempfile
+import subprocess
+import sys
 
 from ..document import Document, Equation, Table
+from ..errors import WorksheetError
+from ..limits import TYPESET_SECONDS
 from .notation import TextNotation, TypstNotation, typst_string
 from .templating import environment
 
@@ -68,20 +72,43 @@ def render_pdf(doc: Document, *, digits: int = 6) -> bytes:
     return compile_pdf(render(doc, digits=digits))
 
 
-def compile_pdf(source: str, format: str = "pdf", ppi: float | None = None):
+def compile_pdf(source: str, format: str = "pdf", ppi: float | None = None, inputs: dict | None = None):
     """Typst markup → PDF bytes (or PNG pages, a list of bytes), with typst's embedded fonts only.
 
-    The markup is compiled in an empty directory, so it can read no file; the PDF carries no
-    date, so the same worksheet is the same PDF.
+    The markup is compiled by a child process (``TYPESET``), in an empty directory, so it can
+    read no file, and it is stopped after TYPESET_SECONDS, or on Ctrl-C (Typst's own loops do
+    not stop for either). The PDF carries no date, so the same worksheet is the same PDF.
+    ``inputs``: strings the markup reads as ``sys.inputs``, never spliced into it.
     """
-    import typst
+    options = json.dumps({"format": format, "ppi": ppi, "inputs": inputs or {}}).encode()
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", TYPESET], input=options + b"\n" + source.encode("utf-8"),
+                              capture_output=True, timeout=TYPESET_SECONDS)  # killed on timeout and on Ctrl-C
+    except subprocess.TimeoutExpired:
+        raise WorksheetError(f"typesetting took longer than {TYPESET_SECONDS:g} s (the limit)") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
+        raise RuntimeError(f"typst failed: {reason[-1]}")
+    pages, out = [], done.stdout
+    while out:
+        size = int.from_bytes(out[:8], "big")
+        pages.append(out[8:8 + size])
+        out = out[8 + size:]
+    return pages if format == "png" else pages[0]
 
-    with tempfile.TemporaryDirectory(prefix="worksheet-typst-") as root:
-        out = typst.compile(source.encode("utf-8"), root=root, format=format, ppi=ppi,
-                            ignore_system_fonts=True)
-    if format == "png" and isinstance(out, bytes):  # one page
-        return [out]
-    return out
+
+TYPESET = """
+import json, sys, tempfile, typst
+options = json.loads(sys.stdin.buffer.readline())
+source = sys.stdin.buffer.read()
+with tempfile.TemporaryDirectory(prefix="worksheet-typst-") as root:
+    out = typst.compile(source, root=root, format=options["format"], ppi=options["ppi"],
+                        sys_inputs=options["inputs"], ignore_system_fonts=True)
+for page in out if isinstance(out, list) else [out]:
+    sys.stdout.buffer.write(len(page).to_bytes(8, "big") + page)
+"""
+"""The child's program (isolated: ``-I`` reads no module from the working directory): options
+as a line of JSON, then the markup; each page out as its length (8 bytes) and its bytes."""
 
 
 def escape(text: str) -> str:
