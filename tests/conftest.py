@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+LATEX_PACKAGES = ("amsmath.sty", "booktabs.sty", "longtable.sty", "geometry.sty", "tikz.sty", "lmodern.sty")
+"""What the LaTeX output uses (Debian: texlive-latex-base, texlive-latex-recommended,
+texlive-pictures, lmodern)."""
+
+
+def latex_available() -> bool:
+    """pdflatex and every package of the LaTeX output: else the test is skipped, saying what is
+    missing (in CI, where .ci/run installs them, it fails)."""
+    if not shutil.which("pdflatex"):
+        missing = "pdflatex is not installed"
+    else:
+        absent = [name for name in LATEX_PACKAGES if shutil.which("kpsewhich") and subprocess.run(
+            ["kpsewhich", name], capture_output=True, text=True).returncode != 0]
+        if not absent:
+            return True
+        missing = f"pdflatex has no {', '.join(absent)}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing}: .ci/run installs TeX Live")
+    pytest.skip(f"{missing} (Debian: texlive-latex-base texlive-latex-recommended texlive-pictures lmodern)")
 README_FORMULA = "(w*x+b-y)**2"
 README_ARGS = ["derive", README_FORMULA, "--wrt", "w,b", "--at", "w=1,b=0,x=2,y=4"]
 

@@ -50,8 +50,9 @@ def test_relu_answered_by_the_active_side_is_incorrect(cli):
 def test_hostile_answers_are_invalid_exit_2_nothing_runs(answer, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = cli("check", LOSS, "--wrt", "w", "--answer", answer)
-    assert result.code == 2 and result.out == ""
-    assert result.err.startswith("worksheet: error: answer") and len(result.err.strip().splitlines()) == 1
+    assert result.code == 2 and result.err == ""
+    verdict, why = result.out.splitlines()  # the verdict, and why
+    assert verdict == "invalid" and why.startswith("answer")
     assert "Traceback" not in result.err and not (tmp_path / "PWNED").exists()
     as_json = cli("check", LOSS, "--wrt", "w", "--answer", answer, "-f", "json")
     assert as_json.code == 2 and json.loads(as_json.out)["verdict"] == "invalid"
@@ -326,3 +327,22 @@ def test_the_questions_own_work_is_not_counted_against_an_answer(monkeypatch):
     q = Question("sin(x*y)", "x", "x=1,y=2")
     assert q.judge("y*cos(x*y)").verdict == "correct"
     assert q.judge("cos(x*y)").verdict == "incorrect"
+
+
+def test_names_side_by_side_get_a_hint_and_the_output_is_no_variable(cli):
+    result = cli("check", "w*x*y + b", "--wrt", "w", "--answer", "2xy")
+    assert result.code == 2 and "for a product, write x*y" in result.out
+    assert "L" not in result.out.split("its variables: ")[1].split(")")[0].split(", ")
+    assert "for a product" not in cli("check", "w*x*y + b", "--wrt", "w", "--answer", "xyq").out
+
+
+@pytest.mark.parametrize("answer, verdict, codes", [
+    ("0.2099", "incorrect", ("rounding",)),   # 0.209987 cut off, not rounded
+    ("0.2100", "correct", ()),                # rounded to 4 digits
+    ("0.20999", "correct", ()),               # rounded to 5
+    ("0.2098", "incorrect", ()),              # two units off: a wrong value
+    ("0.21", "incorrect", ("rounding",)),     # too few digits
+])
+def test_a_value_off_in_its_last_digit_is_a_rounding_mistake(answer, verdict, codes):
+    result = check("w*x", answer, wrt="w", at="w=1,x=0.209987")  # ∂L/∂w = x, exactly
+    assert (result.verdict, result.diagnosis) == (verdict, codes)

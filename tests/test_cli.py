@@ -122,3 +122,59 @@ def test_output_files_get_the_usual_permissions(cli, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+NLL = "-(y*log(sigmoid(z)) + (1-y)*log(1-sigmoid(z)))"  # the negative log-likelihood
+
+
+def test_a_formula_that_starts_with_a_minus_is_the_formula_not_an_option(cli):
+    import sympy
+
+    y, z = sympy.symbols("y z")
+    oracle = sympy.diff(-(y * sympy.log(1 / (1 + sympy.exp(-z))) + (1 - y) * sympy.log(1 - 1 / (1 + sympy.exp(-z)))), z)
+    result = cli("derive", NLL, "--wrt", "z", "--at", "y=1,z=2", "-f", "json")
+    assert result.code == 0, result.err
+    value = json.loads(result.out)["gradients"]["z"]["value_float"]
+    assert abs(value - float(oracle.subs({y: 1, z: 2}))) < 1e-15
+    result = cli("derive", "-x^2 + 3x", "--at", "x=1", "-f", "json")
+    assert result.code == 0 and json.loads(result.out)["gradients"]["x"]["value"] == "1"  # −2x + 3 at 1
+    assert cli("check", "-x^2", "--wrt", "x", "--answer", "-2x").code == 0
+    result = cli("derive", "-(x")
+    assert result.code == 2 and result.err.startswith("worksheet: error: 1:4:")  # columns as typed
+    assert cli("derive", "x*x", "-f", "txt").code == 0 and cli("derive", "x*x", "-z").code == 2  # options stay options
+
+
+def test_help_version_and_usage_errors_load_neither_sympy_nor_numpy():
+    """They answer at once: SymPy and NumPy take seconds to import, and none of these needs them."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, contextlib, io\nfrom worksheet.cli import main\n"
+             "for args in (['--version'], ['--help'], ['derive', '--help'], ['derive', 'x', '--nope']):\n"
+             "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+             "        main(args)\n"
+             "print(sorted(m for m in ('sympy', 'numpy', 'flint') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_renderers_package_is_the_render_function_too():
+    import worksheet
+    from worksheet import FORMATS, derive, render
+
+    trace = derive("x*x", at="x=3")
+    assert render(trace, "txt") == worksheet.render(trace, "txt") == worksheet.render.render(trace, "txt")
+    assert "md" in FORMATS and render(trace, "txt").rstrip().endswith("= 6")  # ∂(x·x)/∂x at 3
+
+
+def test_usage_errors_point_to_the_commands_own_help(cli):
+    result = cli("derive", "x", "--nope")
+    assert result.code == 2 and result.err.rstrip().endswith("(see worksheet derive --help)")
+    result = cli("nope")
+    assert result.code == 2 and result.err.rstrip().endswith("(see worksheet --help)")
+
+
+def test_help_shows_toml_table_names_as_written(cli):
+    result = cli("grade", "--help")
+    assert result.code == 0 and "[[question]]" in result.out

@@ -7,7 +7,8 @@ import pytest
 from sympy import Integer
 
 from conftest import README_ARGS
-from test_render import GOLDEN, latex_available
+from conftest import latex_available
+from test_render import GOLDEN
 from worksheet import FORMATS, WorksheetError, derive, render
 from worksheet.document import DETAILS, worksheet
 from worksheet.rules import RULES

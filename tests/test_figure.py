@@ -2,8 +2,6 @@
 
 import itertools
 import re
-import os
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -12,6 +10,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import latex_available
 from worksheet import derive, render
 from worksheet.figure import FigureEdge, FigureNode, Figure, _Boxes, _gaps, draw, figure
 from worksheet.render.figures import mermaid, mermaid_text, png, render_figure, svg, tex_text, tikz_document
@@ -170,14 +169,6 @@ def test_hostile_labels_are_escaped(label):
     assert mermaid_text('a"b') == "a#34;b" and mermaid_text("#") == "#35;"
     tex = tex_text(label)
     assert "\\end{" not in tex and "$%" not in tex
-
-
-def latex_available() -> bool:
-    if shutil.which("pdflatex"):
-        return True
-    if os.environ.get("CI"):
-        pytest.fail("pdflatex is missing: .ci/run installs TeX Live")
-    pytest.skip("pdflatex is not installed (.ci/run installs it)")
 
 
 @pytest.mark.parametrize("fig", [

@@ -215,3 +215,31 @@ def test_control_characters_in_one_students_toml(cli, tmp_path):
     result = cli("grade", str(out / "manifest.json"), str(blanks))
     assert result.code == 0 and all(ch.isprintable() or ch == "\n" for ch in result.out)
     assert [r["verdict"] for r in _report(result.out)][:2] == ["invalid", "invalid"]
+
+
+def test_a_question_id_with_a_control_character_is_refused(cli, tmp_path):
+    key = tmp_path / "key.toml"
+    key.write_text('[[question]]\nid = "\\u001b[2J"\nexpression = "(w*x+b-y)**2"\nwrt = "w"\n')
+    result = cli("grade", str(key), str(SUBMISSIONS))
+    assert result.code == 2 and "question 1: id" in result.err and "\x1b" not in result.err
+
+
+def test_wrt_and_at_may_be_written_as_toml_list_and_table(cli, tmp_path):
+    key = tmp_path / "key.toml"
+    key.write_text('[[question]]\nid = "q1"\nexpression = "(w*x+b-y)**2"\nwrt = ["w"]\n'
+                   'at = {w = 1, b = 0, x = 2, y = 4.5}\n')
+    submissions = tmp_path / "s.csv"
+    submissions.write_text("student,question,answer\nada,q1,-10\nbob,q1,-8\n")  # 2(1·2 + 0 − 4.5)·2 = −10
+    result = cli("grade", str(key), str(submissions))
+    assert result.code == 0, result.err
+    assert [r["verdict"] for r in _report(result.out)] == ["correct", "incorrect"]
+    problem_set = tmp_path / "set.toml"
+    problem_set.write_text('title = "Lists"\n[[problem]]\nexpression = "(w*x+b-y)**2"\nwrt = ["w", "b"]\n'
+                           'at = {x = 2, y = 4}\n[problem.vary]\nw = [-3, 3]\nb = [0, 2]\n')
+    out = tmp_path / "out"
+    assert cli("handout", str(problem_set), "-o", str(out), "-f", "md", "--key").code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["variants"][0]["problems"][0]["inputs"]["y"] == "4"
+    key.write_text('[[question]]\nid = "q1"\nexpression = "w*x"\nwrt = [1]\n')
+    result = cli("grade", str(key), str(submissions))
+    assert result.code == 2 and "wrt" in result.err and "list of names" in result.err

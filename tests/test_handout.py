@@ -1,14 +1,13 @@
 """worksheet handout: problem sets in TOML → student sheets with numbered blanks, keys, a manifest."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
 
 import pytest
 import sympy
-from conftest import SAMPLES
+from conftest import SAMPLES, latex_available
 
 SET = SAMPLES / "backprop_set.toml"
 
@@ -66,10 +65,7 @@ def test_tex_compiles(cli, tmp_path):
     _handout(cli, tmp_path, "--variants", "3", "--seed", "5", "-f", "tex", "--key")
     names = sorted(p.name for p in tmp_path.glob("*.tex"))
     assert len(names) == 6
-    if not shutil.which("pdflatex"):
-        if os.environ.get("CI"):
-            pytest.fail("pdflatex is missing")
-        pytest.skip("pdflatex is not installed")
+    latex_available()
     for name in ("backprop_set-v01.tex", "backprop_set-v01-key.tex"):
         done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", name],
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -151,3 +147,13 @@ def test_program_file_beside_the_set_and_chosen_blanks(cli, tmp_path):
         assert list(problem["blanks"].values()) == [problem["answers"]["w"]] * 2
     sheet = (tmp_path / "out" / "set-v01.txt").read_text()
     assert "FILES" in sheet and "(1)______" in sheet and "(2)______" in sheet and "(3)" not in sheet
+
+
+def test_a_problem_set_saved_with_a_byte_order_mark_is_read(cli, tmp_path):
+    """Windows Notepad starts UTF-8 files with U+FEFF; it is no part of the TOML."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbftitle = "BOM"\n[[problem]]\nexpression = "w*x"\nwrt = "w"\nat = "x=2"\n'
+                     b'[problem.vary]\nw = [1, 3]\n')
+    result = cli("handout", str(path), "-o", str(tmp_path / "out"), "-f", "md")
+    assert result.code == 0, result.err
+    assert "# BOM" in next((tmp_path / "out").glob("bom-v01.md")).read_text()

@@ -34,7 +34,7 @@ from test_oracle import (
     FD_TOLERANCE, FORM_TOLERANCE, GENERATED_EXAMPLES, HAND_PICKED, Case, assert_value_matches, close, fit_points,
     generated_cases, guards_of, mathematical, numeric, sym,
 )
-from test_render import latex_available
+from conftest import latex_available
 from worksheet import WorksheetError, derive, render
 from worksheet.numeric import TOLERANCE, agrees
 from worksheet.modes_document import verdict

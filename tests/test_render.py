@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import README_ARGS, ROOT, SAMPLES
+from conftest import README_ARGS, ROOT, SAMPLES, latex_available
 from worksheet import FORMATS, derive, render
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -58,14 +58,6 @@ def test_every_sample_renders_in_every_format(sample, fmt):
     assert len(out) > 200 and "nan" not in out.lower().split() and "zoo" not in out
 
 
-def latex_available() -> bool:
-    if shutil.which("pdflatex"):
-        return True
-    if os.environ.get("CI"):
-        pytest.fail("pdflatex is missing: .ci/run installs TeX Live")
-    pytest.skip("pdflatex is not installed (.ci/run installs it)")
-
-
 @pytest.mark.parametrize(
     "formula, options",
     [
@@ -86,3 +78,15 @@ def test_latex_compiles(formula, options, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert (tmp_path / "worksheet.pdf").stat().st_size > 1000
+
+
+def test_latex_tests_skip_naming_a_package_that_is_missing(monkeypatch):
+    """pdflatex without TikZ or Latin Modern skips the LaTeX tests with the reason, not a failure."""
+    import conftest
+
+    if not shutil.which("pdflatex") or not shutil.which("kpsewhich"):
+        pytest.skip("needs pdflatex and kpsewhich to pretend one package is missing")
+    monkeypatch.setattr(conftest, "LATEX_PACKAGES", conftest.LATEX_PACKAGES + ("no-such-package.sty",))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-such-package.sty"):
+        conftest.latex_available()

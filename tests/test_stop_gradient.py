@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from fractions import Fraction
 
@@ -26,7 +25,7 @@ except ImportError:
         raise
     torch = None
 
-from conftest import SAMPLES, run_scripts
+from conftest import SAMPLES, latex_available, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.functions import stop_gradient
@@ -398,10 +397,7 @@ def test_torch_export_runs_and_agrees(tmp_path):
 
 @pytest.mark.parametrize("formula, options", EXPORTS[:1] + EXPORTS[2:3] + EXPORTS[5:7])
 def test_latex_compiles(formula, options, tmp_path):
-    if not shutil.which("pdflatex"):
-        if os.environ.get("CI"):
-            pytest.fail("pdflatex is missing: .ci/run installs TeX Live")
-        pytest.skip("pdflatex is not installed (.ci/run installs it)")
+    latex_available()
     source = tmp_path / "worksheet.tex"
     source.write_text(render(exported(formula, options), "tex"), encoding="utf-8")
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, latex_available
 from worksheet import WorksheetError, derive, render
 from worksheet.parse import Apply, ListLit, Make, parse_program
 from worksheet.render.notation import TextNotation
@@ -248,8 +247,8 @@ def test_a_large_matrix_is_elided_in_print_and_whole_in_json():
     assert len(data["gradients"]["W"]["value"]) == 32 and len(data["gradients"]["W"]["value"][0]) == 16
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_tensor_latex_compiles(tmp_path):
+    latex_available()
     for name in ("mlp_l2.ws", "linear_bce.ws"):
         tex = tmp_path / (name + ".tex")
         tex.write_text(render(derive(sample(name)), "tex"), encoding="utf-8")

@@ -205,3 +205,21 @@ def test_a_diverging_run_says_so(cli):
     result = cli("train", str(SAMPLES / "linear_one_sample.ws"), "--lr", "10", "--epochs", "200")
     assert result.code == 2 and result.err.count("\n") == 1
     assert "diverges" in result.err and "smaller --lr" in result.err
+
+
+def test_a_step_in_full_works_out_its_update_and_numbers_its_sections(cli):
+    """w = w − η·∂loss/∂w with the numbers: 1 − 0.01·(−2) = 1.02 for the first sample (x = 1, y = 2)."""
+    result = cli("train", str(SAMPLES / "per_sample.ws"), "--lr", "0.01", "--epochs", "1", "--per-sample",
+                 "--predict", "x=4", "-f", "txt")
+    assert result.code == 0, result.err
+    assert "w = 1 − 0.01 · (−2) = 1.02" in result.out
+    headings = [line for line in result.out.splitlines() if line[:1].isdigit() and ". " in line[:5] or
+                line[:3] in ("2.1", "2.2", "2.3")]
+    numbers = [h.split()[0] for h in headings]
+    assert numbers == ["1.", "2.", "2.1", "2.2", "2.3", "3.", "4."], numbers  # no second "3."
+    lines = result.out.splitlines()
+    before = next(line for line in lines if line.strip().startswith("before"))
+    after = next(line for line in lines if line.strip().startswith("after "))
+    assert before.split()[-1] == "4"  # 4·w at w = 1
+    assert float(after.split()[-1]) == pytest.approx(4 * float(train(sample("per_sample.ws"), lr="0.01",
+                                                                  epochs=1, per_sample=True).final["w"][()]))

@@ -8,9 +8,21 @@ Pipeline: parse (text → Program) → graph (→ Graph) → trace (→ Trace) �
 (→ Document) → render (→ Markdown, LaTeX, text, JSON). Each step is a pure function.
 """
 
-from .api import derive
 from .errors import WorksheetError
-from .render import FORMATS, render
 
 __all__ = ["derive", "render", "FORMATS", "WorksheetError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``derive``, ``render`` and ``FORMATS`` load on first use: SymPy and NumPy take seconds
+    to import, and ``worksheet --help`` or ``--version`` needs neither. (``worksheet.render``
+    is the renderers' package, which can be called as its ``render`` function.)"""
+    from importlib import import_module
+
+    if name == "derive":
+        return import_module(".api", __name__).derive
+    if name in ("render", "FORMATS"):
+        module = import_module(".render", __name__)
+        return module if name == "render" else module.FORMATS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

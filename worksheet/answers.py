@@ -72,11 +72,26 @@ def _refuse_calculus(tokens) -> None:
 
 def _variable(var, variables: Collection[str]) -> Symbol:
     if var.name not in variables:
+        product = _as_product(var.name, variables) if len(var.name) <= 12 else None
+        hint = f"; for a product, write {product}" if product else ""
         raise WorksheetError(
-            f"{var.name} is not a variable of the question (its variables: {', '.join(variables)})",
+            f"{var.name} is not a variable of the question (its variables: {', '.join(variables)}){hint}",
             line=var.pos[0], column=var.pos[1],
         )
     return Symbol(var.name, real=True)
+
+
+def _as_product(name: str, variables: Collection[str]) -> str | None:
+    """``xy`` as ``x*y`` when the name is the question's variables written side by side (the
+    longest first: ``wx`` with a variable ``w`` and ``x``; None when no split reads it)."""
+    if not name:
+        return ""
+    for known in sorted(variables, key=len, reverse=True):
+        if name.startswith(known):
+            rest = _as_product(name[len(known):], variables)
+            if rest is not None:
+                return known + ("*" + rest if rest else "")
+    return None
 
 
 def _apply(item, args: list[Expr]) -> Expr:
@@ -141,6 +156,13 @@ def is_rounded_too_far(value: Expr, expected: Expr, text: str) -> bool:
     for 0.235): worth telling the student, rather than calling it wrong."""
     match = _DECIMAL.match(text)
     return bool(match) and _within(value, expected, _half_unit(match))
+
+
+def is_off_in_its_last_digit(value: Expr, expected: Expr, text: str) -> bool:
+    """A decimal within one unit of its last digit of ``expected`` but not half a unit: cut off
+    (``0.2099`` for 0.209987) or rounded the wrong way, rather than a wrong value."""
+    allowance = rounding_allowance(text)
+    return allowance is not None and _within(value, expected, 2 * allowance)
 
 
 def _within(value: Expr, expected: Expr, allowance: Rational) -> bool:

@@ -35,7 +35,8 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from .answers import is_rounded_too_far, read_expression, rounding_allowance, same_number
+from .answers import (is_off_in_its_last_digit, is_rounded_too_far, read_expression, rounding_allowance,
+                      same_number)
 from .arith import Refused, settle, short_expression
 from .deadline import TimeLimit, time_limit
 from .errors import WorksheetError
@@ -98,7 +99,7 @@ class Question:
         self.graph, self.target = graph, graph.target
         self.variables = [n.name for n in graph.inputs]
         self.inputs = [n.symbol for n in graph.inputs]
-        self.named = {n.symbol for n in graph.operations if n.named}  # an answer may use y_pred
+        self.named = {n.symbol for n in graph.operations if n.named and n.name != graph.target}  # y_pred, not L
         self.explicit = {Symbol(k, real=True): v for k, v in explicit.items()}
         self.given = {Symbol(k, real=True): v for k, v in given.items()}  # declared and given values
         self.point = self.given if len(self.given) == len(self.inputs) else None  # the numeric question
@@ -236,6 +237,10 @@ class Question:
         if is_rounded_too_far(value, self.exact, text):
             return Verdict(INCORRECT, ("rounding",),
                            "Your value is rounded too far: give at least 3 significant digits, or the exact value.")
+        if is_off_in_its_last_digit(value, self.exact, text):
+            return Verdict(INCORRECT, ("rounding",),
+                           "Your value is off in its last digit: round to the nearest digit (not down or up), "
+                           "or give the exact value.")
         with mpmath.workprec(COMPARE_BITS + 16):
             answer = numeric(expr, point)
             correct = [numeric(self.correct, point)]

@@ -398,7 +398,8 @@ def check(
 ) -> int:
     """Check a student's answer for a derivative: correct, incorrect (and why) or invalid.
 
-    Exit status 0 correct, 1 incorrect (with a diagnosis and feedback), 2 invalid.
+    Exit status 0 correct, 1 incorrect (with a diagnosis and feedback), 2 invalid (with why: the
+    answer cannot be read, or is not an expression of the question's variables).
 
     Example: worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
@@ -407,16 +408,14 @@ def check(
 
     text, filename = _source(formula)
     question = Question(text, wrt, at, filename=filename)
-    verdict = question.judge(answer)
-    if verdict.verdict == "invalid" and format is CheckFormat.txt:
-        raise WorksheetError(verdict.feedback)
+    verdict = question.judge(answer)  # an answer that cannot be read is the verdict invalid, with why
     _emit(render_check(question, answer, verdict, format.value), None)
     return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)
 
 
 @app.command(no_args_is_help=True)
 def grade(
-    key: Annotated[Path, typer.Argument(help="The key: questions in TOML ([[question]] with id, expression "
+    key: Annotated[Path, typer.Argument(help="The key: questions in TOML (\\[\\[question]] with id, expression "
                                         "or program, wrt, points, at), or a handout's manifest.json.",
                                         show_default=False)],
     submissions: Annotated[Path, typer.Argument(help="A CSV with the columns student, question, answer "
@@ -496,8 +495,24 @@ def _format(format: Format | None, output: Path | None) -> str:
     return EXTENSIONS[suffix]
 
 
+SHIELD = " "
+"""Put before an argument that is a formula starting with a minus ("-(y*log(p) + …)",
+"-x^2 + 3x"), so that Click does not read it as an option; ``_source`` takes it off again."""
+
+
+def _shielded(argv: list[str]) -> list[str]:
+    return [SHIELD + a if _negated_formula(a) else a for a in argv]
+
+
+def _negated_formula(arg: str) -> bool:
+    """A minus, then what no option looks like: a digit, a parenthesis, an operator or a space."""
+    return (len(arg) > 1 and arg[0] in "-−" and arg[1] != "-"
+            and (not arg[1].isalpha() or any(ch in arg for ch in "()*/^+ ·−")))
+
+
 def _source(formula: str) -> tuple[str, str | None]:
     """The formula's text, and the file it came from (None for a formula typed inline)."""
+    formula = formula.removeprefix(SHIELD) if _negated_formula(formula.removeprefix(SHIELD)) else formula
     if formula == "-":
         return sys.stdin.read(MAX_PROGRAM_CHARS + 1), "<stdin>"
     path = Path(formula)
@@ -508,7 +523,7 @@ def _source(formula: str) -> tuple[str, str | None]:
     if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
         raise WorksheetError(f"the file is larger than {MAX_PROGRAM_CHARS:,} characters", where=formula)
     try:
-        return path.read_text(encoding="utf-8"), formula
+        return path.read_text(encoding="utf-8-sig"), formula
     except UnicodeDecodeError:
         raise WorksheetError("the file is not UTF-8 text", where=formula) from None
     except OSError as error:
@@ -653,13 +668,15 @@ def _interrupt(signum, frame):
 
 def _main(argv: list[str] | None) -> int:
     try:
-        result = app(args=argv, prog_name="worksheet", standalone_mode=False)
+        result = app(args=_shielded(sys.argv[1:] if argv is None else argv), prog_name="worksheet",
+                     standalone_mode=False)
     except WorksheetError as error:
         return fail(str(error))
     except ClickException as error:
         message = error.format_message()
         if message:  # (no message: the help was shown for a command given no arguments)
-            hint = " (see worksheet --help)" if error.exit_code == 2 else ""
+            context = getattr(error, "ctx", None)  # the command's own help, where there is one
+            hint = f" (see {context.command_path if context else 'worksheet'} --help)" if error.exit_code == 2 else ""
             print(f"worksheet: error: {message}{hint}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

@@ -226,7 +226,7 @@ def _toml_key(path: Path, text: str, on_question) -> TomlKey:
 
 
 def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Fraction]:
-    from .problems import _exact, _program_file, _string
+    from .problems import _exact, _program_file, _string, names_text, point_text
 
     here = f"{path}: question {number}"
     unknown = sorted(set(table) - QUESTION_KEYS)
@@ -235,8 +235,9 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
     qid = table.get("id")
     if isinstance(qid, int) and not isinstance(qid, bool):
         qid = str(qid)
-    if not isinstance(qid, str) or not qid.strip() or len(qid) > 100:
-        raise WorksheetError("expected a short text (the question column of the submissions)", where=f"{here}: id")
+    if not isinstance(qid, str) or not qid.strip() or len(qid) > 100 or not one_plain_line(qid):
+        raise WorksheetError("expected a short text of plain characters (the question column of the submissions)",
+                             where=f"{here}: id")
     if ("expression" in table) == ("program" in table):
         raise WorksheetError("give exactly one of expression and program", where=here)
     key = "expression" if "expression" in table else "program"
@@ -245,8 +246,8 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
         text, filename = _program_file(path, text.strip(), f"{here}: program")
     if "wrt" not in table:
         raise WorksheetError("which derivative? give wrt = \"w\"", where=here)
-    wrt = _string(table["wrt"], f"{here}: wrt")
-    at = _string(table["at"], f"{here}: at") if "at" in table else None
+    wrt = names_text(table["wrt"], f"{here}: wrt")
+    at = point_text(table["at"], f"{here}: at") if "at" in table else None
     worth = _exact(table.get("points", 1), f"{here}: points")
     if worth <= 0:
         raise WorksheetError("must be positive", where=f"{here}: points")

@@ -84,7 +84,7 @@ def load(path: str | Path) -> ProblemSet:
             raise WorksheetError("no such file", where=where)
         if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
             raise WorksheetError(f"the file is larger than {4 * MAX_PROGRAM_CHARS:,} bytes", where=where)
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad) is no text
     except UnicodeDecodeError:
         raise WorksheetError("the file is not UTF-8 text", where=where) from None
     except OSError as error:
@@ -177,8 +177,8 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     filename = None
     if key == "program" and "\n" not in text and text.strip().endswith(PROGRAM_SUFFIXES):
         text, filename = _program_file(path, text.strip(), f"{here}: program")
-    wrt = _string(table.get("wrt"), f"{here}: wrt") if "wrt" in table else None
-    at_text = _string(table["at"], f"{here}: at") if "at" in table else ""
+    wrt = names_text(table["wrt"], f"{here}: wrt") if "wrt" in table else None
+    at_text = point_text(table["at"], f"{here}: at") if "at" in table else ""
     blanks = table.get("blanks", list(BLANK_KINDS))
     if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
         raise WorksheetError(f"expected a list of {', '.join(BLANK_KINDS)}", where=f"{here}: blanks")
@@ -232,6 +232,28 @@ def _string(value, where: str) -> str:
     return value
 
 
+def names_text(value, where: str) -> str:
+    """``wrt``: "w,b", or the TOML list ["w", "b"]."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return ",".join(_string(v, where) for v in value)
+    if isinstance(value, list):
+        raise WorksheetError('expected a text "w,b" or a list of names ["w", "b"]', where=where)
+    return _string(value, where)
+
+
+def point_text(value, where: str) -> str:
+    """``at``: "x=2,y=4", or the TOML table {x = 2, y = 4} (numbers, or texts such as "1/3")."""
+    if isinstance(value, dict) and value:
+        for name, number in value.items():
+            if isinstance(number, bool) or not isinstance(number, (int, float, str)):
+                raise WorksheetError("expected a number or a text", where=f"{where}.{name}")
+        return ",".join(f"{name}={number!r}" if isinstance(number, float) else f"{name}={number}"
+                        for name, number in value.items())
+    if isinstance(value, dict):
+        raise WorksheetError('expected a text "x=2,y=4" or a table {x = 2, y = 4}', where=where)
+    return _string(value, where)
+
+
 def _program_file(toml: Path, name: str, where: str) -> tuple[str, str]:
     """A program file beside the TOML file (or below it): never outside its directory."""
     base = toml.resolve().parent
@@ -243,7 +265,7 @@ def _program_file(toml: Path, name: str, where: str) -> tuple[str, str]:
     if target.stat().st_size > 4 * MAX_PROGRAM_CHARS:
         raise WorksheetError("the file is too large", where=where)
     try:
-        return target.read_text(encoding="utf-8"), name
+        return target.read_text(encoding="utf-8-sig"), name
     except (UnicodeDecodeError, OSError):
         raise WorksheetError("cannot read the file as UTF-8 text", where=where) from None
 

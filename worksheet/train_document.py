@@ -3,7 +3,7 @@ full worksheets, every step in a table, the final params and the prediction."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import re
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def training_document(training: Training, *, title: str = "Training trace", digi
     for index, trace in training.explained:
         step = training.steps[index]
         blocks.append(Heading(f"{section}. Step {index + 1} in full{_where(training, step)}"))
-        blocks += _explained(trace, training, index)
+        blocks += _explained(trace, training, index, section)
         section += 1
     blocks.append(Heading(f"{section}. Every step"))
     blocks += _table(training, digits)
@@ -82,19 +82,30 @@ def _where(training: Training, step) -> str:
     return f" (epoch {step.epoch}, sample {step.sample})"
 
 
-def _explained(trace, training: Training, index: int) -> list:
+def _explained(trace, training: Training, index: int, section: int) -> list:
+    """The step's worksheet, its sections numbered within this one (2.1, 2.2, …), then the update."""
     builder = tensor_document.worksheet if isinstance(trace, TensorTrace) else document.worksheet
     blocks = []
     for block in builder(trace).blocks:
         if isinstance(block, Listing):
             continue
-        blocks.append(replace(block, level=3) if isinstance(block, Heading) else block)
-    step = training.steps[index]
+        if isinstance(block, Heading):
+            block = Heading(re.sub(r"^(\d+)\. ", lambda m: f"{section}.{m.group(1)} ", block.text), level=3)
+        blocks.append(block)
     blocks.append(Paragraph(("The update, with the gradients above:",)))
-    blocks.append(Equations(tuple(
-        Equation((Form(symbol(p)), _value(step.params[p]))) for p in training.params
-    )))
+    blocks.append(Equations(tuple(_update(training, index, p) for p in training.params)))
     return blocks
+
+
+def _update(training: Training, index: int, p: str) -> Equation:
+    """p = old − η·gradient = new, for a scalar param (a tensor: p = new)."""
+    step = training.steps[index]
+    new = step.params[p]
+    if new.shape:
+        return Equation((Form(symbol(p)), _value(new)))
+    old = training.steps[index - 1].params[p] if index else training.start[p]
+    return Equation((Form(symbol(p)), Difference(_value(old), Chain((_number(training.lr), _value(step.grads[p])))),
+                     _value(new)))
 
 
 def _table(training: Training, digits: int) -> list:
@@ -128,8 +139,8 @@ def _result(training: Training) -> list:
             at += [", " if at else "", Equation((Form(symbol(k)), _value(v)))]
         node = Form(symbol(prediction.node))
         blocks.append(Paragraph(("The model's output ", node, " at ", *at, ", before training and after:")))
-        blocks.append(Equations((Equation((node, _value(prediction.before))),
-                                 Equation((node, _value(prediction.after))))))
+        blocks.append(Table(("", node.expr.name), (("before", _value(prediction.before)),
+                                                   ("after", _value(prediction.after))), "lr"))
     return blocks
 
 

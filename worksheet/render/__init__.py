@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 
 from .. import tensor_document
@@ -73,3 +75,14 @@ def render_training(training, format: str = "md", *, digits: int = 6) -> str | b
     if format == "pdf":
         return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)
+
+
+class _Renderers(types.ModuleType):
+    """This package, callable as its ``render``: ``from worksheet import render`` gives the
+    package (it is loaded on first use), and ``render(trace, "md")`` renders."""
+
+    def __call__(self, trace, format: str = "md", **options):
+        return render(trace, format, **options)
+
+
+sys.modules[__name__].__class__ = _Renderers
