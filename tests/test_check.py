@@ -346,3 +346,8 @@ def test_names_side_by_side_get_a_hint_and_the_output_is_no_variable(cli):
 def test_a_value_off_in_its_last_digit_is_a_rounding_mistake(answer, verdict, codes):
     result = check("w*x", answer, wrt="w", at="w=1,x=0.209987")  # ∂L/∂w = x, exactly
     assert (result.verdict, result.diagnosis) == (verdict, codes)
+
+
+def test_feedback_writes_a_true_minus(cli):
+    result = cli("check", "x**2", "--wrt", "x", "--answer", "-4x")
+    assert result.code == 1 and "−2 times" in result.out and "-" not in result.out.split("\n", 1)[1]

@@ -62,7 +62,7 @@ def test_a_report_and_its_totals_are_written_together_or_not_at_all(cli, grading
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
     totals = tmp_path / "t.csv"
     assert cli("grade", str(key), str(subs), "-o", str(report), "--totals", str(totals)).code == 0
-    assert report.read_text().startswith("student,question,verdict") and "ann,1,1,1" in totals.read_text()
+    assert report.read_text().startswith("student,variant,question,answer,verdict") and "ann,1,1,1" in totals.read_text()
 
 
 def test_a_replaced_output_keeps_its_permissions(cli, tmp_path):
@@ -103,8 +103,8 @@ def test_a_quoted_line_break_is_one_invalid_row_not_phantom_students(cli, gradin
     result = cli("grade", str(key), str(subs), "--totals", str(totals))
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert len(lines) == 4 and "line 2" in lines[1] and lines[2].startswith("cid,q1,invalid")
-    assert "line 4" in lines[2] and lines[3].startswith("dan,q1,correct")
+    assert len(lines) == 4 and "line 2" in lines[1] and lines[2].startswith("cid,,q1,,invalid")  # no answer echoed
+    assert "line 4" in lines[2] and lines[3].startswith("dan,,q1,6,correct")
     assert [row.split(",")[0] for row in totals.read_text().splitlines()[1:]] == ["cid", "dan"]
 
 

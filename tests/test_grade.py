@@ -37,7 +37,10 @@ def test_sample_report_in_order_with_scores_and_totals(cli, tmp_path):
     given = [line for line in SUBMISSIONS.read_text().splitlines()[1:] if line.strip()]
     assert len(rows) == len(given)
     assert [r["student"] for r in rows] == [line.split(",")[0] for line in given]
-    assert list(rows[0]) == ["student", "question", "verdict", "score", "diagnosis", "feedback"]
+    assert list(rows[0]) == ["student", "variant", "question", "answer", "verdict", "score", "diagnosis", "feedback"]
+    submitted = list(csv.DictReader(io.StringIO(SUBMISSIONS.read_text())))
+    unquoted = [a[1:] if a[:1] == "'" and a[1:2] in "=+-@" else a for a in (r["answer"] for r in rows)]
+    assert unquoted == [(s["answer"] or "").strip() for s in submitted]  # as submitted ('-2x: not a formula)
     ada = [r for r in rows if r["student"] == "ada"]
     assert all(r["verdict"] == "correct" for r in ada) and sum(int(r["score"]) for r in ada) == 7
     bob = {r["question"]: r for r in rows if r["student"] == "bob"}
@@ -243,3 +246,37 @@ def test_wrt_and_at_may_be_written_as_toml_list_and_table(cli, tmp_path):
     key.write_text('[[question]]\nid = "q1"\nexpression = "w*x"\nwrt = [1]\n')
     result = cli("grade", str(key), str(submissions))
     assert result.code == 2 and "wrt" in result.err and "list of names" in result.err
+
+
+def test_a_semicolon_file_from_standard_input_with_ids_in_any_case(tmp_path):
+    """A spreadsheet in a comma-decimal locale writes ;. Q1 is q1 (and is reported as q1); a
+    resubmission replaces the answer, so ada answered 1 question, not 2 rows."""
+    from conftest import run_process
+
+    text = "student;question;answer\nada;Q1;2*(w*x+b-y)\nada;q1;2(w*x+b-y)x\n"
+    totals = tmp_path / "t.csv"
+    result = run_process("grade", str(KEY), "-", "--totals", str(totals), stdin=text)
+    assert result.code == 0, result.err
+    rows = _report(result.out)
+    assert [(r["question"], r["verdict"]) for r in rows] == [("q1", "incorrect"), ("q1", "correct")]
+    assert _report(totals.read_text())[0] == {"student": "ada", "score": "2", "possible": "7", "answered": "1"}
+
+
+def test_excel_byte_order_mark_and_no_silent_xlsx(cli, tmp_path):
+    report = tmp_path / "r.csv"
+    assert cli("grade", str(KEY), str(SUBMISSIONS), "--bom", "-o", str(report)).code == 0
+    assert report.read_bytes().startswith(b"\xef\xbb\xbfstudent,variant,question,answer,")
+    result = cli("grade", str(KEY), str(SUBMISSIONS), "-o", str(tmp_path / "r.xlsx"))
+    assert result.code == 2 and ".xlsx" in result.err and not (tmp_path / "r.xlsx").exists()
+
+
+def test_a_manifest_report_names_each_rows_variant(cli, tmp_path):
+    out = tmp_path / "handout"
+    assert cli("handout", str(SAMPLES / "backprop_set.toml"), "--seed", "3", "-f", "md", "-o", str(out)).code == 0
+    blanks = json.loads((out / "manifest.json").read_text())["variants"][0]["problems"][0]["blanks"]
+    first, value = next(iter(blanks.items()))
+    submissions = tmp_path / "s.csv"
+    submissions.write_text(f"student,question,answer\nann,{first},{value}\n")
+    rows = _report(cli("grade", str(out / "manifest.json"), str(submissions)).out)
+    assert rows[0]["variant"] == "v01" and rows[0]["answer"].lstrip("'") == str(value)
+    assert rows[0]["verdict"] == "correct"

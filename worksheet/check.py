@@ -411,10 +411,11 @@ def _shown(x) -> str:
 
 def _scaled(k, target: str, wrt: str) -> str:
     if abs(k - 1) < mpmath.mpf("1e-3"):
-        return (f"Your answer is almost ∂{target}/∂{wrt} but not exactly: it is {mpmath.nstr(k, 20)} times it. "
+        return (f"Your answer is almost ∂{target}/∂{wrt} but not exactly: it is "
+                f"{mpmath.nstr(k, 20).replace('-', '−')} times it. "
                 f"A number in it is rounded: write numbers exactly in a formula (1/3, not 0.333).")
     simple = _simple(k, 100)
-    shown = str(simple) if simple is not None else mpmath.nstr(k, 4)
+    shown = (str(simple) if simple is not None else mpmath.nstr(k, 4)).replace("-", "−")  # a true minus, as elsewhere
     size = "too large" if abs(k) > 1 else "too small"
     return (f"Your answer is {shown} times ∂{target}/∂{wrt} ({size}{', and the sign is wrong' if k < 0 else ''}): "
             f"check the constant factors — the exponent the power rule brings down, the 1/N of a mean, "

@@ -427,16 +427,25 @@ def grade(
         typer.Option("--totals", help="Also write each student's total score to this CSV file.",
                      show_default=False, dir_okay=False),
     ] = None,
+    bom: Annotated[
+        bool, typer.Option("--bom", help="Start each CSV with a UTF-8 byte-order mark, as Excel needs to show "
+                                          "é, ∂ and − rightly.")
+    ] = False,
 ) -> None:
     """Grade a file of submissions against a key: one report row per submission.
 
-    The report (CSV) has student, question, verdict, score, diagnosis, feedback, in input order.
+    The report (CSV) has student, variant, question, answer, verdict, score, diagnosis, feedback,
+    in input order. SUBMISSIONS may be - (standard input); its separator may be , ; or tab.
 
     Example: worksheet grade key.toml submissions.csv -o report.csv --totals totals.csv
     """
     from .grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
     _separate([key, submissions], {"--output": output, "--totals": totals})
+    for option, path in (("--output", output), ("--totals", totals)):
+        if path is not None and path.suffix.lower() not in ("", ".csv", ".txt"):
+            raise WorksheetError(f"the report is CSV (comma-separated text), not {path.suffix}: name it .csv",
+                                 where=option)
     answer_key = load_key(key)
     rows = read_submissions(submissions)
     progress = _Progress(label="grading", threshold=100)
@@ -445,14 +454,15 @@ def grade(
         results = run(answer_key, rows, lambda: progress(next(done), len(rows)))
     finally:
         progress.close()
-    report = report_csv(results)
+    mark = "\ufeff" if bom else ""
+    report = mark + report_csv(results)
     if totals is None:
         _emit(report, output)
     elif output is None:
-        _emit_all([(totals_csv(answer_key, rows, results), totals)])
+        _emit_all([(mark + totals_csv(answer_key, rows, results), totals)])
         _emit(report, None)
     else:
-        _emit_all([(report, output), (totals_csv(answer_key, rows, results), totals)])
+        _emit_all([(report, output), (mark + totals_csv(answer_key, rows, results), totals)])
 
 
 class _Progress:

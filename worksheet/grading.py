@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,7 +40,7 @@ MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
 MAX_QUESTIONS = 500
 QUESTION_KEYS = {"id", "expression", "program", "wrt", "points", "at"}
 COLUMNS = ("student", "question", "answer")
-REPORT_COLUMNS = ("student", "question", "verdict", "score", "diagnosis", "feedback")
+REPORT_COLUMNS = ("student", "variant", "question", "answer", "verdict", "score", "diagnosis", "feedback")
 TOTALS_COLUMNS = ("student", "score", "possible", "answered")
 
 
@@ -60,6 +62,8 @@ class Result:
     score: Fraction
     diagnosis: tuple[str, ...]
     feedback: str
+    answer: str = ""  # as submitted
+    variant: str = ""
 
 
 @dataclass
@@ -69,6 +73,10 @@ class TomlKey:
     path: str
     questions: dict[str, Question]
     points: dict[str, Fraction]
+
+    @cached_property
+    def ids(self) -> dict[str, str]:
+        return {qid.casefold(): qid for qid in self.questions}
 
     def possible(self, student_rows: Sequence[Submission]) -> Fraction:
         return sum(self.points.values(), Fraction(0))
@@ -87,7 +95,9 @@ class TomlKey:
     def _one(self, row: Submission) -> Result:
         if row.problem:
             return _invalid(row, row.problem)
-        question = self.questions.get(row.question)
+        qid = self.ids.get(row.question.casefold(), row.question)  # Q1 is q1, and reported as q1
+        row = replace(row, question=qid)
+        question = self.questions.get(qid)
         if question is None:
             return _invalid(row, f"line {row.line}: no question {row.question!r} in the key "
                                  f"(questions: {', '.join(self.questions)})")
@@ -96,7 +106,7 @@ class TomlKey:
         verdict = question.judge(row.answer)
         if verdict.verdict == INVALID:  # say which line, as for every other invalid row
             return _invalid(row, f"line {row.line}: {verdict.feedback}")
-        score = self.points[row.question] if verdict.verdict == "correct" else Fraction(0)
+        score = self.points[qid] if verdict.verdict == "correct" else Fraction(0)
         return _result(row, verdict, score)
 
 
@@ -152,7 +162,7 @@ class ManifestKey:
                 if blank in marks:
                     mark = marks[blank]
                     results[i] = Result(rows[i].student, rows[i].question, mark.verdict,
-                                        mark.credit * policy.points, (), mark.feedback)
+                                        mark.credit * policy.points, (), mark.feedback, rows[i].answer, vid)
 
     def _variant_id(self, row: Submission) -> str | None:
         if row.variant:
@@ -181,11 +191,12 @@ def _by_student(latest: dict[tuple[str, str, str], int]) -> dict[tuple[str, str]
 
 
 def _result(row: Submission, verdict: Verdict, score: Fraction) -> Result:
-    return Result(row.student, row.question, verdict.verdict, score, verdict.diagnosis, verdict.feedback)
+    return Result(row.student, row.question, verdict.verdict, score, verdict.diagnosis, verdict.feedback,
+                  row.answer, row.variant)
 
 
 def _invalid(row: Submission, reason: str) -> Result:
-    return Result(row.student, row.question, INVALID, Fraction(0), (), reason)
+    return Result(row.student, row.question, INVALID, Fraction(0), (), reason, row.answer, row.variant)
 
 
 # ── the key ──────────────────────────────────────────────────────────────────────────────
@@ -217,8 +228,9 @@ def _toml_key(path: Path, text: str, on_question) -> TomlKey:
     points: dict[str, Fraction] = {}
     for number, table in enumerate(tables, start=1):
         qid, question, worth = _question(path, number, table)
-        if qid in questions:
-            raise WorksheetError(f"the id {qid!r} is used twice", where=f"{where}: question {number}: id")
+        twice = next((q for q in questions if q.casefold() == qid.casefold()), None)
+        if twice is not None:  # ids are matched without regard to case
+            raise WorksheetError(f"the id {qid!r} is used twice (as {twice!r})", where=f"{where}: question {number}: id")
         questions[qid], points[qid] = question, worth
         if on_question is not None:
             on_question(number, len(tables))
@@ -267,7 +279,7 @@ def read_submissions(path: str | Path) -> list[Submission]:
     text = _read(Path(path), MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
     if Path(path).suffix.lower() == ".toml":
         return _toml_submissions(text, str(path))
-    rows = list(_csv_rows(text))
+    rows = list(_csv_rows(text, _delimiter(text)))
     header = next((i for i, (_, fields, _) in enumerate(rows) if any(f.strip() for f in fields)), None)
     if header is None:
         raise WorksheetError("the file is empty (expected a header: student,question,answer)", where=str(path))
@@ -276,7 +288,18 @@ def read_submissions(path: str | Path) -> list[Submission]:
             if error or any(f.strip() for f in fields)]
 
 
-def _csv_rows(text: str):
+def _delimiter(text: str) -> str:
+    """The header's separator: a comma, or a semicolon or a tab where the header has no comma
+    (a spreadsheet saved in a locale whose decimal mark is the comma writes ``;``)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in header:
+        for mark in (";", "\t"):
+            if mark in header:
+                return mark
+    return ","
+
+
+def _csv_rows(text: str, delimiter: str = ","):
     """(line the row starts on, its fields, the reason it cannot be read or "") for each row. A
     quoted field may run over a line break (up to SPAN lines: the row is then one submission);
     a quote never closed spoils its own line only, not the rest of the file."""
@@ -284,7 +307,7 @@ def _csv_rows(text: str):
     i = 0
     while i < len(lines):
         for end in range(i + 1, min(i + SPAN, len(lines)) + 1):
-            fields = _fields("\n".join(lines[i:end]))
+            fields = _fields("\n".join(lines[i:end]), delimiter)
             if fields is not None:
                 yield i + 1, fields, ""
                 i = end
@@ -298,9 +321,9 @@ SPAN = 10
 """The most lines one quoted field may run over."""
 
 
-def _fields(text: str) -> list[str] | None:
+def _fields(text: str, delimiter: str = ",") -> list[str] | None:
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error:
         return None
     return rows[0] if len(rows) == 1 else [] if not rows else None
@@ -360,11 +383,18 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
         problem = f"line {number}: the answer holds a line break or a control character"
     else:
         problem = ""
+    if not one_plain_line(answer):
+        answer = ""  # never echoed into the report, whatever else is wrong with the row
     return Submission(number, student, question, answer, variant, problem)
 
 
 def _read(path: Path, limit: int, what: str, lenient: bool = False) -> str:
     where = str(path)
+    if where == "-":  # standard input
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise WorksheetError(f"{what} is larger than {limit:,} bytes", where="<stdin>")
+        return _decoded(data, "<stdin>", lenient)
     try:
         if not path.is_file():
             raise WorksheetError("no such file", where=where)
@@ -373,6 +403,10 @@ def _read(path: Path, limit: int, what: str, lenient: bool = False) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
+    return _decoded(data, where, lenient)
+
+
+def _decoded(data: bytes, where: str, lenient: bool) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -389,22 +423,22 @@ def grade(key, rows: Sequence[Submission], on_row: Callable[[], None] = lambda: 
 
 
 def report_csv(results: Iterable[Result]) -> str:
-    return _csv(REPORT_COLUMNS, ([r.student, r.question, r.verdict, score_text(r.score), ";".join(r.diagnosis),
-                                  r.feedback] for r in results))
+    return _csv(REPORT_COLUMNS, ([r.student, r.variant, r.question, r.answer, r.verdict, score_text(r.score),
+                                  ";".join(r.diagnosis), r.feedback] for r in results))
 
 
 def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> str:
     """Per student, in order of first appearance: the score (the last row of each question
-    counts, as a resubmission replaces an answer), the points possible and the rows answered."""
+    counts, as a resubmission replaces an answer), the points possible and the questions answered."""
     last: dict[str, dict[tuple[str, str], Fraction]] = {}
     counted: dict[str, list[Submission]] = {}
     for row, result in zip(rows, results):
         if not row.student:
             continue
-        last.setdefault(row.student, {})[(row.variant, row.question)] = result.score
+        last.setdefault(row.student, {})[(result.variant, result.question)] = result.score
         counted.setdefault(row.student, []).append(row)
     return _csv(TOTALS_COLUMNS, ([student, score_text(sum(scores.values(), Fraction(0))),
-                                  score_text(key.possible(counted[student])), str(len(counted[student]))]
+                                  score_text(key.possible(counted[student])), str(len(scores))]
                                  for student, scores in last.items()))
 
 
