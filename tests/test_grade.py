@@ -280,3 +280,14 @@ def test_a_manifest_report_names_each_rows_variant(cli, tmp_path):
     rows = _report(cli("grade", str(out / "manifest.json"), str(submissions)).out)
     assert rows[0]["variant"] == "v01" and rows[0]["answer"].lstrip("'") == str(value)
     assert rows[0]["verdict"] == "correct"
+
+
+def test_a_line_with_an_unclosed_quote_keeps_its_students_name(cli, tmp_path):
+    submissions = tmp_path / "s.csv"
+    submissions.write_text('student,question,answer\nann,q1,"2(w*x+b-y)x\nbob,q1,2(w*x+b-y)x\n')
+    totals = tmp_path / "t.csv"
+    result = cli("grade", str(KEY), str(submissions), "--totals", str(totals))
+    rows = _report(result.out)
+    assert [(r["student"], r["verdict"]) for r in rows] == [("ann", "invalid"), ("bob", "correct")]
+    assert "never closed" in rows[0]["feedback"]
+    assert _report(totals.read_text())[0] == {"student": "ann", "score": "0", "possible": "7", "answered": "0"}

@@ -313,7 +313,7 @@ def _csv_rows(text: str, delimiter: str = ","):
                 i = end
                 break
         else:
-            yield i + 1, [], f"line {i + 1}: not a CSV row (a quote that is never closed)"
+            yield i + 1, lines[i].split(delimiter), f"line {i + 1}: not a CSV row (a quote that is never closed)"
             i += 1
 
 
@@ -368,9 +368,11 @@ def _header(fields: list[str], where: str) -> dict[str, int]:
 
 
 def _submission(number: int, fields: list[str], error: str, columns: dict[str, int]) -> Submission:
-    if error:
-        return Submission(number, "", "", "", problem=error)
     get = (lambda name: fields[columns[name]].strip() if name in columns and columns[name] < len(fields) else "")
+    if error:  # the line split at its separators: the student's name, where no quote is before it
+        student = get("student")
+        known = '"' not in "".join(fields[:columns["student"] + 1]) and one_plain_line(student)
+        return Submission(number, student if known else "", "", "", problem=error)
     student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
     if not all(one_plain_line(f) for f in (student, question, variant)):  # never echoed into the report
         problem = f"line {number}: a student, question or variant holds a line break or a control character"
@@ -435,7 +437,9 @@ def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> st
     for row, result in zip(rows, results):
         if not row.student:
             continue
-        last.setdefault(row.student, {})[(result.variant, result.question)] = result.score
+        scores = last.setdefault(row.student, {})
+        if result.question:  # a line that could not be read names no question: none is answered
+            scores[(result.variant, result.question)] = result.score
         counted.setdefault(row.student, []).append(row)
     return _csv(TOTALS_COLUMNS, ([student, score_text(sum(scores.values(), Fraction(0))),
                                   score_text(key.possible(counted[student])), str(len(scores))]
