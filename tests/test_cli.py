@@ -142,6 +142,8 @@ def test_a_formula_that_starts_with_a_minus_is_the_formula_not_an_option(cli):
     result = cli("derive", "-(x")
     assert result.code == 2 and result.err.startswith("worksheet: error: 1:4:")  # columns as typed
     assert cli("derive", "x*x", "-f", "txt").code == 0 and cli("derive", "x*x", "-z").code == 2  # options stay options
+    result = cli("derive", "x*y", "--seed-grad", "-(1")  # an option's value is its value, as typed
+    assert result.code == 2 and "--seed-grad:1:4: '(' at 1:2" in result.err
 
 
 def test_help_version_and_usage_errors_load_neither_sympy_nor_numpy():

@@ -511,7 +511,20 @@ SHIELD = " "
 
 
 def _shielded(argv: list[str]) -> list[str]:
-    return [SHIELD + a if _negated_formula(a) else a for a in argv]
+    """``argv`` with SHIELD before each formula that starts with a minus, where Click would take
+    it for an option: not after an option that takes a value (``--answer -2x`` is its value)."""
+    if not any(_negated_formula(a) for a in argv):
+        return argv
+    valued = _valued_options()
+    return [SHIELD + a if _negated_formula(a) and (i == 0 or argv[i - 1] not in valued) else a
+            for i, a in enumerate(argv)]
+
+
+def _valued_options() -> set[str]:
+    """Every option name that takes a value (``--answer``, ``-a``, …), of every command."""
+    commands = typer.main.get_command(app).commands.values()
+    return {name for command in commands for p in command.params
+            if p.param_type_name == "option" and not p.is_flag for name in (*p.opts, *p.secondary_opts)}
 
 
 def _negated_formula(arg: str) -> bool:
@@ -522,7 +535,8 @@ def _negated_formula(arg: str) -> bool:
 
 def _source(formula: str) -> tuple[str, str | None]:
     """The formula's text, and the file it came from (None for a formula typed inline)."""
-    formula = formula.removeprefix(SHIELD) if _negated_formula(formula.removeprefix(SHIELD)) else formula
+    if formula.startswith(SHIELD) and _negated_formula(formula[len(SHIELD):]):
+        formula = formula[len(SHIELD):]
     if formula == "-":
         return sys.stdin.read(MAX_PROGRAM_CHARS + 1), "<stdin>"
     path = Path(formula)

@@ -26,7 +26,6 @@ import io
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 
@@ -73,10 +72,7 @@ class TomlKey:
     path: str
     questions: dict[str, Question]
     points: dict[str, Fraction]
-
-    @cached_property
-    def ids(self) -> dict[str, str]:
-        return {qid.casefold(): qid for qid in self.questions}
+    ids: dict[str, str]  # casefolded id → the id as the key writes it
 
     def possible(self, student_rows: Sequence[Submission]) -> Fraction:
         return sum(self.points.values(), Fraction(0))
@@ -226,15 +222,17 @@ def _toml_key(path: Path, text: str, on_question) -> TomlKey:
         raise WorksheetError(f"at most {MAX_QUESTIONS} questions", where=f"{where}: question")
     questions: dict[str, Question] = {}
     points: dict[str, Fraction] = {}
+    ids: dict[str, str] = {}  # without regard to case, as the submissions are matched
     for number, table in enumerate(tables, start=1):
         qid, question, worth = _question(path, number, table)
-        twice = next((q for q in questions if q.casefold() == qid.casefold()), None)
-        if twice is not None:  # ids are matched without regard to case
-            raise WorksheetError(f"the id {qid!r} is used twice (as {twice!r})", where=f"{where}: question {number}: id")
+        if qid.casefold() in ids:
+            raise WorksheetError(f"the id {qid!r} is used twice (as {ids[qid.casefold()]!r})",
+                                 where=f"{where}: question {number}: id")
+        ids[qid.casefold()] = qid
         questions[qid], points[qid] = question, worth
         if on_question is not None:
             on_question(number, len(tables))
-    return TomlKey(where, questions, points)
+    return TomlKey(where, questions, points, ids)
 
 
 def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Fraction]:
@@ -374,6 +372,7 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
         known = '"' not in "".join(fields[:columns["student"] + 1]) and one_plain_line(student)
         return Submission(number, student if known else "", "", "", problem=error)
     student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
+    plain_answer = one_plain_line(answer)
     if not all(one_plain_line(f) for f in (student, question, variant)):  # never echoed into the report
         problem = f"line {number}: a student, question or variant holds a line break or a control character"
         student = question = variant = ""
@@ -381,11 +380,11 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
         problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
     elif not student or not question:
         problem = f"line {number}: the student or the question is empty"
-    elif not one_plain_line(answer):
+    elif not plain_answer:
         problem = f"line {number}: the answer holds a line break or a control character"
     else:
         problem = ""
-    if not one_plain_line(answer):
+    if not plain_answer:
         answer = ""  # never echoed into the report, whatever else is wrong with the row
     return Submission(number, student, question, answer, variant, problem)
 

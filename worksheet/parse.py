@@ -485,8 +485,8 @@ def parse_expression(text: str, *, line: int = 1, column: int = 1) -> Ast:
 def parse_program(text: str, *, max_chars: int = MAX_PROGRAM_CHARS) -> Program:
     """A program: statements one per line (or split by ';'), ``#`` comments."""
     _check_length(text, max_chars, "program" if "\n" in text.strip() else "formula", 1, 1)
-    check_plain(text.removeprefix("\ufeff"), "the program" if "\n" in text.strip() else "the formula")
     text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors write
+    check_plain(text, "the program" if "\n" in text.strip() else "the formula")
     statements = []
     for number, raw in enumerate(text.splitlines(), start=1):
         content = raw.split("#", 1)[0]

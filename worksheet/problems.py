@@ -247,8 +247,7 @@ def point_text(value, where: str) -> str:
         for name, number in value.items():
             if isinstance(number, bool) or not isinstance(number, (int, float, str)):
                 raise WorksheetError("expected a number or a text", where=f"{where}.{name}")
-        return ",".join(f"{name}={number!r}" if isinstance(number, float) else f"{name}={number}"
-                        for name, number in value.items())
+        return ",".join(f"{name}={number}" for name, number in value.items())  # a float as its shortest repr
     if isinstance(value, dict):
         raise WorksheetError('expected a text "x=2,y=4" or a table {x = 2, y = 4}', where=where)
     return _string(value, where)

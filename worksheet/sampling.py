@@ -23,9 +23,8 @@ from fractions import Fraction
 
 import mpmath
 import sympy
-from sympy import Expr, Symbol
-
 from flint import arb
+from sympy import Expr, Symbol
 
 from .arith import Refused, certify, certify_once
 from .functions import relu

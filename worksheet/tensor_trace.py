@@ -222,7 +222,7 @@ def infer_shapes(graph: Graph, inputs: Mapping[str, Shape]) -> dict[str, Shape]:
             check_size(shapes[node.name], node.name)
         except ShapeError as problem:
             raise _located(graph, node, f"{_written(graph, node)}: {problem}") from None
-        work += rule.work(*arg_shapes)
+        work += _node_work(node, shapes)
         if work > MAX_TENSOR_WORK:
             raise _located(graph, node, f"the program needs more than {MAX_TENSOR_WORK:,} element operations")
     return shapes
@@ -230,7 +230,11 @@ def infer_shapes(graph: Graph, inputs: Mapping[str, Shape]) -> dict[str, Shape]:
 
 def tensor_work(graph: Graph, shapes: Mapping[str, Shape]) -> int:
     """The element operations of a forward and backward pass, as the work limit counts them."""
-    return sum(tensor_rule(node.op).work(*(_arg_shape(a, shapes) for a in node.args)) for node in graph.operations)
+    return sum(_node_work(node, shapes) for node in graph.operations)
+
+
+def _node_work(node: Node, shapes: Mapping[str, Shape]) -> int:
+    return tensor_rule(node.op).work(*(_arg_shape(a, shapes) for a in node.args))
 
 
 def _arg_shape(arg: Expr, shapes: Mapping[str, Shape]) -> Shape:

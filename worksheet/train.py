@@ -218,7 +218,7 @@ def _rate(lr):
             error.where = "--lr"
             raise
         if not (value.is_number and value.is_positive):
-            raise WorksheetError(f"the learning rate must be a positive number, not {lr.strip()}", where="--lr")
+            raise WorksheetError(f"the learning rate must be a positive number, not {lr}", where="--lr")
         return value
     return lr
 

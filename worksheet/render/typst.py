@@ -89,11 +89,11 @@ def compile_pdf(source: str, format: str = "pdf", ppi: float | None = None, inpu
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
         raise RuntimeError(f"typst failed: {reason[-1]}")
-    pages, out = [], done.stdout
-    while out:
-        size = int.from_bytes(out[:8], "big")
-        pages.append(out[8:8 + size])
-        out = out[8 + size:]
+    pages, out, at = [], done.stdout, 0
+    while at < len(out):  # each page: its length (8 bytes), then its bytes
+        size = int.from_bytes(out[at:at + 8], "big")
+        pages.append(out[at + 8:at + 8 + size])
+        at += 8 + size
     return pages if format == "png" else pages[0]
 
 
