@@ -1,6 +1,9 @@
 """The command line as a user runs it: the README example, formats, files, options."""
 
 import json
+import re
+
+import pytest
 
 from conftest import README_ARGS, ROOT, SAMPLES, run_process
 
@@ -180,3 +183,20 @@ def test_usage_errors_point_to_the_commands_own_help(cli):
 def test_help_shows_toml_table_names_as_written(cli):
     result = cli("grade", "--help")
     assert result.code == 0 and "[[question]]" in result.out
+
+
+@pytest.mark.parametrize("command", ["derive", "graph", "train", "handout", "check", "grade"])
+def test_help_fits_80_columns_and_names_values_not_types(cli, command):
+    """Each option reads `-f, --format FORMAT` or a bare flag, in 80 columns, words whole."""
+    text = cli(command, "--help").out
+    assert not re.search(r"<(str|bool|int|path|file)[^>]*>", text), text
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert not re.search(r"\w-\n", text), "a word split at a hyphen"
+    options = text.split("\nOptions:\n")[1]
+    flags = re.findall(r"^  (?:-\w, )?(--[\w-]+(?: / --[\w-]+)?)(?: ([A-Z][A-Z_=]*))?\s", options, re.M)
+    assert flags and all(value == "" for name, value in flags if name in FLAGS), flags
+    assert all(value for name, value in flags if name not in FLAGS), flags
+
+
+FLAGS = {"--help", "--per-sample", "--zero-grad / --no-zero-grad", "--exact", "--key", "--bom",
+         "--check-numeric"}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from . import __version__
 from .errors import WorksheetError
@@ -30,7 +31,44 @@ except ImportError:  # pragma: no cover - older Typer
 
 PROGRAM_SUFFIXES = (".ws", ".txt")
 
+
+class _PlainMetavars:
+    """Help that names an option's value as argparse does (--format FORMAT), a flag bare.
+
+    Typer would print the Python type beside each (<str>, <bool>, the whole choice list),
+    which wraps the choices mid-word and claims a flag takes a value.
+    """
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, TyperOption) and param.metavar is None:
+                param.metavar = "" if param.is_flag else _metavar(param)
+            elif not isinstance(param, TyperOption):
+                param.display_type_rich = _untyped
+        return params
+
+
+def _untyped(ctx) -> None:
+    """An argument's help names it alone: `program`, not `program <str>`."""
+
+
+def _metavar(option: TyperOption) -> str:
+    long = max(option.opts, key=len)
+    return long.lstrip("-").replace("-", "_").upper()
+
+
+class _Command(_PlainMetavars, TyperCommand):
+    pass
+
+
+class _Group(_PlainMetavars, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
+    rich_markup_mode=None,
     name="worksheet",
     help="Step-by-step backpropagation worksheets: the computational graph, every forward "
     "value and every chain-rule product of a formula's gradients.",
@@ -43,7 +81,7 @@ app = typer.Typer(
 
 OutputFile = Annotated[
     Optional[Path],
-    typer.Option("--output", "-o", help="Write to this file instead of standard output.",
+    typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of standard output.",
                  show_default=False, dir_okay=False),
 ]
 """The -o option of every command that writes one file (derive, train, graph)."""
@@ -94,7 +132,7 @@ def main_options(
     """Step-by-step backpropagation worksheets."""
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def derive(
     formula: Annotated[
         str,
@@ -106,34 +144,34 @@ def derive(
     ],
     wrt: Annotated[
         Optional[str],
-        typer.Option("--wrt", "-w", help="Variables to differentiate with respect to, e.g. w,b. "
+        typer.Option("--wrt", "-w", metavar="VARS", help="Variables to differentiate with respect to, e.g. w,b. "
                      "Default: the program's params, else every variable.", show_default=False),
     ] = None,
     at: Annotated[
         Optional[str],
-        typer.Option("--at", "-a", help="Values, e.g. w=1,b=0,x=2,y=4 (exact: 0.1 is 1/10). "
+        typer.Option("--at", "-a", metavar="VALUES", help="Values, e.g. w=1,b=0,x=2,y=4 (exact: 0.1 is 1/10). "
                      "Without values the worksheet is symbolic.", show_default=False),
     ] = None,
     let: Annotated[
         Optional[list[str]],
-        typer.Option("--let", "-l", help="Name a sub-expression of the formula, e.g. "
+        typer.Option("--let", "-l", metavar="NAME=EXPR", help="Name a sub-expression of the formula, e.g. "
                      "y_pred=w*x+b (repeatable).", show_default=False),
     ] = None,
     target: Annotated[
         Optional[str],
-        typer.Option("--target", "-t", help="The assignment of a program to differentiate "
+        typer.Option("--target", "-t", metavar="NAMES", help="The assignment of a program to differentiate "
                      "(default: the last). Several, comma-separated (loss,z), are differentiated "
                      "through their sum L_total = loss + sum(z), each output seeded with ones of its "
                      "shape (MindSpore's grad of a function returning (loss, z)).", show_default=False),
     ] = None,
     aux: Annotated[
         Optional[str],
-        typer.Option("--aux", help="Assignments to report by value without differentiating them, "
+        typer.Option("--aux", metavar="NAMES", help="Assignments to report by value without differentiating them, "
                      "comma-separated, e.g. z (MindSpore's has_aux).", show_default=False),
     ] = None,
     seed_grad: Annotated[
         Optional[str],
-        typer.Option("--seed-grad", help="For an output that is a vector or a matrix: the gradient "
+        typer.Option("--seed-grad", metavar="ARRAY", help="For an output that is a vector or a matrix: the gradient "
                      "to start the backward pass from, of the output's shape, e.g. \"[1, 0, 2]\" "
                      "(the gradient argument of PyTorch's backward(); a vector-Jacobian product).",
                      show_default=False),
@@ -147,7 +185,7 @@ def derive(
     ] = None,
     output: OutputFile = None,
     digits: Annotated[
-        int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
+        int, typer.Option("--digits", metavar="N", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
     mode: Annotated[
         Optional[Mode],
@@ -176,7 +214,9 @@ def derive(
 ) -> None:
     """Derive the gradients of a formula, step by step: graph, forward pass, backward pass, result.
 
-    Example: worksheet derive "(w*x+b-y)**2" --wrt w,b --at w=1,b=0,x=2,y=4
+    \b
+    Example:
+      worksheet derive "(w*x+b-y)**2" --wrt w,b --at w=1,b=0,x=2,y=4
     """
     from .api import derive as run
     from .render import render
@@ -197,28 +237,28 @@ class FigureFormat(str, Enum):
     png = "png"
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def graph(
     formula: Formula,
     at: Annotated[
         Optional[str],
-        typer.Option("--at", "-a", help="Values, e.g. w=1,b=0,x=2,y=4: each arrow then shows its value "
+        typer.Option("--at", "-a", metavar="VALUES", help="Values, e.g. w=1,b=0,x=2,y=4: each arrow then shows its value "
                      "(above, green) and its gradient (below, red). Without values: the structure alone.",
                      show_default=False),
     ] = None,
     wrt: Annotated[
         Optional[str],
-        typer.Option("--wrt", "-w", help="Variables to differentiate with respect to (the gradients shown "
+        typer.Option("--wrt", "-w", metavar="VARS", help="Variables to differentiate with respect to (the gradients shown "
                      "flow toward them). Default: the program's params, else every variable.", show_default=False),
     ] = None,
     let: Annotated[
         Optional[list[str]],
-        typer.Option("--let", "-l", help="Name a sub-expression, e.g. y_pred=w*x+b (repeatable).",
+        typer.Option("--let", "-l", metavar="NAME=EXPR", help="Name a sub-expression, e.g. y_pred=w*x+b (repeatable).",
                      show_default=False),
     ] = None,
     target: Annotated[
         Optional[str],
-        typer.Option("--target", "-t", help="The assignment of a program to draw (default: the last).",
+        typer.Option("--target", "-t", metavar="NAME", help="The assignment of a program to draw (default: the last).",
                      show_default=False),
     ] = None,
     format: Annotated[
@@ -228,7 +268,7 @@ def graph(
     ] = None,
     output: OutputFile = None,
     digits: Annotated[
-        int, typer.Option("--digits", min=1, max=30, help="Significant digits of rounded values.")
+        int, typer.Option("--digits", metavar="N", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
 ) -> None:
     """Draw the computational graph, with each arrow's forward value and gradient.
@@ -236,7 +276,9 @@ def graph(
     Variables are boxes, operations circles; each arrow carries the forward value it delivers
     and the gradient flowing back along it.
 
-    Example: worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
+    \b
+    Example:
+      worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
     """
     from .figure import draw
     from .render.figures import FIGURE_EXTENSIONS, render_figure
@@ -271,16 +313,16 @@ class TrainFormat(str, Enum):
 PROGRESS_FROM = 500  # steps: a longer run shows a progress bar on a terminal
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def train(
     program: Annotated[
         str,
         typer.Argument(help="A program file with param and data declarations (or - for standard input).",
                        show_default=False),
     ],
-    lr: Annotated[str, typer.Option("--lr", help="Learning rate, e.g. 0.01 (exact: 0.1 is 1/10).",
+    lr: Annotated[str, typer.Option("--lr", metavar="RATE", help="Learning rate, e.g. 0.01 (exact: 0.1 is 1/10).",
                                     show_default=False)],
-    epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Passes over the data.")] = 1,
+    epochs: Annotated[int, typer.Option("--epochs", "-e", metavar="N", min=1, help="Passes over the data.")] = 1,
     per_sample: Annotated[
         bool, typer.Option("--per-sample", help="One update per sample: walk every data array along its "
                            "first axis in lockstep, as a `for x, y in zip(xs, ys)` loop does.")
@@ -291,14 +333,14 @@ def train(
     ] = True,
     exact: Annotated[bool, typer.Option("--exact", help="Exact fractions instead of float64.")] = False,
     predict: Annotated[
-        Optional[str], typer.Option("--predict", help="Inputs for a prediction before and after training, "
+        Optional[str], typer.Option("--predict", metavar="VALUES", help="Inputs for a prediction before and after training, "
                                     "e.g. x=4.", show_default=False)
     ] = None,
     at: Annotated[
-        Optional[str], typer.Option("--at", "-a", help="Override declared values, e.g. w=0.5.", show_default=False)
+        Optional[str], typer.Option("--at", "-a", metavar="VALUES", help="Override declared values, e.g. w=0.5.", show_default=False)
     ] = None,
     explain_steps: Annotated[
-        int, typer.Option("--explain-steps", min=0, help="How many first steps to show as full worksheets.")
+        int, typer.Option("--explain-steps", metavar="N", min=0, help="How many first steps to show as full worksheets.")
     ] = 1,
     format: Annotated[
         Optional[TrainFormat],
@@ -308,12 +350,15 @@ def train(
     ] = None,
     output: OutputFile = None,
     digits: Annotated[
-        int, typer.Option("--digits", min=1, max=17, help="Significant digits of rounded values.")
+        int, typer.Option("--digits", metavar="N", min=1, max=17, help="Significant digits of rounded values.")
     ] = 6,
 ) -> None:
     """Train a program's params by SGD and print every step: loss, gradients, params.
 
-    Example: worksheet train samples/per_sample.ws --lr 0.01 --epochs 100 --per-sample --predict x=4
+    \b
+    Example:
+      worksheet train samples/per_sample.ws --lr 0.01 --epochs 100 \\
+          --per-sample --predict x=4
     """
     from .render import render_training
     from .train import train as run
@@ -342,23 +387,26 @@ class HandoutFormat(str, Enum):
     txt = "txt"
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def handout(
     problem_set: Annotated[
         Path, typer.Argument(help="A problem set in TOML (see README, 'worksheet handout').", show_default=False),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The directory to write the handouts and manifest.json to "
+        Path, typer.Option("--output", "-o", metavar="DIR", help="The directory to write the handouts and manifest.json to "
                            "(created if missing).", show_default=False, file_okay=False),
     ],
-    variants: Annotated[int, typer.Option("--variants", "-n", min=1, max=500, help="How many variants.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="The seed: the same seed draws the same variants.")] = 0,
+    variants: Annotated[int, typer.Option("--variants", "-n", metavar="N", min=1, max=500, help="How many variants.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", "-s", metavar="N", help="The seed: the same seed draws the same variants.")] = 0,
     key: Annotated[bool, typer.Option("--key", help="Also write each variant's answer key.")] = False,
     format: Annotated[HandoutFormat, typer.Option("--format", "-f", help="pdf, tex, md, typ or txt.")] = HandoutFormat.pdf,
 ) -> None:
     """Student sheets with numbered blanks (and answer keys) for N variants of a problem set.
 
-    Example: worksheet handout samples/backprop_set.toml --variants 3 --seed 7 --key -o handouts
+    \b
+    Example:
+      worksheet handout samples/backprop_set.toml --variants 3 --seed 7 \\
+          --key -o handouts
     """
     from .handout import handout as build
     from .problems import draw, load
@@ -382,16 +430,16 @@ class CheckFormat(str, Enum):
     json = "json"
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def check(
     formula: Formula,
-    wrt: Annotated[str, typer.Option("--wrt", "-w", help="The variable of the derivative asked for, e.g. w.",
+    wrt: Annotated[str, typer.Option("--wrt", "-w", metavar="VARS", help="The variable of the derivative asked for, e.g. w.",
                                      show_default=False)],
     answer: Annotated[str, typer.Option("--answer", help="The student's answer, e.g. \"2(w*x+b-y)x\" "
                                         "(or a number, with --at).", show_default=False)],
     at: Annotated[
         Optional[str],
-        typer.Option("--at", "-a", help="Values, e.g. x=2,y=4; with every variable given, the answer is "
+        typer.Option("--at", "-a", metavar="VALUES", help="Values, e.g. x=2,y=4; with every variable given, the answer is "
                      "a number.", show_default=False),
     ] = None,
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="txt or json.")] = CheckFormat.txt,
@@ -401,7 +449,9 @@ def check(
     Exit status 0 correct, 1 incorrect (with a diagnosis and feedback), 2 invalid (with why: the
     answer cannot be read, or is not an expression of the question's variables).
 
-    Example: worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
+    \b
+    Example:
+      worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
     from .check import Question
     from .render.check import render_check
@@ -413,9 +463,9 @@ def check(
     return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=_Command)
 def grade(
-    key: Annotated[Path, typer.Argument(help="The key: questions in TOML (\\[\\[question]] with id, expression "
+    key: Annotated[Path, typer.Argument(help="The key: questions in TOML ([[question]] with id, expression "
                                         "or program, wrt, points, at), or a handout's manifest.json.",
                                         show_default=False)],
     submissions: Annotated[Path, typer.Argument(help="A CSV with the columns student, question, answer "
@@ -424,7 +474,7 @@ def grade(
     output: OutputFile = None,
     totals: Annotated[
         Optional[Path],
-        typer.Option("--totals", help="Also write each student's total score to this CSV file.",
+        typer.Option("--totals", metavar="FILE", help="Also write each student's total score to this CSV file.",
                      show_default=False, dir_okay=False),
     ] = None,
     bom: Annotated[
@@ -437,7 +487,10 @@ def grade(
     The report (CSV) has student, variant, question, answer, verdict, score, diagnosis, feedback,
     in input order. SUBMISSIONS may be - (standard input); its separator may be , ; or tab.
 
-    Example: worksheet grade key.toml submissions.csv -o report.csv --totals totals.csv
+    \b
+    Example:
+      worksheet grade key.toml submissions.csv -o report.csv \\
+          --totals totals.csv
     """
     from .grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
