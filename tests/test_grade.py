@@ -47,7 +47,7 @@ def test_sample_report_in_order_with_scores_and_totals(cli, tmp_path):
     assert "missing_chain_factor" in bob["q1"]["diagnosis"].split(";") and bob["q1"]["score"] == "0"
     assert bob["q3"]["diagnosis"] == "missing_term"
     totals_rows = {r["student"]: r for r in _report(totals.read_text())}
-    assert totals_rows["ada"] == {"student": "ada", "score": "7", "possible": "7", "answered": "5"}
+    assert totals_rows["ada"] == {"student": "ada", "variant": "", "score": "7", "possible": "7", "answered": "5"}
     assert totals_rows["bob"]["score"] == "0"
 
 
@@ -145,13 +145,17 @@ def test_manifest_key_grades_blanks_with_error_carried_forward(cli, tmp_path):
     submissions = tmp_path / "s.csv"
     submissions.write_text("student,variant,question,answer\n"
                            f"ann,v01,1,{v1}\nann,v01,2,{wrong_v2}\nann,v01,3,{v3}\nann,v01,4,{v3 ** 2}\n"
-                           "ann,v01,999,1\nann,v07,1,1\n")
+                           "ann,v01,999,1\nann,v07,1,1\nann,v02,1,0.5\n")
     result = cli("grade", str(out / "manifest.json"), str(submissions), "--totals", str(tmp_path / "t.csv"))
     assert result.code == 0, result.err
     verdicts = [r["verdict"] for r in _report(result.out)]
-    assert verdicts == ["correct", "incorrect", "consistent", "consistent", "invalid", "invalid"]
-    total = _report((tmp_path / "t.csv").read_text())[0]
+    assert verdicts == ["correct", "incorrect", "consistent", "consistent", "invalid", "invalid", "incorrect"]
+    total, unknown, other = _report((tmp_path / "t.csv").read_text())
     assert total["score"] == "3" and int(total["possible"]) == sum(len(p["blanks"]) for p in manifest["variants"][0]["problems"])
+    # a row for another variant is a second sheet, out of its own points, not v01's doubled
+    assert (other["student"], other["variant"], other["score"], other["answered"]) == ("ann", "v02", "0", "1")
+    assert int(other["possible"]) == sum(len(p["blanks"]) for p in manifest["variants"][1]["problems"])
+    assert unknown["variant"] == "v07" and unknown["possible"] == "0"  # no such variant: nothing possible
     no_variant = tmp_path / "n.csv"
     no_variant.write_text("student,question,answer\nann,1,3\n")
     result = cli("grade", str(out / "manifest.json"), str(no_variant))
@@ -259,7 +263,7 @@ def test_a_semicolon_file_from_standard_input_with_ids_in_any_case(tmp_path):
     assert result.code == 0, result.err
     rows = _report(result.out)
     assert [(r["question"], r["verdict"]) for r in rows] == [("q1", "incorrect"), ("q1", "correct")]
-    assert _report(totals.read_text())[0] == {"student": "ada", "score": "2", "possible": "7", "answered": "1"}
+    assert _report(totals.read_text())[0] == {"student": "ada", "variant": "", "score": "2", "possible": "7", "answered": "1"}
 
 
 def test_excel_byte_order_mark_and_no_silent_xlsx(cli, tmp_path):
@@ -290,4 +294,4 @@ def test_a_line_with_an_unclosed_quote_keeps_its_students_name(cli, tmp_path):
     rows = _report(result.out)
     assert [(r["student"], r["verdict"]) for r in rows] == [("ann", "invalid"), ("bob", "correct")]
     assert "never closed" in rows[0]["feedback"]
-    assert _report(totals.read_text())[0] == {"student": "ann", "score": "0", "possible": "7", "answered": "0"}
+    assert _report(totals.read_text())[0] == {"student": "ann", "variant": "", "score": "0", "possible": "7", "answered": "0"}

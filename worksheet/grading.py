@@ -40,7 +40,7 @@ MAX_QUESTIONS = 500
 QUESTION_KEYS = {"id", "expression", "program", "wrt", "points", "at"}
 COLUMNS = ("student", "question", "answer")
 REPORT_COLUMNS = ("student", "variant", "question", "answer", "verdict", "score", "diagnosis", "feedback")
-TOTALS_COLUMNS = ("student", "score", "possible", "answered")
+TOTALS_COLUMNS = ("student", "variant", "score", "possible", "answered")
 
 
 @dataclass(frozen=True)
@@ -429,20 +429,22 @@ def report_csv(results: Iterable[Result]) -> str:
 
 
 def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> str:
-    """Per student, in order of first appearance: the score (the last row of each question
-    counts, as a resubmission replaces an answer), the points possible and the questions answered."""
-    last: dict[str, dict[tuple[str, str], Fraction]] = {}
-    counted: dict[str, list[Submission]] = {}
+    """Per student and variant, in order of first appearance: the score (the last row of each
+    question counts, as a resubmission replaces an answer), the points possible and the questions
+    answered. A student with rows for two variants gets two rows, each out of its own points."""
+    last: dict[tuple[str, str], dict[str, Fraction]] = {}
+    counted: dict[tuple[str, str], list[Submission]] = {}
     for row, result in zip(rows, results):
         if not row.student:
             continue
-        scores = last.setdefault(row.student, {})
+        sheet = (row.student, row.variant)
+        scores = last.setdefault(sheet, {})
         if result.question:  # a line that could not be read names no question: none is answered
-            scores[(result.variant, result.question)] = result.score
-        counted.setdefault(row.student, []).append(row)
-    return _csv(TOTALS_COLUMNS, ([student, score_text(sum(scores.values(), Fraction(0))),
-                                  score_text(key.possible(counted[student])), str(len(scores))]
-                                 for student, scores in last.items()))
+            scores[result.question] = result.score
+        counted.setdefault(sheet, []).append(row)
+    return _csv(TOTALS_COLUMNS, ([student, variant, score_text(sum(scores.values(), Fraction(0))),
+                                  score_text(key.possible(counted[student, variant])), str(len(scores))]
+                                 for (student, variant), scores in last.items()))
 
 
 def score_text(score: Fraction) -> str:
