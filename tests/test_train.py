@@ -223,3 +223,30 @@ def test_a_step_in_full_works_out_its_update_and_numbers_its_sections(cli):
     assert before.split()[-1] == "4"  # 4·w at w = 1
     assert float(after.split()[-1]) == pytest.approx(4 * float(train(sample("per_sample.ws"), lr="0.01",
                                                                   epochs=1, per_sample=True).final["w"][()]))
+
+
+def _step_rows(text: str) -> list[list[str]]:
+    table = text.split("Every step")[1].split("Result")[0]
+    return [line.split() for line in table.splitlines() if line.strip()[:1].isdigit() and " " in line.strip()]
+
+
+def test_epochs_that_repeat_the_one_before_are_one_row(cli):
+    """lr 0.5 on (x·w − y)² at x = 1, y = 2 jumps to w = 2 in one step (w − 0.5·2(w − 2) = 2):
+    every later epoch has loss 0, gradient 0, w 2, and epochs 3–6 are one row saying so."""
+    result = cli("train", str(SAMPLES / "linear_no_bias.ws"), "--lr", "0.5", "--epochs", "6", "-f", "txt")
+    assert result.code == 0, result.err
+    assert _step_rows(result.out) == [["1", "1", "1", "−2", "2"], ["2", "2", "0", "0", "2"],
+                                      ["3–6", "3–6", "same", "same", "same"]]
+    assert "Epochs 3–6 (steps 3–6) repeat epoch 2, to 6 significant digits." in result.out
+    data = json.loads(cli("train", str(SAMPLES / "linear_no_bias.ws"), "--lr", "0.5", "--epochs", "6",
+                          "-f", "json").out)
+    assert len(data["steps"]) == 6 and {s["loss"] for s in data["steps"][1:]} == {0.0}  # JSON keeps them all
+
+
+def test_a_run_that_keeps_moving_shows_every_step(cli):
+    result = cli("train", str(SAMPLES / "per_sample.ws"), "--lr", "0.01", "--epochs", "3", "--per-sample", "-f", "txt")
+    rows = _step_rows(result.out)
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 10)] and "same" not in result.out
+    training = train(sample("per_sample.ws"), lr="0.01", epochs=3, per_sample=True)
+    assert [float(r[-1]) for r in rows] == pytest.approx(
+        [float(s.params["w"][()]) for s in training.steps], rel=1e-5)

@@ -113,20 +113,55 @@ def _table(training: Training, digits: int) -> list:
     header = ["step", "epoch"] + (["sample"] if training.per_sample else []) + [target]
     header += [f"∂{target}/∂{p}" if training.zero_grad else f".grad of {p}" for p in training.params]
     header += [f"{p} after" for p in training.params]
-    rows = []
-    for i, step in enumerate(training.steps):
+    runs = {first: last for first, last in _repeated_epochs(training, digits)}
+    rows, notes, i = [], [], 0
+    while i < len(training.steps):
+        step = training.steps[i]
+        if i in runs:
+            last = runs[i]
+            span = (f"{i + 1}–{last + 1}", f"{step.epoch}–{training.steps[last].epoch}")
+            rows.append(span + ("",) * training.per_sample + ("same",) * (len(header) - 2 - training.per_sample))
+            notes.append(f"Epochs {span[1]} (steps {span[0]}) repeat epoch {step.epoch - 1}, "
+                         f"to {digits} significant digits.")
+            i = last + 1
+            continue
         row = [str(i + 1), str(step.epoch)] + ([str(step.sample)] if training.per_sample else [])
         row.append(_cell(step.loss, digits))
         row += [_cell(step.grads[p], digits) for p in training.params]
         row += [_cell(step.params[p], digits) for p in training.params]
         rows.append(tuple(row))
+        i += 1
     several = len(training.params) > 1
     intro = Paragraph((
         "The loss is computed before each update; the gradient" + ("s shown are those" if several else
                                                                     " shown is the one")
         + " the update used" + ("" if training.zero_grad else " (the running sum in .grad)") + ".",
     ))
-    return [intro, Table(tuple(header), tuple(rows), "r" * len(header))]
+    return [intro, Table(tuple(header), tuple(rows), "r" * len(header)), *(Paragraph((n,)) for n in notes)]
+
+
+def _repeated_epochs(training: Training, digits: int) -> list[tuple[int, int]]:
+    """Runs of two or more epochs whose rows repeat the epoch before, to the digits shown:
+    (first step, last step) of each run. A converged training is then one row, not a thousand."""
+    epochs: dict[int, list[int]] = {}
+    for i, step in enumerate(training.steps):
+        epochs.setdefault(step.epoch, []).append(i)
+    order = list(epochs)
+    seen = [tuple(_shown(training.steps[i], training.params, digits) for i in epochs[e]) for e in order]
+    runs, k = [], 1
+    while k < len(order):
+        end = k
+        while end < len(order) and seen[end] == seen[k - 1]:
+            end += 1
+        if end - k >= 2:
+            runs.append((epochs[order[k]][0], epochs[order[end - 1]][-1]))
+        k = max(end, k + 1)
+    return runs
+
+
+def _shown(step, params, digits: int) -> tuple[str, ...]:
+    values = [step.loss, *(step.grads[p] for p in params), *(step.params[p] for p in params)]
+    return tuple(f"{float(x):.{digits}g}" for value in values for x in np.asarray(value).flat)
 
 
 def _result(training: Training) -> list:
