@@ -56,19 +56,22 @@ def test_brief_symbolic_gives_the_forms():
 
 def test_full_names_the_rules():
     full = render(derive("w*x + a/b + u**2 + sigmoid(z)", at="w=1,x=2,a=3,b=4,u=5,z=0"), "txt", detail="full")
-    assert "∂v1/∂w, ∂v1/∂x: product rule" in full
-    assert "quotient rule" in full and "power rule" in full and "sum rule" in full
+    assert "Rule: ∂v1/∂w, ∂v1/∂x: constant multiple rule." in full  # the other factor held fixed
+    assert "Rules: ∂v2/∂a: constant multiple rule; ∂v2/∂b: quotient rule." in full  # ∂(a/b)/∂a = 1/b
+    assert "Rule: ∂(v5 + v6)/∂v5, ∂(v5 + v6)/∂v6: sum rule." in full  # the output's, on its definition
+    assert "product rule" not in full and "power rule" in full and "sum rule" in full
     assert "chain rule, σ′(u) = σ(u)(1 − σ(u))" in full
-    assert "product rule" not in render(derive("w*x", at="w=1,x=2"), "txt")  # standard: no rule names
+    assert "constant multiple rule" not in render(derive("w*x", at="w=1,x=2"), "txt")  # standard: no rule names
 
 
 def test_rules_per_argument():
     u, w = derive("u*w").graph.node("L").args
-    assert RULES["mul"].rule_of(0, u, w) == "product rule"
+    assert RULES["mul"].rule_of(0, u, w) == RULES["mul"].rule_of(1, u, w) == "constant multiple rule"  # ∂(uw)/∂u = w
     assert RULES["mul"].rule_of(0, u, Integer(3)) == "constant multiple rule"  # d(3u)/du
     assert RULES["div"].rule_of(0, u, Integer(3)) == "constant multiple rule"  # d(u/3)/du
+    assert RULES["div"].rule_of(0, u, w) == "constant multiple rule"  # ∂(u/w)/∂u = 1/w, w held fixed
     assert RULES["pow"].rule_of(0, u, w) == "power rule" and RULES["pow"].rule_of(1, u, w) == "exponential rule"
-    assert RULES["div"].rule_of(0, u, w) == RULES["div"].rule_of(1, u, w) == "quotient rule"
+    assert RULES["div"].rule_of(1, u, w) == "quotient rule"
     for op in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid", "relu",
                "softplus", "abs", "max", "min", "add", "sub", "neg", "id"):
         assert RULES[op].rule_of(0, u, w), op
@@ -97,9 +100,9 @@ def test_latex_compiles(detail, tmp_path):
 
 def test_modes_and_cli(cli):
     full = render(derive("w*x", at="w=1,x=2", mode="both"), "txt", detail="full")
-    assert "product rule" in full
+    assert "constant multiple rule" in full
     result = cli("derive", "w*x", "--at", "w=1,x=2", "--detail", "full", "--format", "txt")
-    assert result.code == 0 and "product rule" in result.out
+    assert result.code == 0 and "constant multiple rule" in result.out
     assert cli("derive", "w*x", "--detail", "most").code != 0
 
 

@@ -90,3 +90,40 @@ def test_latex_tests_skip_naming_a_package_that_is_missing(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="no-such-package.sty"):
         conftest.latex_available()
+
+
+# ── notation that does not contradict or repeat itself ───────────────────────────────────
+
+def test_the_outputs_local_derivative_is_named_on_its_definition():
+    """L = a·b + a: ∂L/∂a is −2 (sympy.diff), so the path straight out of L is ∂(v1 + a)/∂a = 1,
+    never a second ∂L/∂a that means 1."""
+    import sympy
+
+    a, b = sympy.symbols("a b")
+    expected = sympy.diff(a * b + a, a).subs({a: 2, b: -3})
+    text = render(derive("a*b + a", at="a=2,b=-3"), "txt")
+    assert "  ∂(v1 + a)/∂a = 1\n" in text
+    assert f"∂L/∂a = ∂L/∂v1 · ∂v1/∂a + ∂(v1 + a)/∂a = b + 1 = −3 + 1 = {expected}".replace("-", "−") in text
+    gradients = [line.strip() for line in text.splitlines() if line.strip().startswith("∂L/∂a")]
+    assert all(line.endswith("= −2") for line in gradients), gradients
+    latex = render(derive("a*b + a", at="a=2,b=-3"), "md")
+    assert r"\frac{\partial \left(v_{1} + a\right)}{\partial a}" in latex
+    assert r"\frac{\partial L}{\partial L} \cdot" not in latex
+
+
+@pytest.mark.parametrize("formula, at", [
+    ("1/x", "x=2"), ("log(x1) + y", "x1=2,y=1"), ("x/3*y + x/4", "x=1,y=2"), ("a*b + a", "a=2,b=-3"),
+    ("sigmoid(w*x + b)", "w=0.5,x=2,b=-1"), ("(w*x+b-y)**2", "w=1,b=0,x=2,y=4"), ("exp(x*y)", "x=1,y=2"),
+])
+def test_no_step_says_the_same_twice(formula, at):
+    """1/x = 1/2, not 1/x = 1/2 = 1/2; 1 · 1/2 = 1/2, not 1 · 1/2 = 1 · (1/2); −1/2², not −1/(2)²."""
+    for fmt in ("txt", "md", "typ"):
+        text = render(derive(formula, at=at), fmt)
+        for line in text.splitlines():
+            sides = [s.strip(" &$") for s in line.replace("≈", "=").replace(r"\approx", "=").split("=")]
+            assert all(x != y for x, y in zip(sides, sides[1:]) if x), (fmt, line)
+    assert "−1/2² = −1/4" in render(derive("1/x", at="x=2"), "txt")
+
+
+def test_typeset_exponentials_read_e_to_the():
+    assert "e^(v_1)" in render(derive("exp(x*y)"), "typ") and "exp(" not in render(derive("exp(x*y)"), "typ").split("#figure")[0]

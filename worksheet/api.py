@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from . import tensors
 from .errors import WorksheetError
 from .graph import Graph, Let, build, constant
 from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
-from .parse import parse_expression, parse_program, tokenize
+from .parse import parse_expression, parse_program, tokenize, written_in_decimals
 from .tensor_trace import TensorTrace, is_tensor_program, tensor_trace
 from .trace import Trace, trace
 
@@ -65,7 +66,19 @@ def derive(
     of each gradient, and the gradient four ways (``trace.modes``; see ``worksheet.modes``).
     """
     with _collector_paused():
-        return _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric)
+        result = _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric)
+    return dataclasses.replace(result, decimal_inputs=decimal_inputs(formula, at))
+
+
+def decimal_inputs(*written) -> bool:
+    """Were any of these inputs (texts, or mappings of values) written as decimals, 0.5 not 1/2?"""
+    for item in written:
+        if isinstance(item, str) and written_in_decimals(item):
+            return True
+        if isinstance(item, Mapping) and any(isinstance(v, float) or (isinstance(v, str) and written_in_decimals(v))
+                                             for v in item.values()):
+            return True
+    return False
 
 
 @contextmanager

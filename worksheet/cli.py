@@ -111,6 +111,21 @@ class Detail(str, Enum):
     full = "full"
 
 
+class Numbers(str, Enum):
+    auto = "auto"
+    exact = "exact"
+    decimal = "decimal"
+
+
+NumbersOption = Annotated[
+    Numbers,
+    typer.Option("--numbers", help="How values are written: auto (decimals, 0.5 and 9.8396, where the "
+                 "inputs were written with a decimal point and the value ends within --digits; else "
+                 "exact), exact (fractions, 1/2) or decimal (0.5, and 1/3 ≈ 0.333333)."),
+]
+"""The --numbers option of every command that writes values (derive, graph, train, handout)."""
+
+
 class Mode(str, Enum):
     forward = "forward"
     reverse = "reverse"
@@ -208,9 +223,10 @@ def derive(
         typer.Option("--detail", help="brief: the forward table, one line per gradient of the "
                      "backward pass (∂L/∂u = value) and the result. standard: every chain-rule "
                      "product. full: as standard, and after each node the rule of each local "
-                     "derivative (product rule, quotient rule, power rule, chain rule with σ′ …). "
+                     "derivative (constant multiple rule, quotient rule, power rule, chain rule with σ′ …). "
                      "Scalar formulas."),
     ] = Detail.standard,
+    numbers: NumbersOption = Numbers.auto,
 ) -> None:
     """Derive the gradients of a formula, step by step: graph, forward pass, backward pass, result.
 
@@ -227,7 +243,7 @@ def derive(
     trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
                 aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
                 check_numeric=check_numeric)
-    _emit(render(trace, fmt, digits=digits, detail=detail.value), output)
+    _emit(render(trace, fmt, digits=digits, detail=detail.value, numbers=numbers.value), output)
 
 
 class FigureFormat(str, Enum):
@@ -270,6 +286,7 @@ def graph(
     digits: Annotated[
         int, typer.Option("--digits", metavar="N", min=1, max=30, help="Significant digits of rounded values.")
     ] = 6,
+    numbers: NumbersOption = Numbers.auto,
 ) -> None:
     """Draw the computational graph, with each arrow's forward value and gradient.
 
@@ -297,7 +314,7 @@ def graph(
     _separate([formula], {"--output": output})
     text, filename = _source(formula)
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
-                                 digits=digits), fmt)
+                                 digits=digits, numbers=numbers.value), fmt)
     _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
 
 
@@ -352,6 +369,7 @@ def train(
     digits: Annotated[
         int, typer.Option("--digits", metavar="N", min=1, max=17, help="Significant digits of rounded values.")
     ] = 6,
+    numbers: NumbersOption = Numbers.auto,
 ) -> None:
     """Train a program's params by SGD and print every step: loss, gradients, params.
 
@@ -376,7 +394,7 @@ def train(
                        filename=filename, on_step=progress)
     finally:
         progress.close()
-    _emit(render_training(training, fmt, digits=digits), output)
+    _emit(render_training(training, fmt, digits=digits, numbers=numbers.value), output)
 
 
 class HandoutFormat(str, Enum):
@@ -400,6 +418,7 @@ def handout(
     seed: Annotated[int, typer.Option("--seed", "-s", metavar="N", help="The seed: the same seed draws the same variants.")] = 0,
     key: Annotated[bool, typer.Option("--key", help="Also write each variant's answer key.")] = False,
     format: Annotated[HandoutFormat, typer.Option("--format", "-f", help="pdf, tex, md, typ or txt.")] = HandoutFormat.pdf,
+    numbers: NumbersOption = Numbers.auto,
 ) -> None:
     """Student sheets with numbered blanks (and answer keys) for N variants of a problem set.
 
@@ -417,7 +436,8 @@ def handout(
     progress = _Progress(label="handout", threshold=2)
     try:
         drawn = draw(problems, variants, seed)
-        files, manifest = build(problems, drawn, seed, format.value, key=key, on_file=progress)
+        files, manifest = build(problems, drawn, seed, format.value, key=key, on_file=progress,
+                                numbers=numbers.value)
     finally:
         progress.close()
     output.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ print it in Markdown, LaTeX or plain text; none of them decides what a worksheet
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from sympy import S
@@ -75,7 +75,7 @@ class Figure:
 class Document:
     title: str
     blocks: tuple
-    meta: dict = field(default_factory=dict)
+    numbers: str = "exact"  # how its values are written: render.notation.NUMBERS
 
 
 # ── the worksheet ────────────────────────────────────────────────────────────────────────
@@ -84,15 +84,17 @@ class Document:
 DETAILS = {
     "brief": "the tables and the results: the forward table, one line per gradient of the backward pass, the result",
     "standard": "every chain-rule product of the backward pass (the default)",
-    "full": "as standard, and the rule of every local derivative (product rule, quotient rule, …)",
+    "full": "as standard, and the rule of every local derivative (constant multiple rule, quotient rule, …)",
 }
 
 
-def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail: str = "standard") -> Document:
+def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail: str = "standard",
+              numbers: str = "exact") -> Document:
     """The derivation of ``trace`` as a document: problem, forward pass, backward pass, result.
 
     ``detail`` (``DETAILS``): ``brief`` reduces the backward pass to one line per node,
     ``∂L/∂u = value``, and leaves out the figure; ``full`` names the rule after each step.
+    ``numbers``: exact, terminating or decimal (``render.notation.NUMBERS``).
     """
     if detail not in DETAILS:
         raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
@@ -101,13 +103,13 @@ def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail:
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
-        *([] if brief else graph_figure(trace)),
+        *([] if brief else graph_figure(trace, numbers)),
         Heading("2. Backward pass"),
         *(_adjoints(trace) if brief else _backward(trace, rules=detail == "full")),
         Heading("3. Result"),
         *_result(trace),
     ]
-    return Document(title, tuple(blocks))
+    return Document(title, tuple(blocks), numbers)
 
 
 def _problem(trace: Trace) -> list:
@@ -196,12 +198,12 @@ def _adjoints(trace: Trace) -> list:
 
 
 def _rules(trace: Trace, steps) -> Paragraph | None:
-    """--detail full: the rule behind each local derivative of a node, ∂v/∂u: product rule; …"""
+    """--detail full: the rule behind each local derivative of a node, ∂v/∂u: quotient rule; …"""
     named: dict[str, list] = {}  # rule → the local derivatives it gives, in the order of the steps
     for step in steps:
         node = trace.graph.node(step.node)
         name = RULES[node.op].rule_of(step.position, *node.args)
-        partial = Partial(step.node, step.input)
+        partial = local(trace, step.node, step.input)
         if name and partial not in named.setdefault(name, []):
             named[name].append(partial)
     parts: list = []
@@ -259,13 +261,13 @@ def _step_equation(trace: Trace, step: Step) -> Equation:
     # the local derivative with the values put in, where that is more than one number
     shown = [plugged(step.local, trace.values)] if trace.values and not step.local.is_Atom else []
     if step.node == target:
-        if _fans_out(trace, step.input):  # one path of several: ∂L/∂L · ∂L/∂u, as the sum writes it
-            sides.append(Chain((Partial(target, target), Partial(target, step.input))))
+        if _fans_out(trace, step.input):  # one path of several: ∂(v₁ + a)/∂a, as the sum writes it
+            sides.append(path(trace, step.node, step.input))
         sides += [local, *shown]
         if step.local_value is not None:
             sides.append(Number(step.local_value))
         return Equation(tuple(distinct(sides)))
-    sides.append(Chain((Partial(target, step.node), Partial(step.node, step.input))))
+    sides.append(path(trace, step.node, step.input))
     if step.upstream_value is not None:
         upstream = Number(step.upstream_value)
         sides.append(Chain((upstream, local)))
@@ -288,7 +290,7 @@ def _fan_out(trace: Trace, name: str) -> Equation:
     steps = [trace.steps[i] for i in reversed(adjoint.steps)]  # in the order of the formula
     sides: list = [
         Partial(target, name),
-        Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in steps)),
+        Sum(tuple(path(trace, s.node, name) for s in steps)),
     ]
     if adjoint.value is not None:
         sides.append(Sum(tuple(Number(s.product_value) for s in steps)))
@@ -328,6 +330,19 @@ def _aux(trace: Trace, name: str) -> list:
     return [Form(node.expr), *([Form(written)] if written is not None else [])]
 
 
+def local(trace, node: str, wrt: str) -> Partial:
+    """∂v/∂u, node v's local derivative; the output's is written on its definition,
+    ∂(v₁ + a)/∂a, since ∂L/∂a is the whole gradient (1 and −2 in one line otherwise)."""
+    return Partial(trace.graph.node(node).expr if node == trace.target else node, wrt)
+
+
+def path(trace, node: str, wrt: str):
+    """One path of a fan-out: ∂L/∂v · ∂v/∂u; out of the output itself, ∂(v₁ + a)/∂a alone."""
+    if node == trace.target:
+        return local(trace, node, wrt)
+    return Chain((Partial(trace.target, node), local(trace, node, wrt)))
+
+
 def _fans_out(trace: Trace, name: str) -> bool:
     adjoint = trace.adjoints.get(name)
     return adjoint is not None and len(adjoint.steps) > 1
@@ -354,7 +369,7 @@ def _key(side):
 # ── several outputs, auxiliary outputs, stop_gradient (shared with tensor_document) ──────
 
 
-def graph_figure(trace) -> list:
+def graph_figure(trace, numbers: str = "exact") -> list:
     """The graph as a figure: each arrow with its value and the gradient flowing back along it;
     a graph of more than MAX_DRAWN_ARROWS arrows is named, not drawn."""
     from .figure import figure, uses
@@ -363,7 +378,7 @@ def graph_figure(trace) -> list:
     if arrows > MAX_DRAWN_ARROWS:
         return [Paragraph((f"The graph has {arrows:,} arrows, too many to draw on a page (at most "
                            f"{MAX_DRAWN_ARROWS:,}): worksheet graph draws it alone, as SVG or PNG.",))]
-    return [Figure(lambda: figure(trace))]
+    return [Figure(lambda: figure(trace, numbers=numbers))]
 
 
 

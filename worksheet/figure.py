@@ -106,11 +106,11 @@ def text_width(text: str, size: float = FONT) -> float:
 # ── building ─────────────────────────────────────────────────────────────────────────────
 
 
-def figure(source, *, digits: int = 6) -> Figure:
+def figure(source, *, digits: int = 6, numbers: str = "exact") -> Figure:
     """The figure of a ``Trace``, a ``TensorTrace`` or a bare ``Graph`` (structure only)."""
     graph: Graph = source if isinstance(source, Graph) else source.graph
     values = None if isinstance(source, Graph) else source.values
-    shown = _Shown(digits)
+    shown = _Shown(digits, numbers)
     grads: dict[tuple[str, str, int], str] = {}
     if values is not None:
         for step in getattr(source, "steps", ()):
@@ -141,10 +141,10 @@ def uses(graph: Graph):
 class _Shown:
     """A short text for a value: a number (rounded to ``digits``), or a tensor's shape."""
 
-    def __init__(self, digits: int):
+    def __init__(self, digits: int, numbers: str = "exact"):
         from .render.notation import TextNotation  # (imported late: render imports document)
 
-        self.notation = TextNotation(digits)
+        self.notation = TextNotation(digits, numbers)
 
     def __call__(self, value) -> str:
         import numpy as np
@@ -386,7 +386,7 @@ def _side(node: FigureNode, y: float, direction: int) -> float:
 
 
 def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str | None = None,
-         digits: int = 6) -> Figure:
+         digits: int = 6, numbers: str = "auto") -> Figure:
     """The figure of ``formula`` (a formula or a program's text), with the options of
     ``worksheet.api.derive``. With values (``at``, or every input declared with one), each
     arrow carries its value and gradient; without, the figure is the structure alone."""
@@ -405,4 +405,6 @@ def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str 
     if wrt is None and not graph.params and all(n.kind == "data" for n in graph.inputs):
         wrt = [n.name for n in graph.inputs]  # only data: show the gradient toward every input
     trace = api.derive(formula, wrt, at, let=let, target=target, filename=filename)
-    return figure(trace, digits=digits)
+    from .render import numbers_shown
+
+    return figure(trace, digits=digits, numbers=numbers_shown(numbers, trace.decimal_inputs))

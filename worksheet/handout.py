@@ -23,8 +23,10 @@ from .document import (
     Table,
     _operation,
     _problem,
+    path,
     worksheet,
 )
+from .parse import written_in_decimals
 from .problems import Drawn, ProblemSet
 from .terms import Blank, Chain, Equation, Form, Number, Partial, Sum
 
@@ -85,7 +87,7 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
             paths = [trace.steps[i] for i in reversed(adjoint.steps)]
             equations.append(Equation((
                 Partial(target, name),
-                Sum(tuple(Chain((Partial(target, s.node), Partial(s.node, name))) for s in paths)),
+                Sum(tuple(path(trace, s.node, name) for s in paths)),
                 slots(adjoint.value, "upstream" in hide, {"kind": "sum", "node": name}),
             )))
         for step in steps_from.get(name, ()):
@@ -95,12 +97,12 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
             lhs = [] if fans_out else [Partial(target, step.input)]
             at = {"node": step.node, "input": step.input, "position": step.position}
             if step.node == target:  # ∂L/∂u is the local derivative itself
-                first = Chain((Partial(target, target), Partial(target, step.input))) if fans_out else lhs[0]
+                first = path(trace, step.node, step.input) if fans_out else lhs[0]
                 sides = [first, slots(step.local_value, "local" in hide or hide_product, {"kind": "local", **at})]
             else:
                 upstream = slots(step.upstream_value, "upstream" in hide, {"kind": "upstream", **at})
                 local = slots(step.local_value, "local" in hide, {"kind": "local", **at})
-                sides = [*lhs, Chain((Partial(target, step.node), Partial(step.node, step.input))),
+                sides = [*lhs, path(trace, step.node, step.input),
                          Chain((upstream, local)), slots(step.product_value, hide_product, {"kind": "product", **at})]
             equations.append(Equation(tuple(sides)))
         blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), Form(node.expr))), ":")))
@@ -114,10 +116,13 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     return blocks
 
 
-def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int) -> tuple[Document, Document, list]:
-    """The student sheet, the key and the manifest entries of one variant."""
+def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int,
+              numbers: str = "exact") -> tuple[Document, Document, list]:
+    """The student sheet, the key and the manifest entries of one variant (``numbers``: how
+    their values are written, ``render.notation.NUMBERS``)."""
     header = Paragraph((
-        f"Variant {vid}, seed {seed}. Fill in each numbered blank with its exact value (an integer or a decimal).",
+        f"Variant {vid}, seed {seed}. Fill in each numbered blank with its exact value: an integer, "
+        "a decimal or a fraction such as 3/8.",
     ))
     key_text = (f"Answer key: variant {vid}, seed {seed}. Each blank's value is written in, under its number; "
                 "each problem's full worksheet follows it.")
@@ -128,7 +133,7 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
         student, filled = _Slots(start, key=False), _Slots(start, key=True)
         sheet += sheet_blocks(drawn, student)
         key += sheet_blocks(drawn, filled)
-        key += [Heading(f"Problem {drawn.problem.number}: full derivation", 3), *_derivation(drawn)]
+        key += [Heading(f"Problem {drawn.problem.number}: full derivation", 3), *_derivation(drawn, numbers)]
         start = student.next
         entries.append({
             "problem": drawn.problem.number,
@@ -139,13 +144,21 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
             "blanks": {str(n): str(v) for n, v in student.values.items()},
             "quantities": {str(n): q for n, q in student.quantities.items()},
         })
-    return (Document(problem_set.title, tuple(sheet)),
-            Document(f"{problem_set.title} (answer key)", tuple(key)), entries)
+    return (Document(problem_set.title, tuple(sheet), numbers),
+            Document(f"{problem_set.title} (answer key)", tuple(key), numbers), entries)
 
 
-def _derivation(drawn: Drawn) -> list:
+def decimal_inputs(problem_set: ProblemSet) -> bool:
+    """Does the set write its numbers as decimals: a value or a choice that is not an integer
+    (TOML has no fractions, so it was written 0.5), or a decimal in a formula?"""
+    values = [v for p in problem_set.problems for v in (*p.at.values(), *(c for cs in p.vary.values() for c in cs))]
+    return any(not float(v).is_integer() for v in values) or any(
+        written_in_decimals(p.text) for p in problem_set.problems)
+
+
+def _derivation(drawn: Drawn, numbers: str) -> list:
     """The worksheet's sections after its problem statement, one heading level down."""
-    blocks = list(worksheet(drawn.trace).blocks)
+    blocks = list(worksheet(drawn.trace, numbers=numbers).blocks)
     first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading))
     return [dataclasses.replace(b, level=3) if isinstance(b, Heading) else b for b in blocks[first:]]
 
@@ -167,15 +180,19 @@ def render_document(document: Document, fmt: str, digits: int = 6) -> str | byte
 
 
 def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: str = "pdf", key: bool = False,
-            on_file=None) -> tuple[dict[str, str | bytes], str]:
-    """Every file of the handout, by file name (nothing written), and the manifest's text."""
+            on_file=None, numbers: str = "auto") -> tuple[dict[str, str | bytes], str]:
+    """Every file of the handout, by file name (nothing written), and the manifest's text;
+    ``numbers`` auto, exact or decimal, as for ``render``."""
+    from .render import numbers_shown
+
+    shown = numbers_shown(numbers, decimal_inputs(problem_set))
     files: dict[str, str | bytes] = {}
     variants = []
     ext = EXTENSIONS[fmt]
     width = max(2, len(str(len(drawn))))
     for i, variant in enumerate(drawn, start=1):
         vid = f"v{i:0{width}d}"
-        sheet, answer_key, entries = documents(problem_set, variant, vid, seed)
+        sheet, answer_key, entries = documents(problem_set, variant, vid, seed, shown)
         files[f"{problem_set.name}-{vid}.{ext}"] = render_document(sheet, fmt)
         if key:
             files[f"{problem_set.name}-{vid}-key.{ext}"] = render_document(answer_key, fmt)

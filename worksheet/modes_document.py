@@ -35,18 +35,18 @@ AGREES, DIFFERS = "agrees", "DIFFERS"
 TOLERANCE_STEP = Rational(1, round(1 / TOLERANCE))  # 10⁻⁶, as the check's relative tolerance
 
 
-def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard") -> Document:
+def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard", numbers: str = "exact") -> Document:
     """The worksheet of ``trace`` with the sections its ``modes`` ask for (``detail``: see
     ``document.DETAILS``)."""
     modes: Modes = trace.modes
     if isinstance(trace, TensorTrace):
-        base = tensor_document.worksheet(trace)
+        base = tensor_document.worksheet(trace, numbers=numbers)
         blocks = list(base.blocks)
         if modes.estimates is not None:
             blocks += [Heading(f"{_next(blocks)}. Checking the gradients: central differences"),
                        *tensor_check(trace)]
-        return Document(base.title, tuple(blocks), base.meta)
-    base = scalar_document.worksheet(trace, detail=detail)
+        return Document(base.title, tuple(blocks), numbers)
+    base = scalar_document.worksheet(trace, detail=detail, numbers=numbers)
     if modes.mode == "forward":
         blocks = _problem(base)
         blocks += [Heading("1. Forward mode: the evaluation trace"), *forward_trace(trace),
@@ -61,7 +61,7 @@ def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard") -> Docume
                        *forward_result(trace), *_agreement(trace)]
     if modes.estimates is not None:
         blocks += [Heading(f"{_next(blocks)}. Four ways to the gradient"), *four_ways(trace)]
-    return Document(title, tuple(blocks), base.meta)
+    return Document(title, tuple(blocks), numbers)
 
 
 def _problem(base: Document) -> list:

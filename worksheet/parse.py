@@ -145,6 +145,17 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
     return tokens
 
 
+def written_in_decimals(text: str) -> bool:
+    """Does ``text`` (a formula, a program, --at values) write a number with a decimal point or
+    an exponent, 0.5 or 1e-3? Comments aside. Such inputs are shown as decimals (--numbers auto)."""
+    for raw in text.splitlines():
+        for piece in raw.split("#", 1)[0].split(";"):
+            if any(c.isdigit() for c in piece) and any(
+                    t.kind == "num" and any(c in t.text for c in ".eE") for t in tokenize(piece)):
+                return True
+    return False
+
+
 def _typeset_tokens(replacement: str) -> list[tuple[str, str]]:
     if replacement.startswith("^"):
         return [("op", "^"), ("num", replacement[1:])]

@@ -37,7 +37,7 @@ class Rule:
     callable: bool = True  # written f(x) in formulas (operators are not)
     domain: str = "not a real number"  # why a value can be undefined, for error messages
     stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
-    rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "product rule"
+    rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "quotient rule"
 
     def rule_of(self, i: int, *args: Expr) -> str:
         """The rule that gives ∂node/∂args[i], as a calculus textbook names it ("" for none)."""
@@ -120,7 +120,9 @@ class Sub(Rule):
 
 @rule
 class Mul_(Rule):
-    """v = u·w;   ∂v/∂u = w,   ∂v/∂w = u   (product rule: each factor's derivative times the other)."""
+    """v = u·w;   ∂v/∂u = w,   ∂v/∂w = u   (constant multiple rule: in a partial derivative the
+    other factor is held fixed; the product rule appears where one value feeds both factors, as
+    the sum of the two paths)."""
 
     op, title, arity, callable = "mul", "multiply", 2, False
 
@@ -130,8 +132,7 @@ class Mul_(Rule):
     def local(self, i, u, w):
         return w if i == 0 else u
 
-    def rule_of(self, i, u, w):
-        return "constant multiple rule" if (w if i == 0 else u).is_number else "product rule"
+    rule_name = "constant multiple rule"
 
     def value(self, u, w):
         return u * w
@@ -142,7 +143,8 @@ class Mul_(Rule):
 
 @rule
 class Div(Rule):
-    """v = u / w;   ∂v/∂u = 1/w,   ∂v/∂w = −u/w²   (quotient rule)."""
+    """v = u / w;   ∂v/∂u = 1/w   (constant multiple rule: w is held fixed),
+    ∂v/∂w = −u/w²   (quotient rule)."""
 
     op, title, arity, callable = "div", "divide", 2, False
     domain = "division by zero"
@@ -154,7 +156,7 @@ class Div(Rule):
         return power(w, -1) if i == 0 else product(-1, u, power(w, -2))
 
     def rule_of(self, i, u, w):
-        return "constant multiple rule" if i == 0 and w.is_number else "quotient rule"
+        return "constant multiple rule" if i == 0 else "quotient rule"
 
     def value(self, u, w):
         return u / nonzero(w)

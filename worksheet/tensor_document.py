@@ -12,27 +12,27 @@ import sympy
 
 from .document import (
     Document, graph_figure, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
-    seeds_note, stop_note,
+    local, seeds_note, stop_note,
 )
 from .graph import Node, symbol
 from .tensor_rules import tensor_rule
 from .tensor_trace import TensorStep, TensorTrace
 from .tensors import is_exact
-from .terms import Call, Chain, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
+from .terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
 
 
-def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet") -> Document:
+def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", numbers: str = "exact") -> Document:
     blocks = [
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
-        *graph_figure(trace),
+        *graph_figure(trace, numbers),
         Heading("2. Backward pass"),
         *_backward(trace),
         Heading("3. Result"),
         *_result(trace),
     ]
-    return Document(title, tuple(blocks))
+    return Document(title, tuple(blocks), numbers)
 
 
 def shown(value: np.ndarray):
@@ -156,7 +156,7 @@ def _step_equation(trace: TensorTrace, step: TensorStep) -> Equation:
     target = trace.target
     sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
     if sides == [] and step.node == target:  # one path of several, out of the output itself
-        sides.append(Chain((Partial(target, target), Partial(target, step.input))))
+        sides.append(local(trace, step.node, step.input))
     sides += [step.form, shown(step.value)]
     return Equation(tuple(distinct(sides)))
 

@@ -82,6 +82,7 @@ class TensorTrace:
     stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
     seed: np.ndarray | None = None  # --seed-grad: ∂J/∂J for a vector or matrix output (else 1)
     modes: object = None  # modes.Modes: finite differences (--check-numeric)
+    decimal_inputs: bool = False  # were its numbers written with a decimal point (--numbers auto)
 
     @property
     def target(self) -> str:

@@ -29,9 +29,10 @@ class Number:
 
 @dataclass(frozen=True)
 class Partial:
-    """∂of/∂wrt."""
+    """∂of/∂wrt. ``of`` is a node's name, or an expression: the output's local derivative is
+    written on its definition, ∂(v₁ + a)/∂a, as ∂L/∂a names the whole gradient."""
 
-    of: str
+    of: str | Expr
     wrt: str
 
 

@@ -75,6 +75,7 @@ class Trace:
     expansions: Mapping[Expr, Expr | None]  # each operation written out in the inputs
     stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
     modes: object = None  # modes.Modes: forward mode, the adjoint trace, finite differences (--mode, --check-numeric)
+    decimal_inputs: bool = False  # were its numbers written with a decimal point (--numbers auto)
 
     @property
     def target(self) -> str:

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .api import _located, _point, parse_point
+from .api import _located, _point, decimal_inputs, parse_point
 from .arith import Refused
 from .errors import WorksheetError
 from .graph import Graph, build
@@ -71,6 +71,7 @@ class Training:
     prediction: Prediction | None = None
     samples: int | None = None  # how many samples an epoch walks (with --per-sample)
     explained: tuple = field(default=())  # (step index, worksheet trace) for the first steps
+    decimal_inputs: bool = False  # the program, --lr or --at written with decimals (--numbers auto)
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -138,8 +139,9 @@ def train(
                 on_step(len(steps), total)
     prediction = _prediction(program, graph, start, params, predict, convert, source, filename)
     explained = _explained(source, graph, start, steps, explain_steps, filename)
+    written = decimal_inputs(source, lr if isinstance(lr, str) else {"lr": lr}, at or "")
     return Training(graph, given_rate, epochs, per_sample, zero_grad, exact, start, tuple(steps),
-                    prediction, samples, explained)
+                    prediction, samples, explained, written)
 
 
 def _check_work(pass_work: int, steps: int, exact: bool) -> None:

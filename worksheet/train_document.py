@@ -17,7 +17,8 @@ from .train import Training
 INLINE = 4  # a vector or matrix with at most this many elements is written out in the table
 
 
-def training_document(training: Training, *, title: str = "Training trace", digits: int = 6) -> Document:
+def training_document(training: Training, *, title: str = "Training trace", digits: int = 6,
+                      numbers: str = "exact") -> Document:
     blocks = [
         Listing(training.graph.source.strip()),
         _setting(training),
@@ -28,13 +29,13 @@ def training_document(training: Training, *, title: str = "Training trace", digi
     for index, trace in training.explained:
         step = training.steps[index]
         blocks.append(Heading(f"{section}. Step {index + 1} in full{_where(training, step)}"))
-        blocks += _explained(trace, training, index, section)
+        blocks += _explained(trace, training, index, section, numbers)
         section += 1
     blocks.append(Heading(f"{section}. Every step"))
     blocks += _table(training, digits)
     blocks.append(Heading(f"{section + 1}. Result"))
     blocks += _result(training)
-    return Document(title, tuple(blocks))
+    return Document(title, tuple(blocks), numbers)
 
 
 def _setting(training: Training) -> Paragraph:
@@ -82,11 +83,11 @@ def _where(training: Training, step) -> str:
     return f" (epoch {step.epoch}, sample {step.sample})"
 
 
-def _explained(trace, training: Training, index: int, section: int) -> list:
+def _explained(trace, training: Training, index: int, section: int, numbers: str) -> list:
     """The step's worksheet, its sections numbered within this one (2.1, 2.2, …), then the update."""
     builder = tensor_document.worksheet if isinstance(trace, TensorTrace) else document.worksheet
     blocks = []
-    for block in builder(trace).blocks:
+    for block in builder(trace, numbers=numbers).blocks:
         if isinstance(block, Listing):
             continue
         if isinstance(block, Heading):

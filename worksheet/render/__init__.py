@@ -1,6 +1,6 @@
 """Document → text, one renderer per format. JSON is written from the trace itself.
 
-    render(trace, "md" | "tex" | "txt" | "json" | "torch" | "typ", digits=6) -> str
+    render(trace, "md" | "tex" | "txt" | "json" | "torch" | "typ", digits=6, numbers="auto") -> str
     render(trace, "pdf", digits=6) -> bytes
 """
 
@@ -30,10 +30,25 @@ EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".js
 BINARY = frozenset({"pdf"})  # render() returns bytes for these
 
 
+NUMBERS = ("auto", "exact", "decimal")
+
+
+def numbers_shown(numbers: str, decimal_inputs: bool) -> str:
+    """--numbers → how the notation writes a rational (``notation.NUMBERS``): auto is a
+    terminating decimal (0.5, 9.8396) where the inputs were written as decimals, else exact;
+    decimal rounds what does not terminate too (1/3 ≈ 0.333333)."""
+    if numbers not in NUMBERS:
+        raise ValueError(f"unknown numbers {numbers!r} (numbers: {', '.join(NUMBERS)})")
+    if numbers == "auto":
+        return "terminating" if decimal_inputs else "exact"
+    return numbers
+
+
 def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
-           detail: str = "standard") -> str | bytes:
+           detail: str = "standard", numbers: str = "auto") -> str | bytes:
     """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values;
-    ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``; scalar formulas).
+    ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``; scalar formulas);
+    ``numbers`` ``auto``, ``exact`` (1/2) or ``decimal`` (0.5; ``numbers_shown``).
 
     Text for every format but ``pdf``, which is bytes.
     """
@@ -44,16 +59,17 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
     if detail != "standard" and isinstance(trace, TensorTrace):
         raise WorksheetError("brief and full are for scalar formulas; a model's worksheet "
                              "has one level of detail", where="--detail")
+    shown = numbers_shown(numbers, trace.decimal_inputs)
     module = import_module(f".{FORMATS[format][0]}", __name__)
     if format in ("json", "torch"):
         return module.render(trace)
     if getattr(trace, "modes", None) is not None:  # --mode, --check-numeric
         from ..modes_document import worksheet as with_modes
 
-        document = with_modes(trace, detail=detail)
+        document = with_modes(trace, detail=detail, numbers=shown)
     else:
-        document = (tensor_document.worksheet(trace) if isinstance(trace, TensorTrace)
-                    else worksheet(trace, detail=detail))
+        document = (tensor_document.worksheet(trace, numbers=shown) if isinstance(trace, TensorTrace)
+                    else worksheet(trace, detail=detail, numbers=shown))
     if format == "pdf":
         return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)
@@ -62,8 +78,9 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
 TRAIN_FORMATS = ("md", "tex", "txt", "json", "typ", "pdf")
 
 
-def render_training(training, format: str = "md", *, digits: int = 6) -> str | bytes:
-    """A training trace (``worksheet.train.train``) in ``format``: md, tex, txt, json, typ or pdf (bytes)."""
+def render_training(training, format: str = "md", *, digits: int = 6, numbers: str = "auto") -> str | bytes:
+    """A training trace (``worksheet.train.train``) in ``format``: md, tex, txt, json, typ or pdf (bytes);
+    ``numbers`` as for ``render``."""
     if format not in TRAIN_FORMATS:
         raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
     module = import_module(f".{FORMATS[format][0]}", __name__)
@@ -71,7 +88,8 @@ def render_training(training, format: str = "md", *, digits: int = 6) -> str | b
         return module.render_training(training)
     from ..train_document import training_document
 
-    document = training_document(training, digits=digits)
+    document = training_document(training, digits=digits,
+                                 numbers=numbers_shown(numbers, training.decimal_inputs))
     if format == "pdf":
         return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)

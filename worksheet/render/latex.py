@@ -16,7 +16,7 @@ PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/", "�
 
 
 def render(doc: Document, *, digits: int = 6) -> str:
-    notation, plain = LatexNotation(digits), TextNotation(digits)
+    notation, plain = LatexNotation(digits, doc.numbers), TextNotation(digits, doc.numbers)
 
     def math(item) -> str:
         return notation.equation(item) if isinstance(item, Equation) else notation.term(item)

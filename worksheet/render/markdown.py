@@ -13,7 +13,7 @@ ALIGN = {"l": ":--", "r": "--:", "c": ":-:"}
 
 
 def render(doc: Document, *, digits: int = 6) -> str:
-    notation = LatexNotation(digits)
+    notation = LatexNotation(digits, doc.numbers)
 
     def math(item) -> str:
         return notation.term(item) if not isinstance(item, Equation) else notation.equation(item)

@@ -60,7 +60,7 @@ def _exact(x: Fraction, digits: int, latex: bool) -> str | None:
     """An integer, a terminating decimal of at most ``digits`` digits, or a small fraction."""
     if x.denominator == 1:
         return str(x.numerator) if len(str(abs(x.numerator))) <= max(digits, 7) else None
-    decimal = _terminating(x, digits)
+    decimal = terminating(x.numerator, x.denominator, digits)
     if decimal is not None:
         return decimal
     if x.denominator <= MAX_DENOMINATOR and abs(x.numerator) < MAX_DENOMINATOR:
@@ -70,21 +70,24 @@ def _exact(x: Fraction, digits: int, latex: bool) -> str | None:
     return None
 
 
-def _terminating(x: Fraction, digits: int) -> str | None:
-    q, twos, fives = x.denominator, 0, 0
-    while q % 2 == 0:
-        q //= 2
+def terminating(p: int, q: int, digits: int) -> str | None:
+    """p/q as its exact decimal, 24599/2500 → 9.8396, when it ends within ``digits``
+    significant digits; None for 1/3 (which never ends) or 1/1024 at 6 digits (0.0009765625)."""
+    rest, twos, fives = q, 0, 0
+    while rest % 2 == 0:
+        rest //= 2
         twos += 1
-    while q % 5 == 0:
-        q //= 5
+    while rest % 5 == 0:
+        rest //= 5
         fives += 1
-    if q != 1:
-        return None
     places = max(twos, fives)
-    text = f"{float(x):.{places}f}" if places <= 15 else None
-    if text is None or len(text.lstrip("-0.").replace(".", "")) > digits:
+    if rest != 1 or places > 2 * digits + 4:
         return None
-    return text
+    scaled = str(abs(p) * 10**places // q).rjust(places + 1, "0")
+    if len(scaled.lstrip("0")) > digits:
+        return None
+    whole, tail = scaled[:len(scaled) - places], scaled[len(scaled) - places:]
+    return ("-" if p < 0 else "") + whole + ("." + tail if places else "")
 
 
 def is_rounded(x, digits: int = 6) -> bool:

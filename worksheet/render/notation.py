@@ -20,11 +20,15 @@ from ..terms import (
     Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
     Sum, SumOver, Tensor, Transpose,
 )
-from .matrices import entries, is_rounded_tensor
+from .matrices import entries, is_rounded_tensor, terminating
 from ..forms import coefficient_and_factors, power, product
 from ..graph import symbol
 
 MAX_EXACT_CHARS = 16  # a rational longer than this is shown rounded
+NUMBERS = ("exact", "terminating", "decimal")
+"""How a rational value is written: exact (1/2, 3/16), terminating (0.5 and 0.1875 where the
+decimal ends within the digits shown, 1/3 stays a fraction) or decimal (0.5, and 1/3 ≈ 0.333333).
+``--numbers auto`` is terminating for inputs written with a decimal point, else exact."""
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -47,9 +51,24 @@ class _Notation:
     chain_times = " \\cdot "
     approx = " \\approx "
 
-    def __init__(self, digits: int = 6, **settings):
+    def __init__(self, digits: int = 6, numbers: str = "exact", **settings):
         super().__init__(settings)
-        self.digits = digits
+        if numbers not in NUMBERS:
+            raise ValueError(f"unknown numbers {numbers!r} (numbers: {', '.join(NUMBERS)})")
+        self.digits, self.numbers = digits, numbers
+
+    def decimal(self, value: Expr) -> str | None:
+        """A non-integer rational as its exact decimal, where ``numbers`` asks for one and it ends
+        within ``digits`` significant digits (0.5, −0.1875); None to write it otherwise."""
+        if self.numbers == "exact" or not value.is_Rational or value.is_Integer:
+            return None
+        return terminating(int(value.p), int(value.q), self.digits)
+
+    def is_exact(self, value: Expr) -> bool:
+        """Is this number shown exactly (=), not rounded (≈)? In decimal, 1/3 is rounded."""
+        if not is_exact_number(value):
+            return False
+        return self.numbers != "decimal" or value.is_Integer or self.decimal(value) is not None
 
     # ── forms ──
     def _print_Add(self, expr, order=None):
@@ -73,7 +92,9 @@ class _Notation:
 
     def _product(self, coefficient: Expr, factors: list[Expr]) -> str:
         numerator, denominator = [], []
-        if coefficient.is_Rational:
+        if coefficient.is_Rational and not coefficient.is_Integer and self.decimal(coefficient) is not None:
+            numerator.append(coefficient)  # 0.5·x, as written, where decimals are shown
+        elif coefficient.is_Rational:
             if coefficient.p != 1:
                 numerator.append(Rational(coefficient.p))
             if coefficient.q != 1:
@@ -156,8 +177,10 @@ class _Notation:
 
     # ── numbers ──
     def _print_Rational(self, expr):
-        if not is_exact_number(expr):
+        if not self.is_exact(expr):
             return self.rounded(expr)
+        if (decimal := self.decimal(expr)) is not None:
+            return decimal.replace("-", self.minus, 1)
         if expr.q == 1:
             return self._print_Integer(expr)
         sign = self.minus if expr.p < 0 else ""
@@ -189,13 +212,14 @@ class _Notation:
         if isinstance(t, Number):
             return self.number(t.value)
         if isinstance(t, Partial):
-            return self.partial(self._print(symbol(t.of)), self._print(symbol(t.wrt)))
+            return self.partial(self._differentiated(t.of), self._print(symbol(t.wrt)))
         if isinstance(t, Chain):
             if len(t.factors) == 2 and t.factors[0] == Number(S.NegativeOne) and not isinstance(
                 t.factors[1], (Form, Number)
             ):
                 return self.minus + self._grouped(t.factors[1])  # −∂L/∂v, not (−1) · ∂L/∂v
-            return self.chain_times.join(self._grouped(f) for f in t.factors)
+            last = len(t.factors) - 1
+            return self.chain_times.join(self._grouped(f, before=i < last) for i, f in enumerate(t.factors))
         if isinstance(t, Sum):
             out = ""
             for i, item in enumerate(t.terms):
@@ -207,6 +231,13 @@ class _Notation:
         if isinstance(t, Blank):
             return self.blank(t.number, None if t.value is None else self.number(t.value))
         return self.matrix_term(t)
+
+    def _differentiated(self, of) -> str:
+        """L, σ(z), or (v₁ + a) in parentheses: what a ∂ applies to."""
+        if isinstance(of, str):
+            return self._print(symbol(of))
+        text = self._print(of)
+        return text if of.is_Symbol or of.is_Function else self.paren(text)
 
     def blank(self, number: int, filled: str | None) -> str:
         """A numbered gap, or (in a key) its value under the same number."""
@@ -250,11 +281,14 @@ class _Notation:
         return self.paren(text) if compound else text
 
     def number(self, value: Expr) -> str:
-        return self._print(value) if is_exact_number(value) else self.rounded(value)
+        return self._print(value) if self.is_exact(value) else self.rounded(value)
 
-    def _grouped(self, t) -> str:
+    def _grouped(self, t, before: bool = False) -> str:
+        """A factor or later term, in parentheses where it needs them: a negative number, a sum,
+        and a fraction a/b ``before`` another factor (1/2 · x, never read as 1/(2x)); the last
+        factor needs none, 1 · 1/2."""
         text = self.term(t)
-        if isinstance(t, Number) and (value_is_negative(t.value) or self.slash_fraction(t.value)):
+        if isinstance(t, Number) and (value_is_negative(t.value) or before and self.slash_fraction(t.value)):
             return self.paren(text)
         if isinstance(t, Form) and (t.expr.is_Add or split_sign(t.expr)[0]):
             return self.paren(text)
@@ -263,29 +297,31 @@ class _Notation:
         return text
 
     def equation(self, eq: Equation) -> str:
-        out = ""
-        for i, side in enumerate(eq.sides):
-            if i:
-                out += self.approx if self.rounds(side) else " = "
-            out += self.term(side)
+        lhs, *rest = self._sides(eq)
+        return lhs[1] + "".join((self.approx if rounded else " = ") + text for rounded, text in rest)
+
+    def _sides(self, eq: Equation) -> list[tuple[bool, str]]:
+        """Each side as (shown rounded?, text), dropping one that reads as the side before:
+        1/x = 1/2, not 1/x = 1/2 = 1/2 (the value put in, then the value)."""
+        out: list[tuple[bool, str]] = []
+        for side in eq.sides:
+            text = self.term(side)
+            if not out or text != out[-1][1]:
+                out.append((self.rounds(side), text))
         return out
 
     def slash_fraction(self, value: Expr) -> bool:
-        """Is this number written a/b inline (and so grouped in a product)?"""
+        """Is this number written a/b inline (and so grouped before another factor)?"""
         return False
-
-    def relation(self, side) -> str:
-        return self.approx.strip() if self.rounds(side) else "="
 
     line_break = " \\\\\n  "  # ends a line of an aligned display (LaTeX's \\)
 
     def aligned(self, eq: Equation, wide: bool) -> str:
         """lhs &= a = b … for an aligned display; with ``wide``, one side per line."""
-        lhs, *rest = eq.sides
-        out = self.term(lhs)
-        for i, side in enumerate(rest):
+        (_, out), *rest = self._sides(eq)
+        for i, (rounded, text) in enumerate(rest):
             joint = " &" if i == 0 else self.line_break + "&" if wide else " "
-            out += f"{joint}{self.relation(side)} {self.term(side)}"
+            out += f"{joint}{self.approx.strip() if rounded else '='} {text}"
         return out
 
     def rounds(self, side) -> bool:
@@ -293,7 +329,7 @@ class _Notation:
         if isinstance(side, Number) and isinstance(side.value, Float):
             shown = mpmath.nstr(mpmath.mpf(float(side.value)), self.digits, min_fixed=-4, max_fixed=7)
             return float(shown) != float(side.value)
-        return is_rounded(side)
+        return is_rounded(side, self.is_exact)
 
 
 def is_exact_number(value: Expr) -> bool:
@@ -301,14 +337,14 @@ def is_exact_number(value: Expr) -> bool:
     return value.is_Rational and (value.p.bit_length() + value.q.bit_length()) * 0.30103 <= MAX_EXACT_CHARS
 
 
-def is_rounded(side) -> bool:
+def is_rounded(side, exact=is_exact_number) -> bool:
     """Does this side show a rounded number (so that ≈, not =, comes before it)?"""
     if isinstance(side, Number):
-        return not is_exact_number(side.value)
+        return not exact(side.value)
     if isinstance(side, Form):
-        return any(not is_exact_number(s.value) for s in side.expr.atoms(Shown))
+        return any(not exact(s.value) for s in side.expr.atoms(Shown))
     if isinstance(side, (Chain, Sum)):
-        return any(is_rounded(t) for t in (side.factors if isinstance(side, Chain) else side.terms))
+        return any(is_rounded(t, exact) for t in (side.factors if isinstance(side, Chain) else side.terms))
     if isinstance(side, Tensor):
         return is_rounded_tensor(side.value)
     return False
@@ -323,8 +359,8 @@ def value_is_negative(value: Expr) -> bool:
 class LatexNotation(_Notation, LatexPrinter):
     """LaTeX math, for Markdown ($…$) and for .tex documents."""
 
-    def __init__(self, digits: int = 6):
-        super().__init__(digits, ln_notation=True, order="none")
+    def __init__(self, digits: int = 6, numbers: str = "exact"):
+        super().__init__(digits, numbers, ln_notation=True, order="none")
         self._symbols: dict = {}
 
     def _print_Symbol(self, expr, style="plain"):
@@ -443,8 +479,8 @@ class TextNotation(_Notation, StrPrinter):
     BLANK = "({n})______"
     FILLED = "({n})[{v}]"
 
-    def __init__(self, digits: int = 6):
-        super().__init__(digits, order="none")
+    def __init__(self, digits: int = 6, numbers: str = "exact"):
+        super().__init__(digits, numbers, order="none")
 
     def paren(self, text: str) -> str:
         return f"({text})"
@@ -459,7 +495,7 @@ class TextNotation(_Notation, StrPrinter):
         return after if after.startswith("(") or before[-1:].isdigit() else self.times + after
 
     def slash_fraction(self, value: Expr) -> bool:
-        return value.is_Rational and not value.is_Integer and is_exact_number(value)
+        return value.is_Rational and not value.is_Integer and is_exact_number(value) and self.decimal(value) is None
 
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
         single = len(denominator) <= 1 and not any(f.is_Mul or f.is_Add for f in denominator)
@@ -471,7 +507,7 @@ class TextNotation(_Notation, StrPrinter):
     def raise_to(self, base, exponent) -> str:
         text = self._print(base)
         plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
-        if not plain or self._needs_group(base):
+        if not (plain or isinstance(base, Shown)) or self._needs_group(base):
             text = f"({text})"
         if exponent.is_Integer and is_exact_number(exponent):
             return text + str(exponent).translate(SUPERSCRIPTS)
@@ -650,8 +686,8 @@ class TypstNotation(_Notation, StrPrinter):
     BLANK = "underline(#h(1.6cm))_(({n}))"
     FILLED = "underline(space {v} space)_(({n}))"
 
-    def __init__(self, digits: int = 6):
-        super().__init__(digits, order="none")
+    def __init__(self, digits: int = 6, numbers: str = "exact"):
+        super().__init__(digits, numbers, order="none")
 
     def paren(self, text: str) -> str:
         return f"({text})"
@@ -676,7 +712,7 @@ class TypstNotation(_Notation, StrPrinter):
     def raise_to(self, base, exponent) -> str:
         text = self._print(base)
         plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
-        if not plain or self._needs_group(base) or (base.is_Symbol and "^" in text):
+        if not (plain or isinstance(base, Shown)) or self._needs_group(base) or "^" in text:
             text = f"({text})"
         if exponent.is_Integer and exponent >= 0 and is_exact_number(exponent):
             return f"{text}^{exponent}"
@@ -706,7 +742,8 @@ class TypstNotation(_Notation, StrPrinter):
         return self.call("ln", expr.args)
 
     def _print_exp(self, expr):
-        return self.call("exp", expr.args)
+        """e^(v_1), as the LaTeX reads: the parentheses only group the exponent."""
+        return f"e^({self._print(expr.args[0])})"
 
     def _print_sigmoid(self, expr):
         return self.call("sigma", expr.args)

@@ -14,7 +14,7 @@ WIDTH = 88
 
 
 def render(doc: Document, *, digits: int = 6) -> str:
-    notation = TextNotation(digits)
+    notation = TextNotation(digits, doc.numbers)
     # a terminal shows no pictures: the graph's figure is left out (worksheet graph draws it)
     doc = dataclasses.replace(doc, blocks=tuple(b for b in doc.blocks if not isinstance(b, Figure)))
 

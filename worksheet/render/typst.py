@@ -28,7 +28,7 @@ PUNCTUATION = frozenset(string.punctuation) - frozenset(",;:!?()%&|")  # those s
 
 def render(doc: Document, *, digits: int = 6) -> str:
     """The worksheet as Typst markup (A4, ruled tables, display equations)."""
-    notation, plain = TypstNotation(digits), TextNotation(digits)
+    notation, plain = TypstNotation(digits, doc.numbers), TextNotation(digits, doc.numbers)
 
     def math(item) -> str:
         return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
