@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,24 @@ SAMPLES = ROOT / "samples"
 LATEX_PACKAGES = ("amsmath.sty", "booktabs.sty", "longtable.sty", "geometry.sty", "tikz.sty", "lmodern.sty")
 """What the LaTeX output uses (Debian: texlive-latex-base, texlive-latex-recommended,
 texlive-pictures, lmodern)."""
+
+
+class CpuTime:
+    """CPU seconds spent by this process and its finished children inside ``with``: a bound on
+    work that a hang or a blow-up breaks and a loaded machine does not (wall-clock targets
+    belong in benchmarks/, not in tests)."""
+
+    def __enter__(self) -> CpuTime:
+        self.start = _cpu()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.seconds = _cpu() - self.start
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def latex_available() -> bool:

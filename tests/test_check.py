@@ -85,6 +85,14 @@ def test_bad_question_is_exit_2_not_a_verdict(cli):
     ("exp(x)", "x", "exp(exp(exp(exp(x))))", "incorrect"),  # huge values are compared, not computed forever
     ("x**3", "x", "x^(10^100000)", "incorrect"),
     ("x**3", "x", "10^999999*x - 10^999999*x + 3x^2", "correct"),
+    # answers copied from a worksheet as it prints them (typeset letters, the relu′ bracket)
+    ("sigmoid(z)", "z", "σ(z)(1 − σ(z))", "correct"),
+    ("sigmoid(z)", "z", "σ(z)", "incorrect"),
+    ("lambda*w**2", "w", "2λw", "correct"),
+    ("lambda*w**2", "w", "λw", "incorrect"),
+    ("relu(w*x)", "w", "[w·x > 0]·x", "correct"),
+    ("relu(w*x)", "w", "[w·x < 0]·x", "incorrect"),
+    ("y_hat**2", "y_hat", "2ŷ", "correct"),
 ])
 def test_equivalence(question, wrt, answer, verdict):
     assert check(question, answer, wrt=wrt).verdict == verdict

@@ -200,3 +200,11 @@ def test_help_fits_80_columns_and_names_values_not_types(cli, command):
 
 FLAGS = {"--help", "--per-sample", "--zero-grad / --no-zero-grad", "--exact", "--key", "--bom",
          "--check-numeric"}
+
+
+def test_typeset_names_in_options_are_the_formulas_names(cli):
+    """--wrt λ and --at λ=… name lambda, as λ in the formula does: ∂(λw²)/∂λ = w² = 4 at w = 2."""
+    result = cli("derive", "λ*w^2", "--at", "λ=1,w=2", "--wrt", "λ", "-f", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["wrt"] == ["lambda"] and data["gradients"]["lambda"]["value"] == "4"

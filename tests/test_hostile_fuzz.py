@@ -2,7 +2,8 @@
 formulas, programs, points and answers through derive (every text format), graph and check;
 hostile problem sets, keys and submissions (TOML and CSV, titles, names, comments) through
 handout (every format) and grade. Every run ends in exit status 0, 1 or 2; a refusal is one
-line and writes nothing; nothing is an internal error or a traceback; no run takes over 10 s;
+line and writes nothing; nothing is an internal error or a traceback; no run takes over 10 CPU seconds (not
+wall-clock: a loaded machine does not fail it; the speed targets are benchmarks/bench_hostile.py);
 no written file holds user text in a code position (raw HTML in Markdown, Typst or LaTeX
 code), a control character, or a spreadsheet formula.
 
@@ -14,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
+
+from conftest import CpuTime
 
 CASES = int(os.environ.get("WORKSHEET_HOSTILE_CASES", "5000"))
 SEED = os.environ.get("WORKSHEET_HOSTILE_SEED")
@@ -31,7 +33,7 @@ def fuzz(cases: int):
         return seed(int(SEED))(test) if SEED is not None else test
     return decorate
 
-SECONDS = 10.0
+SECONDS = 10.0  # CPU seconds of one run, typesetting's child process included
 
 NAMES = ["x", "y", "w", "b"]
 ODD_NAMES = ["v1", "L", "sin", "pi", "e", "param", "_", "__class__", "x_1"]
@@ -93,14 +95,13 @@ def _arguments(run, tmp) -> list[str]:
 @given(RUN)
 def test_no_input_reaches_an_internal_error(cli_runner, run):
     arguments = _arguments(run, cli_runner.tmp)
-    started = time.perf_counter()
-    result = cli_runner(*arguments)
-    took = time.perf_counter() - started
+    with CpuTime() as took:
+        result = cli_runner(*arguments)
     assert result.code in (0, 1, 2), (arguments, result.code, result.err)
     assert "internal error" not in result.err and "Traceback" not in result.err, (arguments, result.err)
     if result.code == 2 and not (arguments[0] == "check" and result.out.startswith("invalid\n")):
         assert result.err.count("\n") == 1, (arguments, result.err)  # a refusal (else the verdict invalid)
-    assert took < SECONDS, (arguments, took)
+    assert took.seconds < SECONDS, (arguments, took.seconds)
 
 
 # ── files: problem sets for handout, keys and submissions for grade ──────────────────────
@@ -283,9 +284,8 @@ def test_no_problem_set_key_or_submissions_reach_an_internal_error(cli_runner, r
         arguments = ["grade", str(work / "in.toml"), str(work / "subs.csv"),
                      *(["-o", str(out / "report.csv")] if fourth else []),
                      *(["--totals", str(out / "totals.csv")] if fifth else [])]
-    started = time.perf_counter()
-    result = cli_runner(*arguments)
-    took = time.perf_counter() - started
+    with CpuTime() as took:
+        result = cli_runner(*arguments)
     event(f"{kind} exit {result.code}")
     if result.code == 2:
         event(f"{kind}: " + re.sub(r"[0-9]+", "N", result.err.split("in.toml", 1)[-1])[:90])
@@ -296,7 +296,7 @@ def test_no_problem_set_key_or_submissions_reach_an_internal_error(cli_runner, r
         assert not out.exists() or not any(out.iterdir()), (toml, list(out.iterdir()))  # nothing or the whole set
     elif kind == "handout":
         assert (out / "manifest.json").is_file(), (toml, result.err)
-    assert took < SECONDS, (toml, took)
+    assert took.seconds < SECONDS, (toml, took.seconds)
     if out.exists():
         _check_written(out, third)
     if kind == "grade" and result.code != 2 and not fourth:

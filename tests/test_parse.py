@@ -4,11 +4,13 @@ import pytest
 import sympy
 
 from worksheet.errors import WorksheetError
-from worksheet.parse import Apply, Num, Var, parse_expression, parse_program
+from worksheet.parse import Apply, ListLit, Num, Var, parse_expression, parse_program
 
 
 def shape(ast) -> str:
     """A parse tree in prefix notation, for comparisons."""
+    if isinstance(ast, ListLit):
+        return "[" + ", ".join(shape(a) for a in ast.items) + "]"
     if isinstance(ast, Num):
         return str(ast.value)
     if isinstance(ast, Var):
@@ -40,6 +42,20 @@ def shape(ast) -> str:
         ("x − y · z × w", "sub(x, mul(mul(y, z), w))"),
         ("3x²", "mul(3, pow(x, 2))"),
         ("+x", "x"),
+        # typeset input, as the worksheets print it
+        ("λ*w^2", "mul(lambda, pow(w, 2))"),
+        ("2λw", "mul(mul(2, lambda), w)"),
+        ("wλ", "mul(w, lambda)"),
+        ("σ(z)(1 − σ(z))", "mul(sigmoid(z), sub(1, sigmoid(z)))"),
+        ("σ (z)", "sigmoid(z)"),
+        ("σ + θ·π", "add(sigma, mul(theta, pi))"),
+        ("ŷ - y", "sub(y_hat, y)"),
+        ("y\u0302 - y", "sub(y_hat, y)"),
+        ("x̄ + ỹ", "add(x_bar, y_tilde)"),
+        ("[w·x > 0]·x", "mul(step(mul(w, x)), x)"),
+        ("[a > b]", "step(sub(a, b))"),
+        ("[a < 1]", "step(sub(1, a))"),
+        ("[1, 2]", "[1, 2]"),
     ],
 )
 def test_structure_is_as_written(text, tree):
@@ -76,3 +92,14 @@ def test_deep_left_chains_parse_without_recursion():
     while isinstance(ast, Apply):
         ast, depth = ast.args[0], depth + 1
     assert depth == 4999
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x > 0", "1:3: expected an operator but found '>'"),
+    ("[x > 0, 1]", "1:7: expected ']'"),
+    ("ж + 1", "1:1: unexpected character 'ж': names are ASCII letters, digits and '_' (or one Greek letter)"),
+])
+def test_typeset_input_refused_outside_its_meaning(text, message):
+    with pytest.raises(WorksheetError) as error:
+        parse_expression(text)
+    assert str(error.value).startswith(message), str(error.value)

@@ -125,5 +125,11 @@ def test_no_step_says_the_same_twice(formula, at):
     assert "−1/2² = −1/4" in render(derive("1/x", at="x=2"), "txt")
 
 
+def test_plain_text_writes_e_to_a_power_as_exp_without_a_caret():
+    text = render(derive("e^x + 2^y", at="x=1,y=3"), "txt")
+    assert "exp(x) = 1 · exp(1) ≈" in text and "e^" not in text
+    assert "2^y·ln(2) = 1 · 2³·ln(2)" in text  # an integer put into an exponent is a superscript
+
+
 def test_typeset_exponentials_read_e_to_the():
     assert "e^(v_1)" in render(derive("exp(x*y)"), "typ") and "exp(" not in render(derive("exp(x*y)"), "typ").split("#figure")[0]

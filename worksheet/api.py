@@ -152,14 +152,14 @@ def _located(run, source: str, filename: str | None):
 # ── options ──────────────────────────────────────────────────────────────────────────────
 
 def parse_names(names: str | Iterable[str], option: str) -> list[str]:
-    """``"w,b"`` → ``["w", "b"]``, each checked to be a name."""
+    """``"w,b"`` → ``["w", "b"]``, each checked to be a name (λ is lambda, ŷ y_hat, as in formulas)."""
     items = names.split(",") if isinstance(names, str) else list(names)
     result = []
     for item in items:
-        name = item.strip()
-        tokens = tokenize(name)
+        tokens = tokenize(item.strip())
         if len(tokens) != 2 or tokens[0].kind != "name":
-            raise WorksheetError(f"{name!r} is not a variable name", where=option)
+            raise WorksheetError(f"{item.strip()!r} is not a variable name", where=option)
+        name = tokens[0].text
         if name not in result:
             result.append(name)
     if not result:
@@ -199,8 +199,7 @@ def _assignments(text: str, option: str, split: bool = True):
         name = name.strip()
         if not sep or not value.strip():
             raise WorksheetError(f"expected NAME=VALUE, got {piece.strip()!r}", where=option)
-        parse_names(name, option)
-        yield name, value.strip()
+        yield parse_names(name, option)[0], value.strip()
 
 
 def _split_commas(text: str) -> list[str]:

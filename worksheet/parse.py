@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
+from sympy.printing.pretty.pretty_symbology import greek_unicode
 
 from .errors import WorksheetError
 from .limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
@@ -42,6 +43,11 @@ RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS) | set(
 
 # Characters people paste from typeset formulas, read as what they mean.
 TYPESET = {"−": "-", "·": "*", "×": "*", "÷": "/", "²": "^2", "³": "^3"}
+GREEK = {letter: name for name, letter in greek_unicode.items() if "lamda" not in name.lower() and name != "varsigma"}
+"""λ → lambda, θ → theta, π → pi (the constant): the names the worksheets print as Greek letters.
+σ before '(' is the sigmoid, σ(z), as the worksheets print it; alone it is the name sigma."""
+ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
+"""ŷ → y_hat, x̄ → x_bar: a letter with a combining accent (or its precomposed form)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Token:
     kind: str  # "num", "name", "op" or "end"
     text: str
     pos: Pos
+    letter: bool = False  # a name written as one typeset letter (λ, ŷ): λw is λ·w
 
 
 TOKEN = re.compile(
@@ -117,7 +124,7 @@ TOKEN = re.compile(
     (?P<space>[ \t\r\f\v]+)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|\.T(?![A-Za-z0-9_])|[-+*/^(),=@\[\]])
+  | (?P<op>\*\*|\.T(?![A-Za-z0-9_])|[-+*/^(),=@\[\]<>])
     """,
     re.VERBOSE,
 )
@@ -134,6 +141,11 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
                 tokens.append(Token(kind, piece, (line, column + i)))
             i += 1
             continue
+        if (letter := _letter(text, i)) is not None:
+            name, width = letter
+            tokens.append(Token("name", name, (line, column + i), letter=True))
+            i += width
+            continue
         match = TOKEN.match(text, i)
         if match is None:
             raise WorksheetError(_unexpected_character(ch), line=line, column=column + i)
@@ -143,6 +155,31 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
         i = match.end()
     tokens.append(Token("end", "", (line, column + len(text))))
     return tokens
+
+
+def _letter(text: str, i: int) -> tuple[str, int] | None:
+    """The name of the typeset letter at ``text[i]`` and how many characters it takes, or None:
+    λ → lambda, σ( → sigmoid, ŷ (or y and a combining ^) → y_hat."""
+    ch = text[i]
+    if ch.isascii() and (i + 1 == len(text) or text[i + 1].isascii()):
+        return None
+    if ch in GREEK:
+        name = GREEK[ch]
+        if name == "sigma" and text[i + 1:].lstrip().startswith("("):
+            name = "sigmoid"
+        return name, 1
+    base, *marks = unicodedata.normalize("NFD", text[i:i + 2])
+    if ch.isascii() and ch.isalpha() and marks and marks[0] in ACCENTS and not (i and _in_name(text[i - 1])):
+        return f"{ch}_{ACCENTS[marks[0]]}", 2
+    if not ch.isascii():
+        base, *marks = unicodedata.normalize("NFD", ch)
+        if base.isascii() and base.isalpha() and len(marks) == 1 and marks[0] in ACCENTS:
+            return f"{base}_{ACCENTS[marks[0]]}", 1
+    return None
+
+
+def _in_name(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
 
 
 def written_in_decimals(text: str) -> bool:
@@ -170,7 +207,7 @@ def _unexpected_character(ch: str) -> str:
     if ch in "{}":
         return f"{ch!r} is not part of the formula language"
     if ch.isalpha():
-        return f"unexpected character {ch!r}: names are ASCII letters, digits and '_' (write lambda for λ)"
+        return f"unexpected character {ch!r}: names are ASCII letters, digits and '_' (or one Greek letter)"
     return f"unexpected character {ch!r}"
 
 
@@ -265,9 +302,11 @@ class Parser:
                 return left
 
     def implicit_product(self) -> bool:
-        """2x, 2(x+1), (a+b)(a-b), 2(w*x+b-y)x: after a number or ')', before a name or '('."""
+        """2x, 2(x+1), (a+b)(a-b), 2(w*x+b-y)x: after a number or ')', before a name or '(';
+        and beside a typeset letter, as it is printed: 2λw, λw², wλ."""
         previous, token = self.tokens[self.i - 1], self.token
-        after_value = previous.kind == "num" or previous.text == ")"
+        after_value = previous.kind == "num" or previous.text == ")" or (previous.kind == "name" and (
+            previous.letter or token.letter))
         before_value = token.kind == "name" or token.text == "("
         if after_value and token.kind == "num":
             raise WorksheetError(
@@ -334,10 +373,13 @@ class Parser:
             message = f"expected a number, a name or '(' but found {describe(token)}"
         raise WorksheetError(message, line=token.pos[0], column=token.pos[1])
 
-    def list_literal(self, opened: Token) -> ListLit:
-        """[a, b, …]: numbers, or lists of the same length (checked when the value is made)."""
+    def list_literal(self, opened: Token) -> ListLit | Apply:
+        """[a, b, …]: numbers, or lists of the same length (checked when the value is made);
+        [a > b] is the Iverson bracket, step(a − b), as relu′ is printed ([w·x > 0]·x)."""
         self.nest(opened)
         items = [self.expr()]
+        if self.at(">", "<") and len(items) == 1:
+            return self.iverson(opened, items[0])
         while self.at(","):
             self.advance()
             items.append(self.expr())
@@ -349,6 +391,18 @@ class Parser:
         self.expect("]")
         self.unnest()
         return ListLit(tuple(items), opened.pos)
+
+    def iverson(self, opened: Token, left: Ast) -> Apply:
+        """[a > b] = step(a − b) and [a < b] = step(b − a): 1 where it holds, else 0."""
+        relation = self.advance()
+        right = self.expr()
+        self.expect("]", opened=opened)
+        self.unnest()
+        if relation.text == "<":
+            left, right = right, left
+        if isinstance(right, Num) and right.value == 0:
+            return Apply("step", (left,), opened.pos)
+        return Apply("step", (Apply("sub", (left, right), relation.pos),), opened.pos)
 
     def make(self, token: Token) -> Make:
         """ones(n), zeros(m, n), randn(m, n, seed=S): one or two sizes, and randn's seed."""

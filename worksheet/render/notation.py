@@ -505,6 +505,10 @@ class TextNotation(_Notation, StrPrinter):
         return f"√{text}" if base.is_Symbol or base.is_Integer else f"√({text})"
 
     def raise_to(self, base, exponent) -> str:
+        if base == S.Exp1 and not exponent.is_Integer:
+            return self.call("exp", [exponent])  # exp(x): a caret's exponent would need parentheses
+        if isinstance(exponent, Shown) and exponent.value.is_Integer and is_exact_number(exponent.value):
+            exponent = exponent.value  # 2^y at y = 3 is 2³, not 2^(3)
         text = self._print(base)
         plain = base.is_Symbol or base.is_Function or base.is_NumberSymbol or (base.is_Integer and base >= 0)
         if not (plain or isinstance(base, Shown)) or self._needs_group(base):
