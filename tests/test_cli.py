@@ -149,13 +149,15 @@ def test_a_formula_that_starts_with_a_minus_is_the_formula_not_an_option(cli):
     assert result.code == 2 and "--seed-grad:1:4: '(' at 1:2" in result.err
 
 
-def test_help_version_and_usage_errors_load_neither_sympy_nor_numpy():
+def test_help_version_usage_and_syntax_errors_load_neither_sympy_nor_numpy():
     """They answer at once: SymPy and NumPy take seconds to import, and none of these needs them."""
     import subprocess
     import sys
 
     probe = ("import sys, contextlib, io\nfrom worksheet.cli import main\n"
-             "for args in (['--version'], ['--help'], ['derive', '--help'], ['derive', 'x', '--nope']):\n"
+             "for args in (['--version'], ['--help'], ['derive', '--help'], ['derive', 'x', '--nope'],\n"
+             "             ['derive', 'x +'], ['graph', 'sin(x'], ['check', 'x**', '--wrt', 'x', '--answer', '1'],\n"
+             "             ['derive', 'λ*w^2 + [x > 0']):\n"
              "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
              "        main(args)\n"
              "print(sorted(m for m in ('sympy', 'numpy', 'flint') if m in sys.modules))\n")

@@ -12,7 +12,7 @@ def shape(ast) -> str:
     if isinstance(ast, ListLit):
         return "[" + ", ".join(shape(a) for a in ast.items) + "]"
     if isinstance(ast, Num):
-        return str(ast.value)
+        return str(ast.exact())
     if isinstance(ast, Var):
         return ast.name
     return f"{ast.op}(" + ", ".join(shape(a) for a in ast.args) + ")"

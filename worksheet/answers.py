@@ -49,7 +49,7 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
         values: dict[int, Expr] = {}
         for item in _postorder(root):
             if isinstance(item, Num):
-                values[id(item)] = item.value
+                values[id(item)] = item.exact()
             elif isinstance(item, Var):
                 values[id(item)] = _variable(item, variables)
             elif isinstance(item, Apply):

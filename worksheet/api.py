@@ -23,8 +23,8 @@ from sympy import Expr
 from . import tensors
 from .errors import WorksheetError
 from .graph import Graph, Let, build, constant
-from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
-from .parse import parse_expression, parse_program, tokenize, written_in_decimals
+from .limits import MAX_FORMULA_CHARS
+from .parse import parse_expression, parse_source, tokenize, written_in_decimals
 from .tensor_trace import TensorTrace, is_tensor_program, tensor_trace
 from .trace import Trace, trace
 
@@ -120,8 +120,7 @@ def program_graph(
     aux: str | Iterable[str] = (),
 ) -> Graph:
     """The graph of a formula or a program's text, as ``derive`` builds it (errors located)."""
-    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
-    program = _located(lambda: parse_program(formula, max_chars=limit), formula, filename)
+    program = parse_source(formula, filename)
     lets = parse_lets(let)
     targets = parse_names(target, "--target") if target is not None else None
     auxes = parse_names(aux, "--aux") if aux else []

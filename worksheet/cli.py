@@ -234,12 +234,12 @@ def derive(
     Example:
       worksheet derive "(w*x+b-y)**2" --wrt w,b --at w=1,b=0,x=2,y=4
     """
+    _separate([formula], {"--output": output})
+    text, filename = _source(formula)
     from .api import derive as run
     from .render import render
 
     fmt = _format(format, output)
-    _separate([formula], {"--output": output})
-    text, filename = _source(formula)
     trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
                 aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
                 check_numeric=check_numeric)
@@ -297,6 +297,8 @@ def graph(
     Example:
       worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
     """
+    _separate([formula], {"--output": output})
+    text, filename = _source(formula)
     from .figure import draw
     from .render.figures import FIGURE_EXTENSIONS, render_figure
 
@@ -311,8 +313,6 @@ def graph(
                              f"{', '.join(FIGURE_EXTENSIONS)})", where="--output")
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise WorksheetError("a PNG is binary: write it to a file (-o graph.png) or pipe it", where="--format")
-    _separate([formula], {"--output": output})
-    text, filename = _source(formula)
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
                                  digits=digits, numbers=numbers.value), fmt)
     _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
@@ -378,6 +378,8 @@ def train(
       worksheet train samples/per_sample.ws --lr 0.01 --epochs 100 \\
           --per-sample --predict x=4
     """
+    _separate([program], {"--output": output})
+    text, filename = _source(program, max_chars=MAX_PROGRAM_CHARS)
     from .render import render_training
     from .train import train as run
 
@@ -385,8 +387,6 @@ def train(
     if fmt not in ("md", "tex", "txt", "json", "typ", "pdf"):
         raise WorksheetError(f"a training trace is written as md, tex, txt, json, typ or pdf, not {fmt}",
                              where="--output")
-    _separate([program], {"--output": output})
-    text, filename = _source(program)
     progress = _Progress()
     try:
         training = run(text, lr=lr, epochs=epochs, per_sample=per_sample, zero_grad=zero_grad,
@@ -473,10 +473,10 @@ def check(
     Example:
       worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
+    text, filename = _source(formula)
     from .check import Question
     from .render.check import render_check
 
-    text, filename = _source(formula)
     question = Question(text, wrt, at, filename=filename)
     verdict = question.judge(answer)  # an answer that cannot be read is the verdict invalid, with why
     _emit(render_check(question, answer, verdict, format.value), None)
@@ -606,8 +606,17 @@ def _negated_formula(arg: str) -> bool:
             and (not arg[1].isalpha() or any(ch in arg for ch in "()*/^+ ·−")))
 
 
-def _source(formula: str) -> tuple[str, str | None]:
-    """The formula's text, and the file it came from (None for a formula typed inline)."""
+def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None]:
+    """The formula's text, and the file it came from (None for a formula typed inline); a
+    syntax error is refused here, before SymPy is imported (a tenth of a second, not two)."""
+    from .parse import parse_source
+
+    text, filename = _read_source(formula)
+    parse_source(text, filename, max_chars)
+    return text, filename
+
+
+def _read_source(formula: str) -> tuple[str, str | None]:
     if formula.startswith(SHIELD) and _negated_formula(formula[len(SHIELD):]):
         formula = formula[len(SHIELD):]
     if formula == "-":

@@ -391,15 +391,8 @@ def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str 
     ``worksheet.api.derive``. With values (``at``, or every input declared with one), each
     arrow carries its value and gradient; without, the figure is the structure alone."""
     from . import api
-    from .graph import build
-    from .limits import MAX_FORMULA_CHARS, MAX_PROGRAM_CHARS
-    from .parse import parse_program
 
-    limit = MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS
-    program = api._located(lambda: parse_program(formula, max_chars=limit), formula, filename)
-    lets = api.parse_lets(let)
-    targets = api.parse_names(target, "--target") if target is not None else None
-    graph = api._located(lambda: build(program, target=targets, lets=lets), formula, filename)
+    graph = api.program_graph(formula, filename=filename, let=let, target=target)
     if at is None and not all(n.name in graph.defaults for n in graph.inputs):  # no values: the structure
         return figure(graph, digits=digits)
     if wrt is None and not graph.params and all(n.kind == "data" for n in graph.inputs):

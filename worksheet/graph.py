@@ -245,7 +245,7 @@ class _Builder:
 
     def _evaluate(self, item: Ast, results: Mapping[int, Expr]) -> Expr:
         if isinstance(item, Num):
-            return item.value
+            return item.exact()
         if isinstance(item, Var):
             return self._variable(item)
         if isinstance(item, (ListLit, Make)):

@@ -26,16 +26,13 @@ import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
-import sympy
-from sympy.printing.pretty.pretty_symbology import greek_unicode
-
 from .errors import WorksheetError
 from .limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
-from .rules import ALIASES, FUNCTIONS
+from .vocabulary import ALIASES, FUNCTIONS, GREEK
 
 Pos = tuple[int, int]
 
-CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
+CONSTANTS = ("pi", "e")
 KEYWORDS = ("param", "data")
 MAKERS = ("ones", "zeros", "randn")  # tensor values: ones(n), zeros(m, n), randn(m, n, seed=S)
 MAX_LITERAL_DIGITS = 300
@@ -43,20 +40,25 @@ RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS) | set(
 
 # Characters people paste from typeset formulas, read as what they mean.
 TYPESET = {"−": "-", "·": "*", "×": "*", "÷": "/", "²": "^2", "³": "^3"}
-GREEK = {letter: name for name, letter in greek_unicode.items() if "lamda" not in name.lower() and name != "varsigma"}
-"""λ → lambda, θ → theta, π → pi (the constant): the names the worksheets print as Greek letters.
-σ before '(' is the sigmoid, σ(z), as the worksheets print it; alone it is the name sigma."""
 ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
 """ŷ → y_hat, x̄ → x_bar: a letter with a combining accent (or its precomposed form)."""
 
 
 @dataclass(frozen=True)
 class Num:
-    """A number literal (or the constant π or e), exact."""
+    """A number literal, exact (a Fraction), or the constant π or e (its name). The parser
+    runs without SymPy, so that a syntax error answers at once; ``exact`` is the SymPy value."""
 
-    value: sympy.Expr
+    value: Fraction | str
     pos: Pos
     text: str
+
+    def exact(self):
+        import sympy
+
+        if isinstance(self.value, str):
+            return sympy.pi if self.value == "pi" else sympy.E
+        return sympy.Rational(self.value.numerator, self.value.denominator)
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,7 @@ class Parser:
             self.unnest()
             if op.text == "+":
                 return operand
-            if isinstance(operand, Num) and operand.value.is_Number:
+            if isinstance(operand, Num) and isinstance(operand.value, Fraction):
                 return Num(-operand.value, op.pos, "-" + operand.text)
             return Apply("neg", (operand,), op.pos)
         return self.power()
@@ -434,7 +436,7 @@ class Parser:
 
     def name(self, token: Token) -> Ast:
         if token.text in CONSTANTS:
-            return Num(CONSTANTS[token.text], token.pos, token.text)
+            return Num(token.text, token.pos, token.text)
         function = ALIASES.get(token.text, token.text)
         if function in FUNCTIONS:
             raise WorksheetError(
@@ -478,7 +480,7 @@ class Parser:
 BINARY = {"*": "mul", "/": "div", "@": "matmul"}
 
 
-def _number(token: Token) -> sympy.Rational:
+def _number(token: Token) -> Fraction:
     """The exact value of a decimal literal; refused when it is not a finite double."""
     mantissa = token.text.lower().split("e")[0]
     if len(mantissa) > MAX_LITERAL_DIGITS:
@@ -492,14 +494,13 @@ def _number(token: Token) -> sympy.Rational:
             line=token.pos[0], column=token.pos[1],
         )
     if mantissa.strip("0.") == "":
-        return sympy.S.Zero  # 0e999999999 is 0 (Fraction would first compute 10**999999999)
+        return Fraction(0)  # 0e999999999 is 0 (Fraction would first compute 10**999999999)
     if float(token.text) == 0.0:
         raise WorksheetError(
             f"the number {_short(token.text)} is too small (at least about 1e-308)",
             line=token.pos[0], column=token.pos[1],
         )
-    value = Fraction(token.text)
-    return sympy.Rational(value.numerator, value.denominator)
+    return Fraction(token.text)
 
 
 def _short(text: str) -> str:
@@ -563,6 +564,16 @@ def parse_program(text: str, *, max_chars: int = MAX_PROGRAM_CHARS) -> Program:
     if not statements:
         raise WorksheetError("the formula is empty", line=1, column=1)
     return Program(tuple(statements), text)
+
+
+def parse_source(text: str, filename: str | None = None, max_chars: int | None = None) -> Program:
+    """A formula, or a program file's text (``filename``), as ``derive`` reads it: a file's
+    size limit or a formula's (or ``max_chars``), and every error told where it was found."""
+    limit = max_chars or (MAX_PROGRAM_CHARS if filename else MAX_FORMULA_CHARS)
+    try:
+        return parse_program(text, max_chars=limit)
+    except WorksheetError as error:
+        raise error.located(source=text, where=filename) from None
 
 
 def _statement(text: str, line: int, column: int) -> Statement:

@@ -657,8 +657,7 @@ class Minimum(Rule):
 
 
 from . import tensor_rules  # noqa: E402,F401  (registers @, .T, sum, mean, the losses)
+from .vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
 
-FUNCTIONS: dict[str, int] = {r.op: r.arity for r in RULES.values() if r.callable}
-"""The functions a formula may call, with their number of arguments."""
-
-ALIASES = {"ln": "log", "detach": "stop_gradient", "sgn": "sign", "heaviside": "step"}
+if {r.op: r.arity for r in RULES.values() if r.callable} != FUNCTIONS:  # one list of functions, kept true
+    raise ImportError("vocabulary.FUNCTIONS must list exactly the callable rules, with their arities")

@@ -25,7 +25,7 @@ from .arith import Refused
 from .errors import WorksheetError
 from .graph import Graph, build
 from .limits import MAX_PROGRAM_CHARS
-from .parse import parse_program
+from .parse import parse_source
 from .tensor_trace import backward, forward, infer_shapes, tensor_work
 from .tensors import as_array, elementwise, number, scalar
 
@@ -97,7 +97,7 @@ def train(
     on_step: Callable[[int, int], None] | None = None,
 ) -> Training:
     """SGD on the params of the program ``source`` for ``epochs`` epochs at learning rate ``lr``."""
-    program = _located(lambda: parse_program(source, max_chars=MAX_PROGRAM_CHARS), source, filename)
+    program = parse_source(source, filename, max_chars=MAX_PROGRAM_CHARS)
     graph = _located(lambda: build(program), source, filename)
     if not graph.params:
         raise WorksheetError("nothing to train: declare the parameters with param (param w = 1)")

@@ -1,0 +1,22 @@
+"""The words of the formula language, without SymPy: the functions a formula may call (with
+their number of arguments) and their other names. The parser reads these before SymPy is
+imported, so that a syntax error answers at once; ``rules.py`` checks, when it is imported,
+that its callable rules are exactly these."""
+
+FUNCTIONS: dict[str, int] = {
+    "stop_gradient": 1, "exp": 1, "log": 1, "sqrt": 1, "sin": 1, "cos": 1, "tan": 1, "sinh": 1,
+    "cosh": 1, "tanh": 1, "sigmoid": 1, "relu": 1, "softplus": 1, "abs": 1, "sign": 1, "step": 1,
+    "max": 2, "min": 2, "sum": 1, "mean": 1, "sumsq": 1, "mse": 2, "bce_with_logits": 2,
+    "cross_entropy": 2, "softmax": 1,
+}
+"""The functions a formula may call, with their number of arguments."""
+
+ALIASES = {"ln": "log", "detach": "stop_gradient", "sgn": "sign", "heaviside": "step"}
+
+GREEK = dict(zip(
+    "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma "
+    "tau upsilon phi chi psi omega Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda "
+    "Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi Psi Omega".split(),
+))
+"""λ → lambda, θ → theta, π → pi: the names the worksheets print as Greek letters (SymPy's)."""
