@@ -130,6 +130,7 @@ def test_report_is_written_whole_or_not_at_all(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(grading, "grade", interrupted)
     result = cli("grade", str(KEY), str(SUBMISSIONS), "-o", str(report))
     assert calls and result.code == 130 and list(tmp_path.iterdir()) == []
+    assert result.err == "worksheet: interrupted\n"  # one line, as every refusal
 
 
 def test_manifest_key_grades_blanks_with_error_carried_forward(cli, tmp_path):

@@ -619,21 +619,16 @@ def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None
 def _read_source(formula: str) -> tuple[str, str | None]:
     if formula.startswith(SHIELD) and _negated_formula(formula[len(SHIELD):]):
         formula = formula[len(SHIELD):]
+    from .textfiles import read_text
+
     if formula == "-":
-        return sys.stdin.read(MAX_PROGRAM_CHARS + 1), "<stdin>"
+        return read_text("-", 4 * MAX_PROGRAM_CHARS, "the program"), "<stdin>"
     path = Path(formula)
     if not _is_file(path):
         if path.suffix in PROGRAM_SUFFIXES:
             raise WorksheetError(f"no such file: {formula}")
         return formula, None
-    if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
-        raise WorksheetError(f"the file is larger than {MAX_PROGRAM_CHARS:,} characters", where=formula)
-    try:
-        return path.read_text(encoding="utf-8-sig"), formula
-    except UnicodeDecodeError:
-        raise WorksheetError("the file is not UTF-8 text", where=formula) from None
-    except OSError as error:
-        raise WorksheetError(f"cannot read the file: {error.strerror}", where=formula) from None
+    return read_text(path, 4 * MAX_PROGRAM_CHARS), formula
 
 
 def _emit(text: str | bytes, output: Path | None) -> None:
@@ -799,6 +794,8 @@ def _main(argv: list[str] | None) -> int:
             raise
         return fail(f"internal error ({type(error).__name__}: {error}); "
                     "set WORKSHEET_DEBUG=1 for the traceback and please report it")
+    if result == 130:  # Typer turns Ctrl-C inside a command into exit status 130
+        print("worksheet: interrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -33,6 +32,7 @@ from .check import INVALID, Question, Verdict
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 from .parse import one_plain_line
+from .textfiles import read_text
 
 MAX_SUBMISSIONS_BYTES = 50_000_000
 MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
@@ -202,7 +202,7 @@ def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = 
     from .blanks import MAX_MANIFEST_BYTES, parse_manifest
 
     path = Path(path)
-    text = _read(path, max(MAX_KEY_BYTES, MAX_MANIFEST_BYTES), "the key")
+    text = read_text(path, max(MAX_KEY_BYTES, MAX_MANIFEST_BYTES), "the key")
     if text.lstrip().startswith("{"):
         return ManifestKey(str(path), parse_manifest(text, str(path)))
     if len(text) > MAX_KEY_BYTES:
@@ -274,7 +274,7 @@ def read_submissions(path: str | Path) -> list[Submission]:
     """Every non-empty row after the header, in order (a quoted field may hold a line break: the
     row is then one submission, as CSV says); a row that cannot be read is kept with the reason
     (it becomes an ``invalid`` row of the report)."""
-    text = _read(Path(path), MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
+    text = read_text(path, MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
     if Path(path).suffix.lower() == ".toml":
         return _toml_submissions(text, str(path))
     rows = list(_csv_rows(text, _delimiter(text)))
@@ -387,33 +387,6 @@ def _submission(number: int, fields: list[str], error: str, columns: dict[str, i
     if not plain_answer:
         answer = ""  # never echoed into the report, whatever else is wrong with the row
     return Submission(number, student, question, answer, variant, problem)
-
-
-def _read(path: Path, limit: int, what: str, lenient: bool = False) -> str:
-    where = str(path)
-    if where == "-":  # standard input
-        data = sys.stdin.buffer.read(limit + 1)
-        if len(data) > limit:
-            raise WorksheetError(f"{what} is larger than {limit:,} bytes", where="<stdin>")
-        return _decoded(data, "<stdin>", lenient)
-    try:
-        if not path.is_file():
-            raise WorksheetError("no such file", where=where)
-        if path.stat().st_size > limit:
-            raise WorksheetError(f"{what} is larger than {limit:,} bytes", where=where)
-        data = path.read_bytes()
-    except OSError as error:
-        raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
-    return _decoded(data, where, lenient)
-
-
-def _decoded(data: bytes, where: str, lenient: bool) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        if not lenient:
-            raise WorksheetError("the file is not UTF-8 text", where=where) from None
-        return data.decode("utf-8-sig", errors="replace")  # the bad bytes make their rows invalid
 
 
 # ── the report ───────────────────────────────────────────────────────────────────────────

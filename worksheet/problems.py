@@ -34,6 +34,7 @@ from .blanks import Policy
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 from .parse import one_plain_line
+from .textfiles import read_text
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
 PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks"}
@@ -79,16 +80,7 @@ def load(path: str | Path) -> ProblemSet:
     """Read and check a problem set; every error is one line naming the file, the problem and the key."""
     path = Path(path)
     where = str(path)
-    try:
-        if not path.is_file():
-            raise WorksheetError("no such file", where=where)
-        if path.stat().st_size > 4 * MAX_PROGRAM_CHARS:
-            raise WorksheetError(f"the file is larger than {4 * MAX_PROGRAM_CHARS:,} bytes", where=where)
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad) is no text
-    except UnicodeDecodeError:
-        raise WorksheetError("the file is not UTF-8 text", where=where) from None
-    except OSError as error:
-        raise WorksheetError(f"cannot read the file: {error.strerror}", where=where) from None
+    text = read_text(path, 4 * MAX_PROGRAM_CHARS)
     data = read_toml(text, where, ("title", "problem", "grading"))
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
@@ -261,12 +253,10 @@ def _program_file(toml: Path, name: str, where: str) -> tuple[str, str]:
         raise WorksheetError("a program file must be in the problem set's directory", where=where)
     if not target.is_file():
         raise WorksheetError(f"no such file: {name}", where=where)
-    if target.stat().st_size > 4 * MAX_PROGRAM_CHARS:
-        raise WorksheetError("the file is too large", where=where)
     try:
-        return target.read_text(encoding="utf-8-sig"), name
-    except (UnicodeDecodeError, OSError):
-        raise WorksheetError("cannot read the file as UTF-8 text", where=where) from None
+        return read_text(target, 4 * MAX_PROGRAM_CHARS), name
+    except WorksheetError as error:
+        raise WorksheetError(f"{name}: {error.message}", where=where) from None
 
 
 def _exact(value, where: str) -> Fraction:
