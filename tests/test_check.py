@@ -359,3 +359,12 @@ def test_a_value_off_in_its_last_digit_is_a_rounding_mistake(answer, verdict, co
 def test_feedback_writes_a_true_minus(cli):
     result = cli("check", "x**2", "--wrt", "x", "--answer", "-4x")
     assert result.code == 1 and "−2 times" in result.out and "-" not in result.out.split("\n", 1)[1]
+
+
+def test_feedback_names_a_decimal_point_as_it_was_given():
+    """--at x=1.35: the feedback says x = 1.35, not 27/20 (and cos(1.35) ≈ 0.2190, so 0.2099 is wrong)."""
+    import math
+
+    assert abs(math.cos(1.35) - 0.2099) > 0.005
+    verdict = check("sin(x)", "0.2099", wrt="x", at="x=1.35")
+    assert verdict.verdict == "incorrect" and "at x = 1.35 " in verdict.feedback and "27/20" not in verdict.feedback

@@ -326,10 +326,10 @@ class Question:
 
     def _where(self, point, names=None) -> str:
         """``w = 1.37, x = −0.62``: the variables of a point that ``at`` does not fix (``names``:
-        these instead)."""
+        these instead); a value given with --at as a decimal where it ends (x = 1.35, not 27/20)."""
         from .render.notation import TextNotation
 
-        notation = TextNotation()
+        notation = TextNotation(numbers="terminating")
         names = names or [s for s in point if s not in self.explicit] or list(point)
         return ", ".join(f"{s.name} = {_decimal(point[s]) if isinstance(point[s], Fraction) else notation.doprint(point[s])}"
                          for s in names)
