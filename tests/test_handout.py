@@ -158,3 +158,13 @@ def test_a_problem_set_saved_with_a_byte_order_mark_is_read(cli, tmp_path):
     result = cli("handout", str(path), "-o", str(tmp_path / "out"), "-f", "md")
     assert result.code == 0, result.err
     assert "# BOM" in next((tmp_path / "out").glob("bom-v01.md")).read_text()
+
+
+def test_a_model_program_is_refused_in_one_line_not_an_internal_error(cli, tmp_path):
+    """A handout of a model needs matrix blanks (issue 14); until then a model program is refused."""
+    (tmp_path / "model.ws").write_text((SAMPLES / "nn_linear.ws").read_text())
+    (tmp_path / "set.toml").write_text('title = "Model"\n[[problem]]\nprogram = "model.ws"\n')
+    result = cli("handout", str(tmp_path / "set.toml"), "-o", str(tmp_path / "out"), "-f", "md")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "problem 1: handouts are for scalar formulas" in result.err and "internal error" not in result.err
+    assert not (tmp_path / "out").exists()

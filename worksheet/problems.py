@@ -327,6 +327,8 @@ def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> 
 
 
 def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
+    from .tensor_trace import TensorTrace
+
     attempts = ATTEMPTS if problem.vary else 1
     for _ in range(attempts):
         point = {name: rng.choice(choices) for name, choices in problem.vary.items()}
@@ -337,7 +339,7 @@ def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, der
                 trace = derive(problem.text, wrt=problem.wrt, at=inputs or None, filename=problem.filename)
             except WorksheetError:  # outside the domain (log of 0, a division by 0): draw again
                 trace = None
-            if trace is not None and not hasattr(trace, "adjoints"):
+            if isinstance(trace, TensorTrace):  # (a model's handout needs matrix blanks: not yet)
                 raise WorksheetError("handouts are for scalar formulas (no vectors or matrices)",
                                      where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
             cache[memo] = trace if trace is not None and trace.values is not None and nice_trace(trace) else None
