@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from . import __version__
+from . import __version__, formats
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 
@@ -95,14 +95,19 @@ Formula = Annotated[
 """The formula argument of graph and check (derive's help says more)."""
 
 
-class Format(str, Enum):
-    md = "md"
-    tex = "tex"
-    txt = "txt"
-    json = "json"
-    torch = "torch"
-    typ = "typ"
-    pdf = "pdf"
+def _formats(command: str, first: str | None = None) -> type[Enum]:
+    """--format's choices for ``command``, from the one table of formats (``first``: listed first)."""
+    names = list(formats.of(command))
+    if first:
+        names.insert(0, names.pop(names.index(first)))
+    return Enum(f"{command.title()}Format", {name: name for name in names}, type=str)
+
+
+Format = _formats("derive")
+FigureFormat = _formats("graph")
+TrainFormat = _formats("train")
+HandoutFormat = _formats("handout", first="pdf")
+CheckFormat = _formats("check")
 
 
 class Detail(str, Enum):
@@ -246,13 +251,6 @@ def derive(
     _emit(render(trace, fmt, digits=digits, detail=detail.value, numbers=numbers.value), output)
 
 
-class FigureFormat(str, Enum):
-    mermaid = "mermaid"
-    tikz = "tikz"
-    svg = "svg"
-    png = "png"
-
-
 @app.command(no_args_is_help=True, cls=_Command)
 def graph(
     formula: Formula,
@@ -300,31 +298,22 @@ def graph(
     _separate([formula], {"--output": output})
     text, filename = _source(formula)
     from .figure import draw
-    from .render.figures import FIGURE_EXTENSIONS, render_figure
+    from .render.figures import render_figure
 
     if format is not None:
         fmt = format.value
     elif output is None:
         fmt = "mermaid"
-    elif output.suffix.lower() in FIGURE_EXTENSIONS:
-        fmt = FIGURE_EXTENSIONS[output.suffix.lower()]
+    elif output.suffix.lower() in formats.by_extension("graph"):
+        fmt = formats.by_extension("graph")[output.suffix.lower()]
     else:
         raise WorksheetError(f"cannot tell the format from {output.name!r} (use --format, or one of "
-                             f"{', '.join(FIGURE_EXTENSIONS)})", where="--output")
+                             f"{', '.join(formats.by_extension('graph'))})", where="--output")
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise WorksheetError("a PNG is binary: write it to a file (-o graph.png) or pipe it", where="--format")
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
                                  digits=digits, numbers=numbers.value), fmt)
     _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
-
-
-class TrainFormat(str, Enum):
-    md = "md"
-    tex = "tex"
-    txt = "txt"
-    json = "json"
-    typ = "typ"
-    pdf = "pdf"
 
 
 PROGRESS_FROM = 500  # steps: a longer run shows a progress bar on a terminal
@@ -384,8 +373,8 @@ def train(
     from .train import train as run
 
     fmt = _format(format, output)
-    if fmt not in ("md", "tex", "txt", "json", "typ", "pdf"):
-        raise WorksheetError(f"a training trace is written as md, tex, txt, json, typ or pdf, not {fmt}",
+    if fmt not in formats.of("train"):
+        raise WorksheetError(f"a training trace is written as {', '.join(formats.of('train'))}, not {fmt}",
                              where="--output")
     progress = _Progress()
     try:
@@ -395,14 +384,6 @@ def train(
     finally:
         progress.close()
     _emit(render_training(training, fmt, digits=digits, numbers=numbers.value), output)
-
-
-class HandoutFormat(str, Enum):
-    pdf = "pdf"
-    tex = "tex"
-    md = "md"
-    typ = "typ"
-    txt = "txt"
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -443,11 +424,6 @@ def handout(
     output.mkdir(parents=True, exist_ok=True)
     _emit_all([(content, output / name) for name, content in files.items()]
               + [(manifest, output / "manifest.json")])  # the whole set, or nothing
-
-
-class CheckFormat(str, Enum):
-    txt = "txt"
-    json = "json"
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -559,8 +535,6 @@ class _Progress:
 
 
 def _format(format: Format | None, output: Path | None) -> str:
-    from .render import EXTENSIONS
-
     if format is not None:
         if format.value == "pdf" and output is None and sys.stdout.isatty():  # bytes would garble it
             raise WorksheetError("a PDF is not printed to a terminal: use -o FILE.pdf, or pipe it",
@@ -568,14 +542,14 @@ def _format(format: Format | None, output: Path | None) -> str:
         return format.value
     if output is None:  # Markdown, except for a person reading a terminal
         return "txt" if sys.stdout.isatty() else "md"
-    suffix = output.suffix.lower()
-    if suffix not in EXTENSIONS:
-        known = ", ".join(EXTENSIONS)
+    suffix, extensions = output.suffix.lower(), formats.by_extension("derive")
+    if suffix not in extensions:
+        known = ", ".join(extensions)
         raise WorksheetError(
             f"cannot tell the format from {output.name!r} (use --format, or one of {known})",
             where="--output",
         )
-    return EXTENSIONS[suffix]
+    return extensions[suffix]
 
 
 SHIELD = " "

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from importlib import import_module
 
 from sympy import S
 
+from . import formats
 from .document import (
     Document,
     Equations,
@@ -30,8 +30,7 @@ from .parse import written_in_decimals
 from .problems import Drawn, ProblemSet
 from .terms import Blank, Chain, Equation, Form, Number, Partial, Sum
 
-FORMATS = ("pdf", "tex", "md", "typ", "txt")
-EXTENSIONS = {"pdf": "pdf", "tex": "tex", "md": "md", "typ": "typ", "txt": "txt"}
+FORMATS = tuple(formats.of("handout"))
 MANIFEST_SCHEMA = "worksheet.handout/1"
 
 
@@ -170,25 +169,16 @@ def _policy(problem_set: ProblemSet) -> dict:
             for key, v in (("points", policy.points), ("consistent", policy.consistent))}
 
 
-def render_document(document: Document, fmt: str, digits: int = 6) -> str | bytes:
-    from .render import FORMATS as RENDERERS
-
-    module = import_module(f".render.{RENDERERS[fmt][0]}", __package__)
-    if fmt == "pdf":
-        return module.render_pdf(document, digits=digits)
-    return module.render(document, digits=digits)
-
-
 def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: str = "pdf", key: bool = False,
             on_file=None, numbers: str = "auto") -> tuple[dict[str, str | bytes], str]:
     """Every file of the handout, by file name (nothing written), and the manifest's text;
     ``numbers`` auto, exact or decimal, as for ``render``."""
-    from .render import numbers_shown
+    from .render import numbers_shown, render_document
 
     shown = numbers_shown(numbers, decimal_inputs(problem_set))
     files: dict[str, str | bytes] = {}
     variants = []
-    ext = EXTENSIONS[fmt]
+    ext = formats.of("handout")[fmt].extensions[0].lstrip(".")
     width = max(2, len(str(len(drawn))))
     for i, variant in enumerate(drawn, start=1):
         vid = f"v{i:0{width}d}"

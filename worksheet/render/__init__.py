@@ -10,24 +10,16 @@ import sys
 import types
 from importlib import import_module
 
-from .. import tensor_document
+from .. import formats, tensor_document
 from ..document import DETAILS, worksheet
 from ..errors import WorksheetError
 from ..tensor_trace import TensorTrace
 from ..trace import Trace
 
-FORMATS = {
-    "md": ("markdown", "Markdown with GitHub math"),
-    "tex": ("latex", "a standalone LaTeX document (pdflatex)"),
-    "txt": ("text", "plain text for the terminal"),
-    "json": ("json", "machine-readable, schema worksheet.derive/1"),
-    "torch": ("torch", "a PyTorch script that checks every gradient"),
-    "typ": ("typst", "Typst markup (typst compile makes the PDF)"),
-    "pdf": ("typst", "a PDF typeset by typst, no TeX needed (bytes)"),
-}
-EXTENSIONS = {".md": "md", ".markdown": "md", ".tex": "tex", ".txt": "txt", ".json": "json", ".py": "torch",
-              ".typ": "typ", ".pdf": "pdf"}
-BINARY = frozenset({"pdf"})  # render() returns bytes for these
+FORMATS = {name: (f.module, f.description) for name, f in formats.of("derive").items()}
+"""derive's formats: name → (renderer module, what it is), from the one table ``worksheet.formats``."""
+EXTENSIONS = formats.by_extension("derive")
+BINARY = frozenset(f.name for f in formats.FORMATS if f.binary)  # render() returns bytes for these
 
 
 NUMBERS = ("auto", "exact", "decimal")
@@ -60,9 +52,8 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
         raise WorksheetError("brief and full are for scalar formulas; a model's worksheet "
                              "has one level of detail", where="--detail")
     shown = numbers_shown(numbers, trace.decimal_inputs)
-    module = import_module(f".{FORMATS[format][0]}", __name__)
     if format in ("json", "torch"):
-        return module.render(trace)
+        return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
     if getattr(trace, "modes", None) is not None:  # --mode, --check-numeric
         from ..modes_document import worksheet as with_modes
 
@@ -70,12 +61,18 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
     else:
         document = (tensor_document.worksheet(trace, numbers=shown) if isinstance(trace, TensorTrace)
                     else worksheet(trace, detail=detail, numbers=shown))
-    if format == "pdf":
+    return render_document(document, format, digits=digits)
+
+
+def render_document(document, format: str, *, digits: int = 6) -> str | bytes:
+    """A ``Document`` (a worksheet, a training trace, a handout sheet) in a document format."""
+    module = import_module(f".{formats.of('derive')[format].module}", __name__)
+    if formats.of("derive")[format].binary:
         return module.render_pdf(document, digits=digits)
     return module.render(document, digits=digits)
 
 
-TRAIN_FORMATS = ("md", "tex", "txt", "json", "typ", "pdf")
+TRAIN_FORMATS = tuple(formats.of("train"))
 
 
 def render_training(training, format: str = "md", *, digits: int = 6, numbers: str = "auto") -> str | bytes:
@@ -83,16 +80,13 @@ def render_training(training, format: str = "md", *, digits: int = 6, numbers: s
     ``numbers`` as for ``render``."""
     if format not in TRAIN_FORMATS:
         raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
-    module = import_module(f".{FORMATS[format][0]}", __name__)
     if format == "json":
-        return module.render_training(training)
+        return import_module(".json", __name__).render_training(training)
     from ..train_document import training_document
 
     document = training_document(training, digits=digits,
                                  numbers=numbers_shown(numbers, training.decimal_inputs))
-    if format == "pdf":
-        return module.render_pdf(document, digits=digits)
-    return module.render(document, digits=digits)
+    return render_document(document, format, digits=digits)
 
 
 class _Renderers(types.ModuleType):

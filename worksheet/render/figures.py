@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape as xml_escape
 
+from .. import formats
 from ..figure import FONT, SMALL, Figure, FigureNode
 
-FIGURE_FORMATS = {
-    "mermaid": "a Mermaid flowchart (GitHub renders it in Markdown)",
-    "tikz": "a LaTeX document with a TikZ picture (pdflatex)",
-    "svg": "an SVG image",
-    "png": "a PNG image (drawn by Typst)",
-}
-FIGURE_EXTENSIONS = {".mmd": "mermaid", ".mermaid": "mermaid", ".tex": "tikz", ".svg": "svg", ".png": "png"}
+FIGURE_FORMATS = {name: f.description for name, f in formats.of("graph").items()}
+FIGURE_EXTENSIONS = formats.by_extension("graph")
 
 GREEN = "#1a7f37"  # forward values
 RED = "#cf222e"  # gradients
