@@ -27,7 +27,7 @@ from sympy import Expr, S, Symbol
 
 from .accents import Dot
 from .forms import evaluate, fits, product, substitute, total
-from .graph import Graph, Node, symbol
+from .graph import Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .rules import RULES
 from .trace import Trace, settled
@@ -66,8 +66,8 @@ def forward_mode(trace: Trace) -> ForwardTrace:
     """The tangents of every node of ``trace``'s graph, one column per requested variable."""
     graph, wrt, values = trace.graph, tuple(trace.wrt), trace.values
     symbols = {symbol(k): v for k, v in values.items()} if values is not None else None
-    carries = _depends_on(graph, wrt)
-    below = ancestors(graph)
+    carries = graph.depending_on(wrt)
+    below = graph.ancestors([graph.target])
     rows: dict[str, ForwardRow] = {}
     for node in graph.nodes:
         if node.name not in below and not node.is_input:
@@ -126,26 +126,6 @@ def _local_value(node: Node, rule, i: int, local: Expr, arg_values, symbols) -> 
     if value is not None:
         return value
     return settled(node, lambda: evaluate(local, symbols), symbols, node.args[i].name)
-
-
-def _depends_on(graph: Graph, wrt) -> set[str]:
-    """The nodes whose value depends on a requested variable (they carry a tangent)."""
-    reaches = set(wrt)
-    for node in graph.operations:
-        if node.name not in reaches and any(name in reaches for name in node.inputs):
-            reaches.add(node.name)
-    return reaches
-
-
-def ancestors(graph: Graph) -> set[str]:
-    """The output and the nodes it depends on."""
-    seen, stack = set(), [graph.target]
-    while stack:
-        name = stack.pop()
-        if name not in seen:
-            seen.add(name)
-            stack.extend(graph.node(name).inputs)
-    return seen
 
 
 def _bounded(form: Expr | None) -> Expr | None:

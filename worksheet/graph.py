@@ -85,6 +85,19 @@ class Graph:
     def params(self) -> tuple[str, ...]:
         return tuple(n.name for n in self.nodes if n.kind == "param")
 
+    def depending_on(self, names) -> frozenset[str]:
+        """``names`` and every node whose value depends on one of them: those that carry a
+        tangent in forward mode, and that the reverse sweep visits."""
+        reached = set(names)
+        for node in self.operations:
+            if any(name in reached for name in node.inputs):
+                reached.add(node.name)
+        return frozenset(reached)
+
+    def ancestors(self, names) -> frozenset[str]:
+        """``names`` and every node they depend on (the output's: what its value needs)."""
+        return frozenset(n.name for n in _ancestors(list(self.nodes), names))
+
 
 @dataclass(frozen=True)
 class Let:
@@ -488,7 +501,7 @@ def _postorder(root: Ast) -> Iterator[Ast]:
 
 
 def _ancestors(operations: list[Node], targets: Sequence[str]) -> list[Node]:
-    """The operations the ``targets`` depend on, in evaluation order."""
+    """The nodes of ``operations`` the ``targets`` depend on (and they), in evaluation order."""
     by_name = {n.name: n for n in operations}
     keep, stack = set(), list(targets)
     while stack:

@@ -32,7 +32,6 @@ from sympy import Expr, Rational, Symbol
 
 from .errors import WorksheetError
 from .forms import evaluate
-from .forward import ancestors
 from .graph import Graph, symbol
 from .rules import RULES
 from .tensor_rules import tensor_rule
@@ -143,7 +142,7 @@ def _central_difference(trace: Trace, name: str) -> tuple[Expr | None, Expr]:
 def _output(graph: Graph, values: Mapping[str, Expr], shifted: str, shift: Expr) -> Expr:
     """The output with node ``shifted`` moved by ``shift`` (the nodes after it recomputed;
     a stop_gradient node keeps its value, as the gradient treats it as a constant)."""
-    below = ancestors(graph)
+    below = graph.ancestors([graph.target])
     current: dict[Symbol, Expr] = {}
     for node in graph.nodes:
         if node.name not in below:
@@ -231,7 +230,7 @@ def _tensor_output(trace: TensorTrace, shifted: str, index: tuple, shift):
         value[index] = value[index] + shift
         return value
 
-    below = ancestors(graph)
+    below = graph.ancestors([graph.target])
     for node in graph.nodes:
         if node.name not in below:
             continue

@@ -183,7 +183,7 @@ def _tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=
     named = expand(graph, lambda node: not node.named and tensor_rule(node.op).tensor is False)
     written = {name: substitute(form, named) for name, form in scalar_forms.items()}
     gradients = tuple(_gradient(name, adjoints, steps, shapes, written) for name in wrt)
-    stops = stopped(graph, adjoints, _leads_to(graph, set(wrt)))
+    stops = stopped(graph, adjoints, graph.depending_on(wrt))
     return TensorTrace(graph, tuple(wrt), values_of_inputs(graph, values), values, shapes,
                        tuple(steps), adjoints, gradients, stops, seed)
 
@@ -313,7 +313,7 @@ def backward(graph: Graph, wrt: Sequence[str], values, shapes, *, forms: bool = 
     from ``seed`` (``--seed-grad``) for a vector or matrix output. A stop_gradient node sends
     nothing back: no step."""
     target = graph.target
-    leads = _leads_to(graph, set(wrt))
+    leads = graph.depending_on(wrt)
     _check_differentiable(graph, wrt, leads)
     accumulated: dict[str, np.ndarray] = {target: seed if seed is not None else scalar(1)}
     scalar_forms: dict[str, Expr | None] = {target: sympy.S.One}  # scalar ∂J/∂v in node names
@@ -321,7 +321,7 @@ def backward(graph: Graph, wrt: Sequence[str], values, shapes, *, forms: bool = 
     steps: list[TensorStep] = []
     adjoints: dict = {}
     for node in reversed(graph.operations):
-        if node.name not in accumulated or not leads[node.name]:
+        if node.name not in accumulated or node.name not in leads:
             continue
         g = accumulated[node.name]
         adjoints[node.name] = TensorAdjoint(node.name, tuple(paths[node.name]), g)
@@ -330,7 +330,7 @@ def backward(graph: Graph, wrt: Sequence[str], values, shapes, *, forms: bool = 
         arg_shapes = tuple(_arg_shape(a, shapes) for a in node.args)
         upstream = None if node.name == target and seed is None else Partial(target, node.name)
         for i, arg in enumerate(node.args):
-            if not (isinstance(arg, Symbol) and leads[arg.name] and rule.differentiable(i)):
+            if not (isinstance(arg, Symbol) and arg.name in leads and rule.differentiable(i)):
                 continue
             if rule.stops_gradient:  # stop_gradient: ∂J/∂arg gets nothing through this node
                 continue
@@ -344,7 +344,7 @@ def backward(graph: Graph, wrt: Sequence[str], values, shapes, *, forms: bool = 
                 _add_scalar_form(scalar_forms, name, node, i, rule, shapes)
             paths.setdefault(name, []).append(len(steps) - 1)
     for node in graph.inputs:
-        if node.name in accumulated and leads[node.name]:
+        if node.name in accumulated and node.name in leads:
             adjoints[node.name] = TensorAdjoint(node.name, tuple(paths[node.name]), accumulated[node.name])
     return steps, adjoints, {k: v for k, v in scalar_forms.items() if v is not None and k != target}
 
@@ -363,19 +363,11 @@ def _add_scalar_form(forms: dict, name: str, node: Node, i: int, rule, shapes) -
         forms[name] = total(contribution, forms[name])
 
 
-def _leads_to(graph: Graph, wrt: set[str]) -> dict[str, bool]:
-    """For each node: does it depend on a requested variable?"""
-    leads: dict[str, bool] = {}
-    for node in graph.nodes:
-        leads[node.name] = node.name in wrt or any(leads.get(i, False) for i in node.inputs)
-    return leads
-
-
-def _check_differentiable(graph: Graph, wrt: Sequence[str], leads: Mapping[str, bool]) -> None:
+def _check_differentiable(graph: Graph, wrt: Sequence[str], leads: frozenset[str]) -> None:
     for node in graph.operations:
         rule = tensor_rule(node.op)
         for i, arg in enumerate(node.args):
-            if isinstance(arg, Symbol) and leads[arg.name] and not rule.differentiable(i):
+            if isinstance(arg, Symbol) and arg.name in leads and not rule.differentiable(i):
                 raise WorksheetError(
                     f"{arg.name} is the class index of {node.op}; a class index has no gradient",
                     where="--wrt",

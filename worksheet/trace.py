@@ -182,13 +182,13 @@ def backward(
 def stopped(graph: Graph, adjoints: Mapping[str, object], leads) -> tuple[tuple[str, str], ...]:
     """(node, input) for each stop_gradient node the sweep reached, whose input leads to a
     requested variable: the places where the gradient stops, in sweep order. ``leads``: the
-    names of the nodes that depend on a requested variable (a set, or a dict of booleans)."""
+    names of the nodes that depend on a requested variable."""
     return tuple(
         (node.name, arg.name)
         for node in reversed(graph.operations)
         if RULES[node.op].stops_gradient and node.name in adjoints
         for arg in node.args
-        if isinstance(arg, Symbol) and bool(leads.get(arg.name) if isinstance(leads, dict) else arg.name in leads)
+        if isinstance(arg, Symbol) and arg.name in leads
     )
 
 
@@ -228,13 +228,10 @@ def _bounded(form: Expr | None) -> Expr | None:
     return form
 
 
-def _leads_to(graph: Graph, wrt: Sequence[str]) -> set[str]:
+def _leads_to(graph: Graph, wrt: Sequence[str]) -> frozenset[str]:
     """The nodes on a path from a requested variable to the output."""
-    reaches = set(wrt)
-    for node in graph.operations:
-        if any(name in reaches for name in node.inputs):
-            reaches.add(node.name)
-    return reaches if graph.target in reaches else set()
+    reaches = graph.depending_on(wrt)
+    return reaches if graph.target in reaches else frozenset()
 
 
 # ── results ──────────────────────────────────────────────────────────────────────────────
