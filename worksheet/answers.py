@@ -101,7 +101,7 @@ def _apply(item, args: list[Expr]) -> Expr:
     from .arith import OutsideDomain, Refused, settle
 
     rule = RULES[item.op]
-    if getattr(rule, "tensor", False):
+    if rule.tensor:
         raise WorksheetError(f"{rule.title} is for vectors and matrices", line=item.pos[0], column=item.pos[1])
     try:
         value = evaluate(rule.form(*args))

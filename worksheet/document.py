@@ -384,7 +384,7 @@ def graph_figure(trace, numbers: str = "exact") -> list:
 
 def outputs_note(graph, definition) -> list:
     """Several outputs (``--target L,z``): what their sum, the output the sweep starts from, is."""
-    if not getattr(graph, "outputs", ()):
+    if not graph.outputs:
         return []
     return [Paragraph((
         "The program has several outputs, ", *_names(graph.outputs), ". Their gradients add: they "
@@ -396,7 +396,7 @@ def outputs_note(graph, definition) -> list:
 
 def seeds_note(graph, shapes) -> list:
     """The seed each output gets through the sum of the outputs: 1, or 𝟏 of its shape."""
-    if not getattr(graph, "outputs", ()):
+    if not graph.outputs:
         return []
     parts: list = ["Through ", Form(symbol(graph.target)), " each output is seeded with ones of its shape: "]
     for i, name in enumerate(graph.outputs):
@@ -445,7 +445,7 @@ def blocked_note(trace) -> list:
 def aux_blocks(graph, sides) -> list:
     """``--aux``: the auxiliary outputs, which are not differentiated: each name = ``sides(name)``
     (its definition and its value)."""
-    aux = getattr(graph, "aux", ())
+    aux = graph.aux
     if not aux:
         return []
     rows = tuple(Equation(tuple(distinct([Form(symbol(name)), *sides(name)]))) for name in aux)

@@ -113,8 +113,8 @@ def figure(source, *, digits: int = 6, numbers: str = "exact") -> Figure:
     shown = _Shown(digits, numbers)
     grads: dict[tuple[str, str, int], str] = {}
     if values is not None:
-        for step in getattr(source, "steps", ()):
-            value = getattr(step, "product_value", None) if hasattr(step, "product_value") else step.value
+        for step in source.steps:
+            value = step.value
             if value is not None:
                 grads[(step.node, step.input, step.position)] = shown(value)
     edges = []
@@ -125,7 +125,7 @@ def figure(source, *, digits: int = 6, numbers: str = "exact") -> Figure:
     output_value = shown(values[graph.target]) if values is not None else None
     seed = None
     if values is not None:
-        seed_value = getattr(source, "seed", None)
+        seed_value = source.seed
         seed = shown(seed_value) if seed_value is not None else "1"
     return _layout(graph, labels, edges, output_value, seed, values is not None)
 

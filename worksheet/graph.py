@@ -284,7 +284,7 @@ class _Builder:
     def _fold(self, item: Apply, args: list[Expr]) -> Expr:
         """An operation on numbers alone is a number: 1/2, 2**10, sqrt(2)."""
         rule = RULES[item.op]
-        if getattr(rule, "tensor", False):
+        if rule.tensor:
             raise self._error(f"{rule.title} needs a tensor; here it has only numbers", item.pos)
         try:
             return settle_constant(evaluate(rule.form(*args)))

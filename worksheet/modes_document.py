@@ -338,7 +338,7 @@ def _check_notes(trace, estimates) -> list:
             "Where the central difference is undefined, the function is not defined on both "
             "sides of the point (at x - h or x + h).",
         )))
-    if any(getattr(RULES[n.op], "stops_gradient", False) for n in trace.graph.operations):
+    if any(RULES[n.op].stops_gradient for n in trace.graph.operations):
         notes.append(Paragraph((
             "A stop_gradient node keeps its value at x - h and x + h: the gradient treats it as a "
             "constant, and so does the check.",

@@ -240,7 +240,7 @@ def _tensor_output(trace: TensorTrace, shifted: str, index: tuple, shift):
         xs = [values[a.name] if isinstance(a, Symbol) else scalar(number(a)) for a in node.args]
         values[node.name] = moved(node.name, as_array(tensor_rule(node.op).forward(*xs)))
     output = values[graph.target]
-    seed = getattr(trace, "seed", None)
+    seed = trace.seed
     if seed is not None:  # --seed-grad: the gradient of Σ seedᵢ·Jᵢ
         return sum((s * j for s, j in zip(np.ravel(seed), np.ravel(output))), Fraction(0))
     return output[()]

@@ -191,7 +191,7 @@ def _tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=
 def _summed_outputs(graph: Graph, shapes: Mapping[str, Shape]) -> Graph:
     """The graph with the sum of several outputs (``--target L,z``) defined as it is computed:
     L_total = L + sum(z), a tensor output summed over its elements."""
-    if not getattr(graph, "outputs", ()):
+    if not graph.outputs:
         return graph
     node = graph.node(graph.target)
     terms = [sympy.Function("sum")(a) if shapes[a.name] else a for a in node.args]
@@ -286,7 +286,7 @@ def _check_output(graph: Graph, shapes: Mapping[str, Shape], seed: np.ndarray | 
                 f"from (the gradient argument of backward())",
             )
         return
-    if getattr(graph, "outputs", ()):
+    if graph.outputs:
         raise WorksheetError(
             f"{graph.target}, the sum of the outputs {', '.join(graph.outputs)}, is a scalar seeded with 1 "
             "(each output with ones of its shape); --seed-grad seeds a single vector or matrix output",

@@ -14,7 +14,7 @@ in the size of the graph.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 from sympy import Expr, S, Symbol
@@ -40,6 +40,11 @@ class Step:
     upstream_value: Expr | None
     product: Expr | None
     product_value: Expr | None
+
+    @property
+    def value(self) -> Expr | None:
+        """What the step sends back along its arrow, as a ``TensorStep``'s ``value``."""
+        return self.product_value
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Trace:
     stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
     modes: object = None  # modes.Modes: forward mode, the adjoint trace, finite differences (--mode, --check-numeric)
     decimal_inputs: bool = False  # were its numbers written with a decimal point (--numbers auto)
+    seed = None  # ∂L/∂L is 1: a scalar output has no --seed-grad (as TensorTrace.seed)
+    shapes: Mapping[str, tuple] = field(default_factory=dict)  # every value a scalar (as TensorTrace.shapes)
 
     @property
     def target(self) -> str:

@@ -54,7 +54,7 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
     shown = numbers_shown(numbers, trace.decimal_inputs)
     if format in ("json", "torch"):
         return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
-    if getattr(trace, "modes", None) is not None:  # --mode, --check-numeric
+    if trace.modes is not None:  # --mode, --check-numeric
         from ..modes_document import worksheet as with_modes
 
         document = with_modes(trace, detail=detail, numbers=shown)

@@ -81,8 +81,8 @@ def outputs(trace: Trace | TensorTrace) -> dict:
     stop_gradient node the sweep reached, with the input that gets nothing through it)."""
     graph = trace.graph
     tensor = isinstance(trace, TensorTrace)
-    seed = getattr(trace, "seed", None)
-    aux = getattr(graph, "aux", ())
+    seed = trace.seed
+    aux = graph.aux
     if tensor:
         seed_value = tensor_number("seed", seed) if seed is not None else {"seed": "1", "seed_float": 1.0}
         values = {name: tensor_number("value", trace.values[name]) for name in aux}
@@ -95,11 +95,11 @@ def outputs(trace: Trace | TensorTrace) -> dict:
             values = {name: {"value": form(written[name] or graph.node(name).expr), "value_float": None}
                       for name in aux}
     return {
-        "outputs": list(getattr(graph, "outputs", ())) or [graph.target],
+        "outputs": list(graph.outputs) or [graph.target],
         **seed_value,
         "aux": {name: v["value"] for name, v in values.items()},
         "aux_float": {name: v["value_float"] for name, v in values.items()},
-        "stopped": [{"node": node, "input": name} for node, name in getattr(trace, "stops", ())],
+        "stopped": [{"node": node, "input": name} for node, name in trace.stops],
     }
 
 

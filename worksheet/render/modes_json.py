@@ -27,7 +27,7 @@ def extend(data: dict, trace) -> dict:
     """``data`` (the derivation's JSON) with the keys of ``trace.modes``, if any."""
     from .json import form, number
 
-    modes = getattr(trace, "modes", None)
+    modes = trace.modes
     if modes is None:
         data["mode"] = "reverse"
         return data

@@ -64,13 +64,13 @@ def _retain(model: list[str], retained: list[str], graph: Graph, names) -> list[
 
 
 def _input_values(trace):
-    if getattr(trace, "point", None) is None:
+    if trace.point is None:
         return None
     return dict(trace.point)
 
 
 def _shapes(trace):
-    return getattr(trace, "shapes", None) or {}
+    return trace.shapes
 
 
 def _python_name(name: str) -> str:
@@ -125,7 +125,7 @@ def _expression(node: Node, names, shapes) -> str:
 
 def _seed(trace) -> str:
     """backward()'s argument: the --seed-grad tensor, if one was given."""
-    seed = getattr(trace, "seed", None)
+    seed = trace.seed
     return "" if seed is None else f"gradient=torch.tensor({_floats(seed)})"
 
 
