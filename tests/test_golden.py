@@ -42,6 +42,10 @@ def _derive_cases() -> dict[str, list[str]]:
         cases[f"{name}.check_numeric.json"] = ["derive", *at, "--check-numeric", "-f", "json"]
         for fmt in ("mermaid", "tikz", "svg"):
             cases[f"{name}.graph.{fmt}"] = ["graph", *at, "-f", fmt]
+    for name in TENSOR_SAMPLES:
+        at = [str(SAMPLES / f"{name}.ws"), *AT.get(name, [])]
+        for detail in ("brief", "full"):
+            cases[f"{name}.{detail}.txt"] = ["derive", *at, "--detail", detail, "-f", "txt"]
     for name in SCALAR_SAMPLES:
         path = str(SAMPLES / f"{name}.ws")
         for detail in ("brief", "full"):

@@ -303,3 +303,36 @@ def test_matmul_and_outer_of_balls_enclose_the_true_products(shapes):
                 ball = elements.to_arb(x)
                 assert abs(_exact(ball.mid()) - t) <= _exact(ball.rad()) + mpmath.mpf(10) ** -55
                 assert ball.rel_accuracy_bits() >= 100
+
+
+# ── --detail for models ───────────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("name", ["mlp_l2", "nn_linear", "linear_bce", "batch_vector"])
+def test_a_models_brief_worksheet_gives_every_gradient_as_central_differences_do(name):
+    """brief: one line ∂J/∂v per node; the params' lines agree with central differences (an
+    oracle that knows nothing of the sweep) to 1e-6."""
+    from worksheet.document import Equations
+    from worksheet.tensor_document import worksheet as model_worksheet
+    from worksheet.terms import Partial
+
+    trace = derive((SAMPLES / f"{name}.ws").read_text(), check_numeric=True)
+    document = model_worksheet(trace, detail="brief")
+    backward = document.blocks[[getattr(b, "text", "") for b in document.blocks].index("2. Backward pass") + 1]
+    assert isinstance(backward, Equations)
+    lines = {row.sides[0].wrt: row.sides[1] for row in backward.rows if isinstance(row.sides[0], Partial)}
+    assert set(lines) == set(trace.adjoints) | {trace.target}
+    for gradient in trace.gradients:
+        value = np.asarray(lines[gradient.wrt].value, dtype=float)  # a Number or a Tensor term
+        estimate = np.asarray(trace.modes.estimates[gradient.wrt].value, dtype=float)
+        assert np.allclose(value, estimate, rtol=1e-6, atol=1e-8), (name, gradient.wrt)
+    text = render(trace, "txt", detail="brief")
+    assert "·" not in text.split("2. Backward pass")[1].split("3. Result")[0]  # no products in brief
+
+
+def test_a_models_full_worksheet_names_each_vjps_rule():
+    text = render(derive((SAMPLES / "mlp_l2.ws").read_text()), "txt", detail="full")
+    assert "Rule: ∂o/∂W2, ∂o/∂h: matrix product rule." in text
+    assert "Rule: ∂h/∂z: chain rule, relu′(u) = 1 for u > 0, else 0, elementwise." in text
+    assert "softmax(o) − onehot(c)" in text  # the cross-entropy's gradient, (softmax(o) − onehot(y))
+    standard = render(derive((SAMPLES / "mlp_l2.ws").read_text()), "txt")
+    assert "Rule" not in standard and len(text) > len(standard)

@@ -199,10 +199,16 @@ def _adjoints(trace: Trace) -> list:
 
 def _rules(trace: Trace, steps) -> Paragraph | None:
     """--detail full: the rule behind each local derivative of a node, ∂v/∂u: quotient rule; …"""
+    return rules_named(trace, steps, lambda node, step: RULES[node.op].rule_of(step.position, *node.args))
+
+
+def rules_named(trace, steps, rule_of) -> Paragraph | None:
+    """The rule ``rule_of(node, step)`` behind each step's local derivative, ∂v/∂u, one
+    paragraph per node: ``Rules: ∂v2/∂a: constant multiple rule; ∂v2/∂b: quotient rule.``"""
     named: dict[str, list] = {}  # rule → the local derivatives it gives, in the order of the steps
     for step in steps:
         node = trace.graph.node(step.node)
-        name = RULES[node.op].rule_of(step.position, *node.args)
+        name = rule_of(node, step)
         partial = local(trace, step.node, step.input)
         if name and partial not in named.setdefault(name, []):
             named[name].append(partial)

@@ -40,7 +40,7 @@ def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard", numbers: 
     ``document.DETAILS``)."""
     modes: Modes = trace.modes
     if isinstance(trace, TensorTrace):
-        base = tensor_document.worksheet(trace, numbers=numbers)
+        base = tensor_document.worksheet(trace, numbers=numbers, detail=detail)
         blocks = list(base.blocks)
         if modes.estimates is not None:
             blocks += [Heading(f"{_next(blocks)}. Checking the gradients: central differences"),

@@ -12,7 +12,7 @@ import sympy
 
 from .document import (
     Document, graph_figure, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
-    local, seeds_note, stop_note,
+    DETAILS, local, rules_named, seeds_note, stop_note,
 )
 from .graph import Node, symbol
 from .tensor_rules import tensor_rule
@@ -21,18 +21,45 @@ from .tensors import is_exact
 from .terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
 
 
-def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", numbers: str = "exact") -> Document:
+def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", numbers: str = "exact",
+              detail: str = "standard") -> Document:
+    """A model's worksheet; ``detail`` as for a formula's (``document.DETAILS``): ``brief`` is
+    the forward table, ∂J/∂v for every node and the result; ``full`` names each VJP's rule."""
+    if detail not in DETAILS:
+        raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
+    brief = detail == "brief"
     blocks = [
         *_problem(trace),
         Heading("1. Computational graph and forward pass"),
         *_forward(trace),
-        *graph_figure(trace, numbers),
+        *([] if brief else graph_figure(trace, numbers)),
         Heading("2. Backward pass"),
-        *_backward(trace),
+        *(_adjoints(trace) if brief else _backward(trace, rules=detail == "full")),
         Heading("3. Result"),
         *_result(trace),
     ]
     return Document(title, tuple(blocks), numbers)
+
+
+def _adjoints(trace: TensorTrace) -> list:
+    """The backward pass in brief: ∂J/∂v for every node, one line each, in the sweep's order."""
+    target = trace.target
+    if not trace.steps and not trace.stops:
+        return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
+    seed = shown(trace.seed) if trace.seed is not None else Number(sympy.S.One)
+    rows = [Equation((Partial(target, target), seed))]
+    rows += [Equation((Partial(target, name), shown(adjoint.value)))
+             for name, adjoint in trace.adjoints.items() if name != target]
+    return [Equations(tuple(rows))]
+
+
+def _rule_of(trace: TensorTrace):
+    """--detail full: the rule behind a step's vector-Jacobian product (an elementwise one says so)."""
+    def rule_of(node: Node, step: TensorStep) -> str:
+        name = tensor_rule(node.op).rule_of(step.position, *node.args)
+        elementwise = not tensor_rule(node.op).tensor and trace.shapes[node.name] != ()
+        return f"{name}, elementwise" if name and elementwise else name
+    return rule_of
 
 
 def shown(value: np.ndarray):
@@ -101,7 +128,7 @@ def _definition(trace: TensorTrace, node: Node):
     return tensor_rule(node.op).definition(node.args, shapes)
 
 
-def _backward(trace: TensorTrace) -> list:
+def _backward(trace: TensorTrace, rules: bool = False) -> list:
     target = trace.target
     if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
@@ -142,6 +169,9 @@ def _backward(trace: TensorTrace) -> list:
         blocks.append(Paragraph(("Node ", label, ", in ", Space(trace.shapes[name]), ":")))
         if rows:
             blocks.append(Equations(tuple(rows)))
+        if rules and (named := rules_named(trace, [trace.steps[i] for i in steps_from.get(name, ())],
+                                           _rule_of(trace))):
+            blocks.append(named)
         if name in stops:
             blocks.append(stop_note(target, node, stops[name], label))
     return blocks

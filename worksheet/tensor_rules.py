@@ -92,6 +92,9 @@ class Elementwise:
         self.op, self.title = scalar_rule.op, scalar_rule.title
         self.stops_gradient = scalar_rule.stops_gradient  # stop_gradient: no step at all
 
+    def rule_of(self, i: int, *args) -> str:
+        return self.rule.rule_of(i, *args)
+
     def differentiable(self, i: int) -> bool:
         return True
 
@@ -153,6 +156,9 @@ class SumOfOutputs:
         self.rule = RULES["outputs"]
         self.op, self.title = self.rule.op, self.rule.title
 
+    def rule_of(self, i: int, *args) -> str:
+        return self.rule.rule_of(i, *args)
+
     def differentiable(self, i: int) -> bool:
         return True
 
@@ -190,6 +196,7 @@ class MatMul(TensorRule):
     ∂J/∂a = (∂J/∂v) b."""
 
     op, title, arity, callable = "matmul", "matrix product", 2, False
+    rule_name = "matrix product rule"
 
     def shape(self, a, b):
         if not a or not b:
@@ -241,6 +248,7 @@ class TransposeRule(TensorRule):
     """v = Aᵀ (``A.T``);   ∂J/∂A = (∂J/∂v)ᵀ.   A vector or a scalar is its own transpose."""
 
     op, title, callable = "transpose", "transpose", False
+    rule_name = "transpose rule: the gradient transposed back"
 
     def shape(self, a):
         return tuple(reversed(a))
@@ -267,6 +275,7 @@ class Total(TensorRule):
     """v = sum(A) = Σᵢ Aᵢ (over all elements);   ∂J/∂A = (∂J/∂v) 𝟏."""
 
     op, title = "sum", "sum of elements"
+    rule_name = "sum rule: 𝟏 for every element"
 
     def shape(self, a):
         return ()
@@ -286,6 +295,7 @@ class Mean(TensorRule):
     """v = mean(A) = (1/N) Σᵢ Aᵢ over all N elements;   ∂J/∂A = (∂J/∂v)·(1/N)·𝟏."""
 
     op, title = "mean", "mean of elements"
+    rule_name = "mean rule: 𝟏/N for every element"
 
     def shape(self, a):
         if math.prod(a) == 0:
@@ -309,6 +319,7 @@ class SumOfSquares(TensorRule):
     """v = sumsq(A) = ‖A‖²_F = Σᵢ Aᵢ²;   ∂J/∂A = (∂J/∂v)·2A."""
 
     op, title = "sumsq", "squared norm"
+    rule_name = "power rule, elementwise: 2A"
 
     def shape(self, a):
         return ()
@@ -340,6 +351,7 @@ class MSE(TensorRule):
     ∂J/∂P = (∂J/∂v)·2(P − T)/N,   ∂J/∂T = −(∂J/∂v)·2(P − T)/N."""
 
     op, title, arity = "mse", "mean squared error", 2
+    rule_name = "power rule and mean: 2(P − T)/N"
 
     def shape(self, p, t):
         _same_or_broadcast(p, t)
@@ -370,6 +382,7 @@ class BCEWithLogits(TensorRule):
     ∂J/∂Z = (∂J/∂v)·(σ(Z) − Y)/N,   ∂J/∂Y = −(∂J/∂v)·Z/N."""
 
     op, title, arity = "bce_with_logits", "binary cross-entropy with logits", 2
+    rule_name = "derivative of the logistic loss: (σ(Z) − Y)/N"
 
     def shape(self, z, y):
         _same_or_broadcast(z, y)
@@ -411,6 +424,7 @@ class CrossEntropy(TensorRule):
     no gradient."""
 
     op, title, arity = "cross_entropy", "softmax cross-entropy", 2
+    rule_name = "derivative of the softmax cross-entropy: softmax(o) − onehot(c)"
 
     def differentiable(self, i):
         return i == 0
@@ -454,6 +468,7 @@ class Softmax(TensorRule):
     ∂J/∂z = s ⊙ (∂J/∂s − (∂J/∂s)ᵀ s)  (row by row)."""
 
     op, title = "softmax", "softmax"
+    rule_name = "softmax Jacobian, row by row"
 
     def shape(self, z):
         if not 1 <= len(z) <= 2:

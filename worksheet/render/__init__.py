@@ -12,7 +12,6 @@ from importlib import import_module
 
 from .. import formats, tensor_document
 from ..document import DETAILS, worksheet
-from ..errors import WorksheetError
 from ..tensor_trace import TensorTrace
 from ..trace import Trace
 
@@ -39,7 +38,7 @@ def numbers_shown(numbers: str, decimal_inputs: bool) -> str:
 def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
            detail: str = "standard", numbers: str = "auto") -> str | bytes:
     """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values;
-    ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``; scalar formulas);
+    ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``);
     ``numbers`` ``auto``, ``exact`` (1/2) or ``decimal`` (0.5; ``numbers_shown``).
 
     Text for every format but ``pdf``, which is bytes.
@@ -48,9 +47,6 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
     if detail not in DETAILS:
         raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
-    if detail != "standard" and isinstance(trace, TensorTrace):
-        raise WorksheetError("brief and full are for scalar formulas; a model's worksheet "
-                             "has one level of detail", where="--detail")
     shown = numbers_shown(numbers, trace.decimal_inputs)
     if format in ("json", "torch"):
         return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
@@ -59,7 +55,7 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
 
         document = with_modes(trace, detail=detail, numbers=shown)
     else:
-        document = (tensor_document.worksheet(trace, numbers=shown) if isinstance(trace, TensorTrace)
+        document = (tensor_document.worksheet(trace, numbers=shown, detail=detail) if isinstance(trace, TensorTrace)
                     else worksheet(trace, detail=detail, numbers=shown))
     return render_document(document, format, digits=digits)
 
