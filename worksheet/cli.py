@@ -229,7 +229,7 @@ def derive(
                      "backward pass (∂L/∂u = value) and the result. standard: every chain-rule "
                      "product. full: as standard, and after each node the rule of each local "
                      "derivative (constant multiple rule, quotient rule, power rule, chain rule with σ′ …). "
-                     "For models too (the rule of each vector-Jacobian product)."),
+                     "For models too."),
     ] = Detail.standard,
     numbers: NumbersOption = Numbers.auto,
 ) -> None:
