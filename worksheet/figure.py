@@ -20,17 +20,8 @@ from dataclasses import dataclass
 from sympy import Symbol
 
 from .graph import Graph
+from .rules import RULES
 
-# what an operation is drawn as: its symbol (plain Unicode; the TikZ renderer maps the few
-# non-ASCII characters to LaTeX math)
-SYMBOLS = {
-    "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "id": "=",
-    "stop_gradient": "sg", "outputs": "+", "exp": "exp", "log": "ln", "sqrt": "√", "sin": "sin",
-    "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sigmoid": "σ",
-    "relu": "relu", "softplus": "softplus", "abs": "|·|", "sign": "sgn", "step": "step", "max": "max", "min": "min",
-    "matmul": "@", "transpose": "ᵀ", "sum": "Σ", "mean": "mean", "sumsq": "‖·‖²", "mse": "mse",
-    "bce_with_logits": "bce", "cross_entropy": "CE", "softmax": "softmax",
-}
 PREFIX_CONSTANT = {"add", "sub", "mul", "div", "pow"}  # 2×, 1−: a number written before the symbol
 
 FONT = 12  # px: names and symbols
@@ -172,7 +163,7 @@ def _long_fraction(value) -> bool:
 
 
 def _symbol(node, shown) -> str:
-    symbol = SYMBOLS.get(node.op, node.op)
+    symbol = RULES[node.op].symbol if node.op in RULES else node.op  # what the operation is drawn as
     constants = [(i, a) for i, a in enumerate(node.args) if not isinstance(a, Symbol)]
     if not constants or len(node.args) < 2:
         return symbol

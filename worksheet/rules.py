@@ -39,10 +39,20 @@ class Rule:
     stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
     tensor: bool = False  # a tensor operation (@, sum, a loss): tensor_rules.py
     rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "quotient rule"
+    symbol: str = ""  # drawn in the graph's circle (figure.py): "×", "σ", "@"
+    torch: str = ""  # the PyTorch code, over its arguments' code (--format torch): "torch.exp({0})"
+    torch_tensors: tuple[int, ...] = ()  # arguments PyTorch needs as tensors even when they are numbers
 
     def rule_of(self, i: int, *args: Expr) -> str:
         """The rule that gives ∂node/∂args[i], as a calculus textbook names it ("" for none)."""
         return self.rule_name
+
+    def torch_code(self, code: list[str], numbers: list[bool], shapes: list[tuple]) -> str:
+        """The PyTorch expression of the node from its arguments' ``code`` (``numbers``: which
+        are number literals; ``shapes``: the arguments' shapes)."""
+        code = [f"torch.tensor({c})" if is_number and i in self.torch_tensors else c
+                for i, (c, is_number) in enumerate(zip(code, numbers))]
+        return self.torch.format(*code)
 
     def form(self, *args: Expr) -> Expr:
         raise NotImplementedError
@@ -84,6 +94,8 @@ class Add_(Rule):
     """v = u + w;   ∂v/∂u = 1,   ∂v/∂w = 1."""
 
     op, title, arity, callable = "add", "add", 2, False
+    symbol = "+"
+    torch = "{0} + {1}"
     rule_name = "sum rule"
 
     def form(self, u, w):
@@ -104,6 +116,8 @@ class Sub(Rule):
     """v = u − w;   ∂v/∂u = 1,   ∂v/∂w = −1."""
 
     op, title, arity, callable = "sub", "subtract", 2, False
+    symbol = "−"
+    torch = "{0} - {1}"
     rule_name = "difference rule"
 
     def form(self, u, w):
@@ -126,6 +140,8 @@ class Mul_(Rule):
     the sum of the two paths)."""
 
     op, title, arity, callable = "mul", "multiply", 2, False
+    symbol = "×"
+    torch = "{0} * {1}"
 
     def form(self, u, w):
         return Mul(u, w, evaluate=False)
@@ -148,6 +164,8 @@ class Div(Rule):
     ∂v/∂w = −u/w²   (quotient rule)."""
 
     op, title, arity, callable = "div", "divide", 2, False
+    symbol = "÷"
+    torch = "{0} / {1}"
     domain = "division by zero"
 
     def form(self, u, w):
@@ -174,6 +192,9 @@ class Pow_(Rule):
     """
 
     op, title, arity, callable = "pow", "power", 2, False
+    symbol = "^"
+    torch = "{0} ** {1}"
+    torch_tensors = (0,)
     domain = "a negative base needs an integer exponent, and 0 a non-negative one"
 
     def form(self, u, w):
@@ -211,6 +232,8 @@ class Neg(Rule):
     """v = −u;   ∂v/∂u = −1."""
 
     op, title, callable = "neg", "negate", False
+    symbol = "−"
+    torch = "-({0})"
     rule_name = "constant multiple rule"
 
     def form(self, u):
@@ -231,6 +254,8 @@ class Identity(Rule):
     """v = u   (a new name for a value);   ∂v/∂u = 1."""
 
     op, title, callable = "id", "copy", False
+    symbol = "="
+    torch = "{0} * 1"
     rule_name = "identity"
 
     def form(self, u):
@@ -257,6 +282,8 @@ class StopGradient(Rule):
     """
 
     op, title = "stop_gradient", "stop gradient"
+    symbol = "sg"
+    torch = "{0}.detach()"
     stops_gradient = True
 
     def form(self, u):
@@ -282,7 +309,11 @@ class Outputs(Rule):
     """
 
     op, title, arity, callable = "outputs", "sum of the outputs", 2, False
+    symbol = "+"
     rule_name = "sum rule"
+
+    def torch_code(self, code, numbers, shapes):
+        return " + ".join(f"torch.sum({c})" if shape else c for c, shape in zip(code, shapes))
 
     def form(self, *args):
         return Add(*args, evaluate=False)
@@ -304,6 +335,8 @@ class Exp(Rule):
     """v = e^u;   ∂v/∂u = e^u."""
 
     op, title = "exp", "exponential"
+    symbol = "exp"
+    torch = "torch.exp({0})"
     rule_name = "chain rule, exp′ = exp"
 
     def form(self, u):
@@ -324,6 +357,8 @@ class Log(Rule):
     """v = ln u;   ∂v/∂u = 1/u.   Defined for u > 0."""
 
     op, title = "log", "natural logarithm"
+    symbol = "ln"
+    torch = "torch.log({0})"
     rule_name = "chain rule, ln′(u) = 1/u"
     domain = "log needs a positive argument"
 
@@ -349,6 +384,8 @@ class Sqrt(Rule):
     """v = √u;   ∂v/∂u = 1/(2√u).   Defined for u ≥ 0; differentiable for u > 0."""
 
     op, title = "sqrt", "square root"
+    symbol = "√"
+    torch = "torch.sqrt({0})"
     rule_name = "chain rule, √′(u) = 1/(2√u)"
     domain = "sqrt needs a non-negative argument"
 
@@ -374,6 +411,8 @@ class Sin(Rule):
     """v = sin u;   ∂v/∂u = cos u."""
 
     op, title = "sin", "sine"
+    symbol = "sin"
+    torch = "torch.sin({0})"
     rule_name = "chain rule, sin′ = cos"
 
     def form(self, u):
@@ -394,6 +433,8 @@ class Cos(Rule):
     """v = cos u;   ∂v/∂u = −sin u."""
 
     op, title = "cos", "cosine"
+    symbol = "cos"
+    torch = "torch.cos({0})"
     rule_name = "chain rule, cos′ = −sin"
 
     def form(self, u):
@@ -414,6 +455,8 @@ class Tan(Rule):
     """v = tan u;   ∂v/∂u = 1 + tan²u   (= sec²u)."""
 
     op, title = "tan", "tangent"
+    symbol = "tan"
+    torch = "torch.tan({0})"
     rule_name = "chain rule, tan′ = 1 + tan²"
 
     def form(self, u):
@@ -434,6 +477,8 @@ class Sinh(Rule):
     """v = sinh u;   ∂v/∂u = cosh u."""
 
     op, title = "sinh", "hyperbolic sine"
+    symbol = "sinh"
+    torch = "torch.sinh({0})"
     rule_name = "chain rule, sinh′ = cosh"
 
     def form(self, u):
@@ -454,6 +499,8 @@ class Cosh(Rule):
     """v = cosh u;   ∂v/∂u = sinh u."""
 
     op, title = "cosh", "hyperbolic cosine"
+    symbol = "cosh"
+    torch = "torch.cosh({0})"
     rule_name = "chain rule, cosh′ = sinh"
 
     def form(self, u):
@@ -474,6 +521,8 @@ class Tanh(Rule):
     """v = tanh u;   ∂v/∂u = 1 − tanh²u."""
 
     op, title = "tanh", "hyperbolic tangent"
+    symbol = "tanh"
+    torch = "torch.tanh({0})"
     rule_name = "chain rule, tanh′ = 1 − tanh²"
 
     def form(self, u):
@@ -494,6 +543,8 @@ class Sigmoid(Rule):
     """v = σ(u) = 1/(1 + e^(−u));   ∂v/∂u = σ(u)(1 − σ(u))."""
 
     op, title = "sigmoid", "sigmoid"
+    symbol = "σ"
+    torch = "torch.sigmoid({0})"
     rule_name = "chain rule, σ′(u) = σ(u)(1 − σ(u))"
 
     def form(self, u):
@@ -514,6 +565,8 @@ class Relu(Rule):
     """v = relu(u) = max(u, 0);   ∂v/∂u = [u > 0]   (0 at u = 0, as in PyTorch)."""
 
     op, title = "relu", "ReLU"
+    symbol = "relu"
+    torch = "torch.relu({0})"
     rule_name = "chain rule, relu′(u) = 1 for u > 0, else 0"
 
     def form(self, u):
@@ -534,6 +587,8 @@ class Softplus(Rule):
     """v = softplus(u) = ln(1 + e^u);   ∂v/∂u = σ(u)."""
 
     op, title = "softplus", "softplus"
+    symbol = "softplus"
+    torch = "F.softplus({0})"
     rule_name = "chain rule, softplus′ = σ"
 
     def form(self, u):
@@ -554,6 +609,8 @@ class Abs(Rule):
     """v = |u|;   ∂v/∂u = sgn u   (0 at u = 0, as in PyTorch)."""
 
     op, title = "abs", "absolute value"
+    symbol = "|·|"
+    torch = "torch.abs({0})"
     rule_name = "chain rule, abs′(u) = sgn u"
 
     def form(self, u):
@@ -575,6 +632,8 @@ class Sign(Rule):
     Written in answers: ∂|u|/∂u = sgn u."""
 
     op, title = "sign", "sign"
+    symbol = "sgn"
+    torch = "torch.sign({0})"
     rule_name = "constant rule: sgn is constant on each side of 0"
 
     def form(self, u):
@@ -596,6 +655,8 @@ class Step(Rule):
     Written in answers: ∂relu(u)/∂u = step(u)."""
 
     op, title = "step", "unit step"
+    symbol = "step"
+    torch = "({0} > 0).to(torch.float64)"
     rule_name = "constant rule: the step is constant on each side of 0"
 
     def form(self, u):
@@ -617,6 +678,9 @@ class Maximum(Rule):
     H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
 
     op, title, arity = "max", "maximum", 2
+    symbol = "max"
+    torch = "torch.maximum({0}, {1})"
+    torch_tensors = (0, 1)
     rule_name = "max rule: the larger argument takes the gradient"
 
     def form(self, u, w):
@@ -640,6 +704,9 @@ class Minimum(Rule):
     H the unit step with H(0) = ½: the smaller argument takes the gradient, a tie splits it."""
 
     op, title, arity = "min", "minimum", 2
+    symbol = "min"
+    torch = "torch.minimum({0}, {1})"
+    torch_tensors = (0, 1)
     rule_name = "min rule: the smaller argument takes the gradient"
 
     def form(self, u, w):

@@ -196,6 +196,8 @@ class MatMul(TensorRule):
     ∂J/∂a = (∂J/∂v) b."""
 
     op, title, arity, callable = "matmul", "matrix product", 2, False
+    symbol = "@"
+    torch = "{0} @ {1}"
     rule_name = "matrix product rule"
 
     def shape(self, a, b):
@@ -248,6 +250,8 @@ class TransposeRule(TensorRule):
     """v = Aᵀ (``A.T``);   ∂J/∂A = (∂J/∂v)ᵀ.   A vector or a scalar is its own transpose."""
 
     op, title, callable = "transpose", "transpose", False
+    symbol = "ᵀ"
+    torch = "{0}.t()"
     rule_name = "transpose rule: the gradient transposed back"
 
     def shape(self, a):
@@ -275,6 +279,8 @@ class Total(TensorRule):
     """v = sum(A) = Σᵢ Aᵢ (over all elements);   ∂J/∂A = (∂J/∂v) 𝟏."""
 
     op, title = "sum", "sum of elements"
+    symbol = "Σ"
+    torch = "torch.sum({0})"
     rule_name = "sum rule: 𝟏 for every element"
 
     def shape(self, a):
@@ -295,6 +301,8 @@ class Mean(TensorRule):
     """v = mean(A) = (1/N) Σᵢ Aᵢ over all N elements;   ∂J/∂A = (∂J/∂v)·(1/N)·𝟏."""
 
     op, title = "mean", "mean of elements"
+    symbol = "mean"
+    torch = "torch.mean({0})"
     rule_name = "mean rule: 𝟏/N for every element"
 
     def shape(self, a):
@@ -319,6 +327,8 @@ class SumOfSquares(TensorRule):
     """v = sumsq(A) = ‖A‖²_F = Σᵢ Aᵢ²;   ∂J/∂A = (∂J/∂v)·2A."""
 
     op, title = "sumsq", "squared norm"
+    symbol = "‖·‖²"
+    torch = "torch.sum({0} ** 2)"
     rule_name = "power rule, elementwise: 2A"
 
     def shape(self, a):
@@ -351,6 +361,8 @@ class MSE(TensorRule):
     ∂J/∂P = (∂J/∂v)·2(P − T)/N,   ∂J/∂T = −(∂J/∂v)·2(P − T)/N."""
 
     op, title, arity = "mse", "mean squared error", 2
+    symbol = "mse"
+    torch = "F.mse_loss(*torch.broadcast_tensors({0}, {1}))"
     rule_name = "power rule and mean: 2(P − T)/N"
 
     def shape(self, p, t):
@@ -382,6 +394,8 @@ class BCEWithLogits(TensorRule):
     ∂J/∂Z = (∂J/∂v)·(σ(Z) − Y)/N,   ∂J/∂Y = −(∂J/∂v)·Z/N."""
 
     op, title, arity = "bce_with_logits", "binary cross-entropy with logits", 2
+    symbol = "bce"
+    torch = "F.binary_cross_entropy_with_logits(*torch.broadcast_tensors({0}, {1}))"
     rule_name = "derivative of the logistic loss: (σ(Z) − Y)/N"
 
     def shape(self, z, y):
@@ -424,6 +438,8 @@ class CrossEntropy(TensorRule):
     no gradient."""
 
     op, title, arity = "cross_entropy", "softmax cross-entropy", 2
+    symbol = "CE"
+    torch = "F.cross_entropy({0}, {1})"
     rule_name = "derivative of the softmax cross-entropy: softmax(o) − onehot(c)"
 
     def differentiable(self, i):
@@ -468,6 +484,8 @@ class Softmax(TensorRule):
     ∂J/∂z = s ⊙ (∂J/∂s − (∂J/∂s)ᵀ s)  (row by row)."""
 
     op, title = "softmax", "softmax"
+    symbol = "softmax"
+    torch = "torch.softmax({0}, dim=-1)"
     rule_name = "softmax Jacobian, row by row"
 
     def shape(self, z):

@@ -16,19 +16,12 @@ from sympy import Symbol
 
 from ..errors import WorksheetError
 from ..graph import Graph, Node
+from ..rules import RULES
 from .templating import environment
 
 RTOL, ATOL = "1e-9", "1e-12"
 TAKEN = {"torch", "F", "sys", "expected", "ok", "name", "tensor", "want", "got"}
 
-CALLS = {
-    "exp": "torch.exp", "log": "torch.log", "sqrt": "torch.sqrt", "sin": "torch.sin",
-    "cos": "torch.cos", "tan": "torch.tan", "sinh": "torch.sinh", "cosh": "torch.cosh",
-    "tanh": "torch.tanh", "sigmoid": "torch.sigmoid", "relu": "torch.relu",
-    "softplus": "F.softplus", "abs": "torch.abs", "sign": "torch.sign", "max": "torch.maximum", "min": "torch.minimum",
-    "sum": "torch.sum", "mean": "torch.mean", "cross_entropy": "F.cross_entropy",
-}
-INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
 def render(trace) -> str:
@@ -92,35 +85,11 @@ def _input_line(node: Node, name: str, value, grad: bool, index: bool) -> str:
 
 
 def _expression(node: Node, names, shapes) -> str:
-    args = [names[a.name] if isinstance(a, Symbol) else _literal(a) for a in node.args]
-    op = node.op
-    if op in INFIX:
-        if op in ("pow",) and not isinstance(node.args[0], Symbol):
-            args[0] = f"torch.tensor({args[0]})"
-        return f"{args[0]} {INFIX[op]} {args[1]}"
-    if op == "neg":
-        return f"-({args[0]})"
-    if op == "id":
-        return f"{args[0]} * 1"
-    if op == "stop_gradient":
-        return f"{args[0]}.detach()"
-    if op == "step":  # [u > 0]: flat on each side, no gradient (as its rule says)
-        return f"({args[0]} > 0).to(torch.float64)"
-    if op == "outputs":  # several outputs: their sum, each tensor summed over its elements
-        return " + ".join(f"torch.sum({a})" if shapes.get(x.name) else a for a, x in zip(args, node.args))
-    if op == "transpose":
-        return f"{args[0]}.t()"
-    if op == "sumsq":
-        return f"torch.sum({args[0]} ** 2)"
-    if op == "softmax":
-        return f"torch.softmax({args[0]}, dim=-1)"
-    if op == "mse":
-        return f"F.mse_loss(*torch.broadcast_tensors({args[0]}, {args[1]}))"
-    if op == "bce_with_logits":
-        return f"F.binary_cross_entropy_with_logits(*torch.broadcast_tensors({args[0]}, {args[1]}))"
-    if op in ("max", "min"):
-        args = [a if isinstance(x, Symbol) else f"torch.tensor({a})" for a, x in zip(args, node.args)]
-    return f"{CALLS[op]}({', '.join(args)})"
+    """The node's line of PyTorch, as its rule writes it (``Rule.torch_code``)."""
+    code = [names[a.name] if isinstance(a, Symbol) else _literal(a) for a in node.args]
+    numbers = [not isinstance(a, Symbol) for a in node.args]
+    arg_shapes = [shapes.get(a.name, ()) if isinstance(a, Symbol) else () for a in node.args]
+    return RULES[node.op].torch_code(code, numbers, arg_shapes)
 
 
 def _seed(trace) -> str:
