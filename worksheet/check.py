@@ -335,12 +335,22 @@ class Question:
                          for s in names)
 
 
-def check(question: str, answer: str, *, wrt: str, at: str | Mapping | None = None,
+def question(formula: str, wrt: str, at: str | Mapping | None = None, *, filename: str | None = None,
+             target: str | None = None):
+    """The question answers are judged against: a formula's ``Question``, or for a model (a
+    program with vectors or matrices) a ``tensor_check.TensorQuestion``, whose answers are too."""
+    from .tensor_check import TensorQuestion, is_model
+
+    kind = TensorQuestion if is_model(formula, at, filename=filename, target=target) else Question
+    return kind(formula, wrt, at, filename=filename, target=target)
+
+
+def check(question_text: str, answer: str, *, wrt: str, at: str | Mapping | None = None,
           filename: str | None = None) -> Verdict:
-    """The verdict on ``answer`` as ∂L/∂wrt of ``question`` (a formula or a program's text).
+    """The verdict on ``answer`` as ∂L/∂wrt of ``question_text`` (a formula or a program's text).
 
     A bad question raises ``WorksheetError``; a bad answer is the verdict ``invalid``."""
-    return Question(question, wrt, at, filename=filename).judge(answer)
+    return question(question_text, wrt, at, filename=filename).judge(answer)
 
 
 def _check_size(graph) -> None:

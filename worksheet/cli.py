@@ -450,10 +450,10 @@ def check(
       worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
     text, filename = _source(formula)
-    from .check import Question
+    from .check import question as asked
     from .render.check import render_check
 
-    question = Question(text, wrt, at, filename=filename)
+    question = asked(text, wrt, at, filename=filename)
     verdict = question.judge(answer)  # an answer that cannot be read is the verdict invalid, with why
     _emit(render_check(question, answer, verdict, format.value), None)
     return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from .check import INVALID, Question, Verdict
+from .check import INVALID, Question, Verdict, question as asked
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
 from .parse import one_plain_line
@@ -262,7 +262,7 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
     if worth <= 0:
         raise WorksheetError("must be positive", where=f"{here}: points")
     try:
-        question = Question(text, wrt, at, filename=filename or (str(path) if key == "program" else None))
+        question = asked(text, wrt, at, filename=filename or (str(path) if key == "program" else None))
     except WorksheetError as error:
         raise WorksheetError(str(error), where=f"{here}: {key}") from None
     return qid.strip(), question, worth
