@@ -96,18 +96,18 @@ def _collector_paused():
 
 def _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric):
     graph = program_graph(formula, filename=filename, let=let, target=target, aux=aux)
-    names = _wrt(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
-    point = _point(graph, parse_point(at) if at is not None else {})
+    names = wrt_names(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
+    point = point_of(graph, parse_point(at) if at is not None else {})
     seed = parse_seed(seed_grad) if seed_grad is not None else None
     if is_tensor_program(graph, point):
-        return _with_modes(_located(lambda: tensor_trace(graph, names, point, seed), formula, filename),
+        return _with_modes(located(lambda: tensor_trace(graph, names, point, seed), formula, filename),
                            mode, check_numeric, formula, filename)
     if seed is not None:
         raise WorksheetError(
             f"{graph.target} is a scalar, seeded with 1; --seed-grad is for a vector or matrix output",
             where="--seed-grad",
         )
-    return _with_modes(_located(lambda: trace(graph, names, point), formula, filename),
+    return _with_modes(located(lambda: trace(graph, names, point), formula, filename),
                        mode, check_numeric, formula, filename)
 
 
@@ -124,7 +124,7 @@ def program_graph(
     lets = parse_lets(let)
     targets = parse_names(target, "--target") if target is not None else None
     auxes = parse_names(aux, "--aux") if aux else []
-    return _located(lambda: build(program, target=targets, lets=lets, aux=auxes), formula, filename)
+    return located(lambda: build(program, target=targets, lets=lets, aux=auxes), formula, filename)
 
 
 def _with_modes(result, mode: str | None, check_numeric: bool, formula: str, filename: str | None):
@@ -133,7 +133,7 @@ def _with_modes(result, mode: str | None, check_numeric: bool, formula: str, fil
         return result
     from .modes import attach
 
-    return _located(lambda: attach(result, mode, check_numeric=check_numeric), formula, filename)
+    return located(lambda: attach(result, mode, check_numeric=check_numeric), formula, filename)
 
 
 def parse_seed(seed: str | Number | Iterable) -> Expr | np.ndarray:
@@ -141,7 +141,8 @@ def parse_seed(seed: str | Number | Iterable) -> Expr | np.ndarray:
     return _number(seed, "--seed-grad")
 
 
-def _located(run, source: str, filename: str | None):
+def located(run, source: str, filename: str | None):
+    """``run()``, its WorksheetError told which text (and file) it was found in."""
     try:
         return run()
     except WorksheetError as error:
@@ -172,8 +173,8 @@ def parse_point(at: str | Mapping[str, Number]) -> dict[str, Expr]:
         return {str(name): _number(value, f"--at {name}") for name, value in at.items()}
     point: dict[str, Expr] = {}
     for name, text in _assignments(at, "--at"):
-        expr = _located(lambda: parse_expression(text), text, f"--at {name}")
-        point[name] = _located(lambda: constant(expr), text, f"--at {name}")
+        expr = located(lambda: parse_expression(text), text, f"--at {name}")
+        point[name] = located(lambda: constant(expr), text, f"--at {name}")
     return point
 
 
@@ -183,7 +184,7 @@ def parse_lets(let: str | Iterable[str]) -> list[Let]:
     lets = []
     for item in items:
         for name, text in _assignments(item, "--let", split=False):
-            expr = _located(lambda: parse_expression(text), text, f"--let {name}")
+            expr = located(lambda: parse_expression(text), text, f"--let {name}")
             lets.append(Let(name, expr, text))
     return lets
 
@@ -223,8 +224,8 @@ def _number(value: Number, where: str) -> Expr:
     if isinstance(value, Fraction):
         return sympy.Rational(value.numerator, value.denominator)
     if isinstance(value, str):
-        expr = _located(lambda: parse_expression(value), value, where)
-        return _located(lambda: constant(expr), value, where)
+        expr = located(lambda: parse_expression(value), value, where)
+        return located(lambda: constant(expr), value, where)
     if isinstance(value, sympy.Basic) and value.is_number:
         return value
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -251,7 +252,9 @@ def _plain(x, where: str):
 
 # ── checks against the graph ─────────────────────────────────────────────────────────────
 
-def _wrt(graph: Graph, names: list[str] | None) -> list[str]:
+def wrt_names(graph: Graph, names: list[str] | None) -> list[str]:
+    """The variables to differentiate with respect to: ``names`` checked against the graph, or by
+    default its params, else every input."""
     variables = [n.name for n in graph.inputs]
     if names is None:
         names = list(graph.params) or [n.name for n in graph.inputs if n.kind == "input"]
@@ -283,7 +286,9 @@ def given_values(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr]:
     return {**graph.defaults, **given}
 
 
-def _point(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+def point_of(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+    """Every input's value — declared in the program, or ``given`` — or None for a symbolic
+    worksheet (no value at all); some values but not all is refused, naming the missing."""
     names = [n.name for n in graph.inputs]
     point = given_values(graph, given)
     if not point:

@@ -83,7 +83,7 @@ class Question:
 
     def __init__(self, formula: str, wrt: str, at: str | Mapping | None = None, *,
                  filename: str | None = None, target: str | None = None):
-        from .api import given_values, parse_names, parse_point, program_graph, _wrt
+        from .api import given_values, parse_names, parse_point, program_graph, wrt_names
         from .tensor_trace import is_tensor_program
 
         graph = program_graph(formula, filename=filename, target=target)
@@ -91,7 +91,7 @@ class Question:
         names = parse_names(wrt, "--wrt")
         if len(names) != 1:
             raise WorksheetError("check one derivative at a time: give one variable", where="--wrt")
-        self.wrt = _wrt(graph, names)[0]
+        self.wrt = wrt_names(graph, names)[0]
         explicit = parse_point(at) if at is not None else {}
         given = given_values(graph, explicit)
         if is_tensor_program(graph, given):

@@ -153,7 +153,7 @@ STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:
-    from .api import _located, _wrt, parse_names, parse_point
+    from .api import located, parse_names, parse_point, wrt_names
     from .graph import build
     from .parse import parse_program
 
@@ -195,12 +195,12 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     if both:
         raise WorksheetError(f"{both[0]} is both fixed (at) and varied", where=f"{here}: vary.{both[0]}")
     try:  # the formula through the parser (never eval), and its graph
-        program = _located(lambda: parse_program(text, max_chars=MAX_PROGRAM_CHARS), text, filename)
-        graph = _located(lambda: build(program, target=None, lets=[], aux=[]), text, filename)
+        program = located(lambda: parse_program(text, max_chars=MAX_PROGRAM_CHARS), text, filename)
+        graph = located(lambda: build(program, target=None, lets=[], aux=[]), text, filename)
     except WorksheetError as error:
         raise WorksheetError(str(error), where=f"{here}: {key}") from None
     try:
-        wrt_names = _wrt(graph, parse_names(wrt, "wrt") if wrt is not None else None)
+        chosen = wrt_names(graph, parse_names(wrt, "wrt") if wrt is not None else None)
     except WorksheetError as error:
         raise WorksheetError(error.message, where=f"{here}: wrt") from None
     names = [n.name for n in graph.inputs]
@@ -212,7 +212,7 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     missing = [n for n in names if n not in at and n not in vary and n not in graph.defaults]
     if missing:
         raise WorksheetError(f"no value for {', '.join(missing)}: give it in at or vary", where=here)
-    return Problem(number, text, filename, ",".join(wrt_names), at, vary,
+    return Problem(number, text, filename, ",".join(chosen), at, vary,
                    tuple(b for b in BLANK_KINDS if b in blanks))
 
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .api import _located, _point, decimal_inputs, parse_point
+from .api import located, point_of, decimal_inputs, parse_point
 from .arith import Refused
 from .errors import WorksheetError
 from .graph import Graph, build
@@ -98,10 +98,10 @@ def train(
 ) -> Training:
     """SGD on the params of the program ``source`` for ``epochs`` epochs at learning rate ``lr``."""
     program = parse_source(source, filename, max_chars=MAX_PROGRAM_CHARS)
-    graph = _located(lambda: build(program), source, filename)
+    graph = located(lambda: build(program), source, filename)
     if not graph.params:
         raise WorksheetError("nothing to train: declare the parameters with param (param w = 1)")
-    given = _point(graph, parse_point(at) if at is not None else {})
+    given = point_of(graph, parse_point(at) if at is not None else {})
     if given is None:
         raise WorksheetError("training needs a value for every input: declare them (param w = 1, data x = [1, 2])")
     convert = _exact if exact else _double
@@ -116,7 +116,7 @@ def train(
     if not 1 <= epochs or total > MAX_TRAIN_STEPS:
         raise WorksheetError(f"epochs × samples must be from 1 to {MAX_TRAIN_STEPS:,}, not {total:,}", where="--epochs")
     values = {**start, **_sample(graph, start, 0 if samples else None)}
-    shapes = _located(lambda: infer_shapes(graph, {k: v.shape for k, v in values.items()}), source, filename)
+    shapes = located(lambda: infer_shapes(graph, {k: v.shape for k, v in values.items()}), source, filename)
     _check_work(tensor_work(graph, shapes), total, exact)
     params = {p: start[p] for p in graph.params}
     stored: dict[str, np.ndarray] = {}
@@ -166,7 +166,7 @@ def _loss_and_gradients(graph: Graph, values: dict, source: str, filename: str |
         grads = {p: adjoints[p].value if p in adjoints else _zeros(values[p]) for p in graph.params}
         return computed[graph.target], grads
 
-    return _located(run, source, filename)
+    return located(run, source, filename)
 
 
 def _zeros(like: np.ndarray) -> np.ndarray:
@@ -232,15 +232,15 @@ def _prediction(program, graph, start, params, predict, convert, source, filenam
         return None
     given = {k: convert(_array(v)) for k, v in parse_point(predict).items()}
     node = _prediction_node(graph, set(given))
-    model = _located(lambda: build(program, target=node), source, filename)
+    model = located(lambda: build(program, target=node), source, filename)
 
     def output(values):
         inputs = {n.name: values[n.name] for n in model.inputs}
         infer_shapes(model, {k: v.shape for k, v in inputs.items()})
         return forward(model, inputs)[node]
 
-    before = _located(lambda: output({**start, **given}), source, filename)
-    after = _located(lambda: output({**start, **params, **given}), source, filename)
+    before = located(lambda: output({**start, **given}), source, filename)
+    after = located(lambda: output({**start, **params, **given}), source, filename)
     return Prediction(node, given, before, after)
 
 
