@@ -10,6 +10,7 @@ import numpy as np
 from . import document, tensor_document
 from .document import Document, Equations, Heading, Listing, Paragraph, Table
 from .graph import symbol
+from .render.matrices import entry
 from .tensor_trace import TensorTrace
 from .terms import Chain, Difference, Equation, Form, Partial, Sum
 from .train import Training
@@ -193,6 +194,6 @@ def _cell(value: np.ndarray, digits: int):
     """A scalar as a number; a small tensor written inline, a large one elided."""
     if not value.shape:
         return _value(value)
-    flat = [f"{float(x):.{digits}g}" for x in value.flat]
+    flat = [entry(x, digits, latex=False) for x in value.flat]  # −1.49255, as every matrix writes it
     shown = flat if len(flat) <= INLINE else flat[:INLINE - 1] + ["…"]
     return "[" + ", ".join(shown) + "]"
