@@ -1,5 +1,7 @@
 """worksheet handout: problem sets in TOML → student sheets with numbered blanks, keys, a manifest."""
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -160,11 +162,65 @@ def test_a_problem_set_saved_with_a_byte_order_mark_is_read(cli, tmp_path):
     assert "# BOM" in next((tmp_path / "out").glob("bom-v01.md")).read_text()
 
 
-def test_a_model_program_is_refused_in_one_line_not_an_internal_error(cli, tmp_path):
-    """A handout of a model needs matrix blanks (issue 14); until then a model program is refused."""
-    (tmp_path / "model.ws").write_text((SAMPLES / "nn_linear.ws").read_text())
-    (tmp_path / "set.toml").write_text('title = "Model"\n[[problem]]\nprogram = "model.ws"\n')
-    result = cli("handout", str(tmp_path / "set.toml"), "-o", str(tmp_path / "out"), "-f", "md")
-    assert result.code == 2 and result.err.count("\n") == 1, result.err
-    assert "problem 1: handouts are for scalar formulas" in result.err and "internal error" not in result.err
-    assert not (tmp_path / "out").exists()
+MODEL = """param w = [1, 2]
+param b = 0
+data  x = [[1, 2], [3, 4]]
+data  y = [3, 7]
+y_pred = x @ w + b
+loss = mse(y_pred, y)
+"""
+
+
+def _model_handout(cli, tmp_path, *extra):
+    (tmp_path / "model.ws").write_text(MODEL)
+    (tmp_path / "set.toml").write_text('title = "Linear model"\n[[problem]]\nprogram = "model.ws"\n'
+                                       "[problem.vary]\nw = [-2, 2]\n")
+    out = tmp_path / "out"
+    result = cli("handout", str(tmp_path / "set.toml"), "-o", str(out), "-n", "4", "--key", *extra)
+    assert result.code == 0, result.err
+    return out, json.loads((out / "manifest.json").read_text())
+
+
+def test_a_model_handout_draws_every_element_and_its_key_matches_torch(cli, tmp_path):
+    """[problem.vary] w = [-2, 2] draws each element of w; every blank of the key is the value
+    PyTorch computes (forward values, the VJPs, ∂loss/∂w and ∂loss/∂b)."""
+    torch = pytest.importorskip("torch")
+    out, manifest = _model_handout(cli, tmp_path, "-f", "md")
+    drawn = set()
+    for variant in manifest["variants"]:
+        entry = variant["problems"][0]
+        inputs = {k: torch.tensor(json.loads(v), dtype=torch.float64) for k, v in entry["inputs"].items()}
+        assert all(-2 <= float(e) <= 2 and float(e).is_integer() for e in inputs["w"]), entry["inputs"]["w"]
+        drawn.add(entry["inputs"]["w"])
+        w, b = inputs["w"].requires_grad_(), inputs["b"].requires_grad_()
+        v1 = inputs["x"] @ w
+        y_pred = v1 + b
+        y_pred.retain_grad()
+        loss = torch.nn.functional.mse_loss(y_pred, inputs["y"])
+        loss.backward()
+        blanks = {n: json.loads(v) for n, v in entry["blanks"].items()}
+        assert blanks["1"] == loss.item() and blanks["2"] == v1.tolist() and blanks["3"] == y_pred.tolist()
+        assert blanks["4"] == y_pred.grad.tolist() and blanks["6"] == b.grad.item()
+        assert json.loads(entry["answers"]["w"]) == w.grad.tolist() and blanks["8"] == w.grad.tolist()
+        key = (out / f"set-{variant['id']}-key.md").read_text()
+        assert "\\begin{bmatrix}" in key and "_{(8)}" in key
+    assert len(drawn) > 1  # the variants differ
+
+
+def test_a_model_handouts_blanks_are_graded_element_by_element(cli, tmp_path):
+    out, manifest = _model_handout(cli, tmp_path, "-f", "txt")
+    entry = manifest["variants"][0]["problems"][0]
+    rows = [["ann", "v01", n, v] for n, v in entry["blanks"].items()]
+    wrong = json.loads(entry["blanks"]["8"])
+    wrong[0] += 1
+    rows += [["bob", "v01", "8", json.dumps(wrong)], ["bob", "v01", "2", "-3"], ["bob", "v01", "3", "[[1, 2]]"]]
+    subs = tmp_path / "subs.csv"
+    with subs.open("w", newline="") as f:
+        csv.writer(f).writerows([["student", "variant", "question", "answer"], *rows])
+    result = cli("grade", str(out / "manifest.json"), str(subs))
+    assert result.code == 0, result.err
+    report = list(csv.DictReader(io.StringIO(result.out)))
+    assert all(r["verdict"] == "correct" for r in report if r["student"] == "ann")
+    bob = [r for r in report if r["student"] == "bob"]
+    assert [r["verdict"] for r in bob] == ["incorrect", "invalid", "incorrect"]  # -3: not a vector
+    assert "is a vector of 2; your answer is a 1×2 matrix" in bob[2]["feedback"]

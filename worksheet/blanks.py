@@ -318,8 +318,8 @@ def _key_value(text: str, where: str):
         value = read_number(text, where)
     except WorksheetError as error:
         raise WorksheetError(f"the key's value is not a number ({error.message})", where=where) from None
-    if not getattr(value, "is_number", False):
-        raise WorksheetError("the key's value is not a single number", where=where)
+    if not (getattr(value, "is_number", False) or getattr(value, "shape", ())):
+        raise WorksheetError("the key's value is not a number, a vector or a matrix", where=where)
     return value
 
 
@@ -342,6 +342,8 @@ def _answer(number: str, text) -> _Answer:
         return _Answer(text, problem=" ".join(str(error).split()))
     except (RecursionError, MemoryError, ArithmeticError, ValueError):
         return _Answer(text, problem=f"blank ({number}): not a number this grader can read")
+    if getattr(value, "shape", ()):  # a model's blank: a vector or matrix, [1, 2] or [[1, 2], [3, 4]]
+        return _Answer(text, value)
     if not getattr(value, "is_number", False) or not getattr(value, "is_real", False):
         return _Answer(text, problem=f"blank ({number}): expected a single real number")
     return _Answer(text, value)
@@ -353,6 +355,8 @@ def _mark(n: str, expected: str, key, answer: _Answer, carried: _Carried | None,
         return Mark("unanswered", Fraction(0), f"blank ({n}) is empty.", expected)
     if answer.value is None:
         return Mark("invalid", Fraction(0), answer.problem, expected)
+    if getattr(key, "shape", ()) or getattr(answer.value, "shape", ()):
+        return _mark_tensor(n, expected, key, answer)
     if _same(answer.value, key, answer.text):
         return Mark("correct", Fraction(1), f"blank ({n}) is correct.", expected)
     ecf, sources = carried.expectation(n) if carried else (None, ())
@@ -369,6 +373,24 @@ def _mark(n: str, expected: str, key, answer: _Answer, carried: _Carried | None,
         return Mark("incorrect", Fraction(0),
                     f"blank ({n}){what} is rounded too far: give at least {MIN_DIGITS} significant digits.", expected)
     return Mark("incorrect", Fraction(0), f"blank ({n}){what} is not right: check it.", expected)
+
+
+def _mark_tensor(n: str, expected: str, key, answer: _Answer) -> Mark:
+    """A model's blank: a vector or matrix, each element judged as ``worksheet check`` does."""
+    from .tensor_check import same_tensor
+
+    if not getattr(key, "shape", ()) or not getattr(answer.value, "shape", ()):
+        what = "a vector or a matrix, as a list ([1, 2], or [[1, 2], [3, 4]])" if getattr(key, "shape", ()) \
+            else "a single real number"
+        return Mark("invalid", Fraction(0), f"blank ({n}): expected {what}", expected)
+    if answer.value.shape != key.shape:
+        from .tensor_check import shape_text
+
+        return Mark("incorrect", Fraction(0), f"blank ({n}) is {shape_text(key)}; your answer is "
+                                              f"{shape_text(answer.value)}.", expected)
+    if same_tensor(answer.text, key):
+        return Mark("correct", Fraction(1), f"blank ({n}) is correct.", expected)
+    return Mark("incorrect", Fraction(0), f"blank ({n}) is not right: check it element by element.", expected)
 
 
 def _same(value, expected, text: str | None = None) -> bool:

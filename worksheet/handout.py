@@ -12,9 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import sympy
 from sympy import S
 
 from . import formats
+from . import tensor_document as model
+from .tensor_document import shown
+from .tensor_trace import TensorTrace
 from .document import (
     Document,
     Equations,
@@ -28,7 +32,7 @@ from .document import (
 )
 from .parse import written_in_decimals
 from .problems import Drawn, ProblemSet
-from .terms import Blank, Chain, Equation, Form, Number, Partial, Sum
+from .terms import Blank, Chain, Equation, Form, Number, Partial, Space, Sum
 
 FORMATS = tuple(formats.of("handout"))
 MANIFEST_SCHEMA = "worksheet.handout/1"
@@ -45,8 +49,10 @@ class _Slots:
         self.quantities: dict[int, dict] = {}
 
     def __call__(self, value, hidden: bool, quantity: dict | None = None):
+        if getattr(value, "shape", None) == ():  # a model's scalar: a number
+            value = sympy.Rational(value[()].numerator, value[()].denominator)
         if not hidden:
-            return Number(value)
+            return Number(value) if not getattr(value, "shape", ()) else shown(value)
         number = self.next
         self.next += 1
         self.values[number] = value
@@ -56,6 +62,8 @@ class _Slots:
 
 def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     """One problem: its statement, the forward table, the backward steps and the result."""
+    if isinstance(drawn.trace, TensorTrace):
+        return _model_blocks(drawn, slots)
     trace, problem = drawn.trace, drawn.problem
     hide = set(problem.blanks)
     target = trace.target
@@ -115,6 +123,68 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     return blocks
 
 
+def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
+    """A model's problem: the forward table (each vector or matrix one blank, below the table as
+    the worksheet writes it), each vector-Jacobian product in matrix form with its value, the result."""
+    trace, problem = drawn.trace, drawn.problem
+    hide, target = set(problem.blanks), trace.target
+    blocks: list = [Heading(f"Problem {problem.number}"), *model._problem(trace)]
+    if problem.vary:
+        blocks.append(Paragraph((f"This variant's values of {', '.join(problem.vary)} are drawn: they are "
+                                 "the ones below, not the program's.",)))
+
+    def cell(node):
+        value = trace.values[node.name]
+        return shown(value) if node.is_input else slots(value, "forward" in hide, {"kind": "forward", "node": node.name})
+
+    nodes = trace.graph.nodes
+    rows = [(Form(n.symbol), Space(trace.shapes[n.name]), model._operation(n), model._definition(trace, n),
+             cell(n) if trace.values[n.name].shape == () else None) for n in nodes]  # numbered in reading order:
+    tensors = [Equation((Form(n.symbol), *([model._definition(trace, n)] if not n.is_input else []), cell(n)))
+               for n in nodes if trace.values[n.name].shape != ()]  # the table's, then the matrices below it
+    blocks += [Heading("Forward pass", 3),
+               Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
+    if tensors:
+        blocks.append(Equations(tuple(tensors)))
+    blocks += [Heading("Backward pass", 3), Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(S.One))),
+        ". Each step: the vector-Jacobian product of a node, in matrix form, then in numbers.",
+    ))]
+    for name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(name)
+        if node.is_input:
+            continue
+        equations = []
+        if len(adjoint.steps) > 1:  # the paths into this node add up
+            paths = Sum(tuple(trace.steps[i].form for i in reversed(adjoint.steps)))
+            final = name in trace.wrt and "gradients" in hide
+            equations.append(Equation((Partial(target, name), paths, slots(
+                adjoint.value, "upstream" in hide or final, {"kind": "sum", "node": name}))))
+        for step in (s for s in trace.steps if s.node == name):
+            fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
+            final = step.input in trace.wrt and not fans_out and "gradients" in hide
+            lhs = [] if fans_out else [Partial(target, step.input)]
+            at = {"node": step.node, "input": step.input, "position": step.position}
+            equations.append(Equation((*lhs, step.form, slots(step.value, "upstream" in hide or final,
+                                                              {"kind": "product", **at}))))
+        blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), model._definition(trace, node))), ":")))
+        if equations:
+            blocks.append(Equations(tuple(equations)))
+    results = tuple(Equation((Partial(target, g.wrt), slots(g.value, "gradients" in hide,
+                                                             {"kind": "gradient", "wrt": g.wrt})))
+                    for g in trace.gradients)
+    return blocks + [Heading("Result", 3), Equations(results)]
+
+
+def value_text(value) -> str:
+    """A value as the manifest keeps it: an exact number (``-1/2``), or nested lists of them."""
+    if getattr(value, "shape", ()):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if getattr(value, "shape", None) == ():
+        value = value[()]
+    return str(value)
+
+
 def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int,
               numbers: str = "exact") -> tuple[Document, Document, list]:
     """The student sheet, the key and the manifest entries of one variant (``numbers``: how
@@ -138,10 +208,11 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
             "problem": drawn.problem.number,
             "source": drawn.problem.text,
             "wrt": list(drawn.trace.wrt),
-            "inputs": {name: str(value) for name, value in drawn.inputs.items()},
-            "answers": {g.wrt: str(g.value) for g in drawn.trace.gradients},
-            "blanks": {str(n): str(v) for n, v in student.values.items()},
-            "quantities": {str(n): q for n, q in student.quantities.items()},
+            "inputs": {name: value_text(value) for name, value in drawn.inputs.items()},
+            "answers": {g.wrt: value_text(g.value) for g in drawn.trace.gradients},
+            "blanks": {str(n): value_text(v) for n, v in student.values.items()},
+            **({} if isinstance(drawn.trace, TensorTrace) else  # (a model's blanks: graded on their own)
+               {"quantities": {str(n): q for n, q in student.quantities.items()}}),
         })
     return (Document(problem_set.title, tuple(sheet), numbers),
             Document(f"{problem_set.title} (answer key)", tuple(key), numbers), entries)
@@ -157,7 +228,8 @@ def decimal_inputs(problem_set: ProblemSet) -> bool:
 
 def _derivation(drawn: Drawn, numbers: str) -> list:
     """The worksheet's sections after its problem statement, one heading level down."""
-    blocks = list(worksheet(drawn.trace, numbers=numbers).blocks)
+    build = model.worksheet if isinstance(drawn.trace, TensorTrace) else worksheet
+    blocks = list(build(drawn.trace, numbers=numbers).blocks)
     first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading))
     return [dataclasses.replace(b, level=3) if isinstance(b, Heading) else b for b in blocks[first:]]
 

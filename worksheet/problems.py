@@ -56,6 +56,7 @@ class Problem:
     at: dict  # name → exact value (fixed)
     vary: dict  # name → tuple of exact choices
     blanks: tuple[str, ...]
+    shapes: dict = field(default_factory=dict)  # a varied vector or matrix: its shape (every element drawn)
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,10 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     missing = [n for n in names if n not in at and n not in vary and n not in graph.defaults]
     if missing:
         raise WorksheetError(f"no value for {', '.join(missing)}: give it in at or vary", where=here)
+    shapes = {name: tuple(graph.defaults[name].shape) for name in vary
+              if getattr(graph.defaults.get(name), "shape", ())}  # param W = randn(2, 3, seed=0): W's elements
     return Problem(number, text, filename, ",".join(chosen), at, vary,
-                   tuple(b for b in BLANK_KINDS if b in blanks))
+                   tuple(b for b in BLANK_KINDS if b in blanks), shapes)
 
 
 def _string(value, where: str) -> str:
@@ -300,7 +303,17 @@ def is_nice(value) -> bool:
 
 
 def nice_trace(trace) -> bool:
+    """Is every value a student would write (forward, backward, gradients) a nice number? For
+    a model, every element of every vector and matrix."""
+    import numpy as np
+
+    from .tensor_trace import TensorTrace
+
     values = [*trace.values.values(), *(g.value for g in trace.gradients)]
+    if isinstance(trace, TensorTrace):
+        values += [s.value for s in trace.steps] + [a.value for a in trace.adjoints.values()]
+        return all(isinstance(x, Fraction | int) and is_nice(sympy.Rational(x.numerator, x.denominator))
+                   for v in values for x in np.asarray(v, dtype=object).flat)
     for step in trace.steps:
         values += [step.local_value, step.upstream_value, step.product_value]
     values += [a.value for a in trace.adjoints.values() if a.value is not None]
@@ -326,22 +339,26 @@ def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> 
     return result
 
 
-def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
-    from .tensor_trace import TensorTrace
+def _drawn(choices: tuple, shape: tuple, rng: random.Random):
+    """One value drawn from ``choices``; for a vector or matrix, each element."""
+    if not shape:
+        return rng.choice(choices)
+    import numpy as np
 
+    return np.array([rng.choice(choices) for _ in range(math.prod(shape))], dtype=object).reshape(shape)
+
+
+def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
     attempts = ATTEMPTS if problem.vary else 1
     for _ in range(attempts):
-        point = {name: rng.choice(choices) for name, choices in problem.vary.items()}
+        point = {name: _drawn(choices, problem.shapes.get(name, ()), rng) for name, choices in problem.vary.items()}
         inputs = {**problem.at, **point}
-        memo = (problem.number, tuple(point.items()))
+        memo = (problem.number, tuple((k, str(v)) for k, v in point.items()))
         if memo not in cache:
             try:
                 trace = derive(problem.text, wrt=problem.wrt, at=inputs or None, filename=problem.filename)
             except WorksheetError:  # outside the domain (log of 0, a division by 0): draw again
                 trace = None
-            if isinstance(trace, TensorTrace):  # (a model's handout needs matrix blanks: not yet)
-                raise WorksheetError("handouts are for scalar formulas (no vectors or matrices)",
-                                     where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
             cache[memo] = trace if trace is not None and trace.values is not None and nice_trace(trace) else None
         trace = cache[memo]
         if trace is not None:

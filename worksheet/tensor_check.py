@@ -105,9 +105,9 @@ class TensorQuestion:
         if value.shape != self.expected.shape:
             if value.shape == self.expected.T.shape and _all(value.T, self.expected, None if texts is None else texts.T):
                 return Verdict(INCORRECT, ("transpose",), f"This is the transpose of {what}: {what} has the "
-                                                          f"shape of {self.wrt}, {_shape(self.expected)}.")
-            return Verdict(INCORRECT, ("shape",), f"{what} is {_shape(self.expected)}; your answer is "
-                                                  f"{_shape(value)}.")
+                                                          f"shape of {self.wrt}, {shape_text(self.expected)}.")
+            return Verdict(INCORRECT, ("shape",), f"{what} is {shape_text(self.expected)}; your answer is "
+                                                  f"{shape_text(value)}.")
         decided = [_agree(a, e, t) for a, e, t in _elements(value, self.expected, texts)]
         if all(decided):
             return Verdict(CORRECT, (), f"Correct: this is {what}.")
@@ -135,6 +135,18 @@ class TensorQuestion:
         return Verdict(INCORRECT, (), f"This is not {what}: element{'s' if several else ''} {places} "
                                       f"differ{'' if several else 's'}. Work through the vector-Jacobian "
                                       f"products one node at a time (worksheet derive shows every one).")
+
+
+def same_tensor(text: str, expected: np.ndarray) -> bool:
+    """Is the list ``text`` (``[1.5, -2]``, nested for a matrix) the vector or matrix
+    ``expected``, every element judged as a number answer is (a handout's blanks)?"""
+    ast = parse_expression(text)
+    if not isinstance(ast, ListLit):
+        return False
+    with working(PRECISION):
+        value, texts = _numbers(ast)
+        return value.shape == expected.shape and all(
+            _agree(a, e, t) for a, e, t in _elements(value, np.asarray(expected, dtype=object), texts))
 
 
 def _numbers(ast: ListLit) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +214,7 @@ def _exact(e):
     return e if isinstance(e, Fraction | int | Ball) else Fraction(e)
 
 
-def _shape(value: np.ndarray) -> str:
+def shape_text(value: np.ndarray) -> str:
     if value.shape == ():
         return "a number"
     if len(value.shape) == 1:

@@ -53,7 +53,7 @@ class Sum:
 @dataclass(frozen=True)
 class Blank:
     """A numbered gap for a student to fill in: (3) ______. With ``value`` (an answer key), the
-    value is written in the gap, still numbered."""
+    value is written in the gap, still numbered; for a model, a vector or matrix is one blank."""
 
     number: int
     value: Expr | None = None

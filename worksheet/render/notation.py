@@ -229,7 +229,10 @@ class _Notation:
         if isinstance(t, Equation):
             return self.equation(t)
         if isinstance(t, Blank):
-            return self.blank(t.number, None if t.value is None else self.number(t.value))
+            if t.value is None:
+                return self.blank(t.number, None)
+            filled = self.filled_tensor(t.value) if getattr(t.value, "shape", ()) else self.number(t.value)
+            return self.blank(t.number, filled)  # a key: the value (a number, or a whole matrix) in the gap
         return self.matrix_term(t)
 
     def _differentiated(self, of) -> str:
@@ -238,6 +241,10 @@ class _Notation:
             return self._print(symbol(of))
         text = self._print(of)
         return text if of.is_Symbol or of.is_Function else self.paren(text)
+
+    def filled_tensor(self, value) -> str:
+        """A vector or matrix written in a key's blank: as a matrix where math typesets it."""
+        return self.term(Tensor(value))
 
     def blank(self, number: int, filled: str | None) -> str:
         """A numbered gap, or (in a key) its value under the same number."""
@@ -576,6 +583,13 @@ class TextNotation(_Notation, StrPrinter):
 
     def tensor(self, value) -> str:
         return "\n".join(matrix_lines(value, self.digits))
+
+    def filled_tensor(self, value) -> str:
+        """On one line, as nested lists (a blank is inline): [−3, −7], [[1, 2], [3, 4]]."""
+        rows = entries(value, self.digits, latex=False)  # (a vector: one column)
+        if value.ndim == 1:
+            return "[" + ", ".join(row[0] for row in rows) + "]"
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
 
     def space(self, shape) -> str:
         if not shape:
