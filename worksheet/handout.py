@@ -78,17 +78,11 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
         rows.append((Form(node.symbol), _operation(node), definition, cell))
     blocks += [Heading("Forward pass", 3), Table(("node", "operation", "definition", "value"), tuple(rows), "lllr")]
 
-    blocks += [Heading("Backward pass", 3), Paragraph((
-        "Seed ", Equation((Partial(target, target), Number(S.One))),
-        ". Each step: upstream gradient times local derivative.",
-    ))]
+    blocks += _backward_intro(target, "upstream gradient times local derivative")
     steps_from: dict[str, list] = {}
     for step in trace.steps:
         steps_from.setdefault(step.node, []).append(step)
-    for name, adjoint in trace.adjoints.items():
-        node = trace.graph.node(name)
-        if node.is_input:
-            continue
+    for name, node, adjoint in _swept(trace):
         equations = []
         if len(adjoint.steps) > 1:  # the paths into this node add up
             paths = [trace.steps[i] for i in reversed(adjoint.steps)]
@@ -146,14 +140,8 @@ def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
                Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
     if tensors:
         blocks.append(Equations(tuple(tensors)))
-    blocks += [Heading("Backward pass", 3), Paragraph((
-        "Seed ", Equation((Partial(target, target), Number(S.One))),
-        ". Each step: the vector-Jacobian product of a node, in matrix form, then in numbers.",
-    ))]
-    for name, adjoint in trace.adjoints.items():
-        node = trace.graph.node(name)
-        if node.is_input:
-            continue
+    blocks += _backward_intro(target, "the vector-Jacobian product of a node, in matrix form, then in numbers")
+    for name, node, adjoint in _swept(trace):
         equations = []
         if len(adjoint.steps) > 1:  # the paths into this node add up
             paths = Sum(tuple(trace.steps[i].form for i in reversed(adjoint.steps)))
@@ -174,6 +162,20 @@ def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
                                                              {"kind": "gradient", "wrt": g.wrt})))
                     for g in trace.gradients)
     return blocks + [Heading("Result", 3), Equations(results)]
+
+
+def _backward_intro(target: str, each: str) -> list:
+    return [Heading("Backward pass", 3), Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(S.One))), f". Each step: {each}.",
+    ))]
+
+
+def _swept(trace):
+    """Each operation the sweep reached, in its order: (name, node, adjoint)."""
+    for name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(name)
+        if not node.is_input:
+            yield name, node, adjoint
 
 
 def value_text(value) -> str:
