@@ -224,3 +224,17 @@ def test_a_model_handouts_blanks_are_graded_element_by_element(cli, tmp_path):
     bob = [r for r in report if r["student"] == "bob"]
     assert [r["verdict"] for r in bob] == ["incorrect", "invalid", "incorrect"]  # -3: not a vector
     assert "is a vector of 2; your answer is a 1×2 matrix" in bob[2]["feedback"]
+
+
+@pytest.mark.parametrize("program, vary, words", [
+    ("param W = randn(9, 9, seed=0)\ndata x = ones(9)\nL = sum(W @ x)\n", "W = [-2, 2]",
+     "vary.W: W has 81 elements; a handout's vector or matrix has at most 64"),
+    ("param w = 1\ndata X = ones(10, 10)\nL = sum(w*X)\n", "w = [-2, 2]",
+     "problem 1: a value of 100 elements is too large for a handout"),
+])
+def test_a_model_too_large_for_a_handout_is_refused_in_one_line(cli, tmp_path, program, vary, words):
+    (tmp_path / "model.ws").write_text(program)
+    (tmp_path / "set.toml").write_text(f'title = "Big"\n[[problem]]\nprogram = "model.ws"\n[problem.vary]\n{vary}\n')
+    result = cli("handout", str(tmp_path / "set.toml"), "-o", str(tmp_path / "out"), "-f", "txt")
+    assert result.code == 2 and result.err.count("\n") == 1 and words in result.err, result.err
+    assert not (tmp_path / "out").exists()

@@ -42,6 +42,8 @@ MAX_PROBLEMS = 50
 MAX_VARIANTS = 500
 MAX_CHOICES = 100_000
 ATTEMPTS = 500  # draws per problem and variant before giving up
+MODEL_ATTEMPTS = 50  # for a model, whose every draw is a whole forward and backward pass
+MAX_BLANK_ELEMENTS = 64  # a model's vector or matrix in a handout: one blank a student writes out
 NICE_DENOMINATOR = 100
 NICE_LIMIT = 1000
 PROGRAM_SUFFIXES = (".ws", ".txt")
@@ -215,6 +217,10 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
         raise WorksheetError(f"no value for {', '.join(missing)}: give it in at or vary", where=here)
     shapes = {name: tuple(graph.defaults[name].shape) for name in vary
               if getattr(graph.defaults.get(name), "shape", ())}  # param W = randn(2, 3, seed=0): W's elements
+    for name, shape in shapes.items():
+        if math.prod(shape) > MAX_BLANK_ELEMENTS:
+            raise WorksheetError(f"{name} has {math.prod(shape):,} elements; a handout's vector or matrix has at "
+                                 f"most {MAX_BLANK_ELEMENTS}", where=f"{here}: vary.{name}")
     return Problem(number, text, filename, ",".join(chosen), at, vary,
                    tuple(b for b in BLANK_KINDS if b in blanks), shapes)
 
@@ -339,6 +345,9 @@ def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> 
     return result
 
 
+_MODEL = object()  # in the draw cache: a model's draw that was not nice
+
+
 def _drawn(choices: tuple, shape: tuple, rng: random.Random):
     """One value drawn from ``choices``; for a vector or matrix, each element."""
     if not shape:
@@ -349,8 +358,13 @@ def _drawn(choices: tuple, shape: tuple, rng: random.Random):
 
 
 def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
-    attempts = ATTEMPTS if problem.vary else 1
-    for _ in range(attempts):
+    from .tensor_trace import TensorTrace
+
+    attempts, model = ATTEMPTS if problem.vary else 1, False
+    for attempt in range(attempts):
+        if model and attempt == MODEL_ATTEMPTS:
+            attempts = MODEL_ATTEMPTS  # a model's draw is a whole pass: fewer of them
+            break
         point = {name: _drawn(choices, problem.shapes.get(name, ()), rng) for name, choices in problem.vary.items()}
         inputs = {**problem.at, **point}
         memo = (problem.number, tuple((k, str(v)) for k, v in point.items()))
@@ -359,9 +373,15 @@ def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, der
                 trace = derive(problem.text, wrt=problem.wrt, at=inputs or None, filename=problem.filename)
             except WorksheetError:  # outside the domain (log of 0, a division by 0): draw again
                 trace = None
-            cache[memo] = trace if trace is not None and trace.values is not None and nice_trace(trace) else None
+            if isinstance(trace, TensorTrace) and (largest := max(v.size for v in trace.values.values())) > MAX_BLANK_ELEMENTS:
+                raise WorksheetError(f"a value of {largest:,} elements is too large for a handout (a vector or "
+                                     f"matrix blank has at most {MAX_BLANK_ELEMENTS})",
+                                     where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
+            nice = trace is not None and trace.values is not None and nice_trace(trace)
+            cache[memo] = trace if nice else (_MODEL if isinstance(trace, TensorTrace) else None)
         trace = cache[memo]
-        if trace is not None:
+        model = model or trace is _MODEL or isinstance(trace, TensorTrace)
+        if trace is not None and trace is not _MODEL:
             full = {n.name: trace.point[n.name] for n in trace.graph.inputs}
             return Drawn(problem, full, trace)
     if not problem.vary:
