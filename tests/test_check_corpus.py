@@ -128,7 +128,6 @@ FUNCTIONS = {
     "sigmoid": sympy.Lambda(_z, 1 / (1 + sympy.exp(-_z))),
     "relu": sympy.Lambda(_z, sympy.Max(_z, 0)),
     "softplus": sympy.Lambda(_z, sympy.log(1 + sympy.exp(_z))),
-    "silu": sympy.Lambda(_z, _z / (1 + sympy.exp(-_z))),
     "step": sympy.Lambda(_z, sympy.Heaviside(_z, 0)),
 }
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E}

@@ -123,10 +123,6 @@ def softplus_oracle(u):
     return log(1 + exp(u))
 
 
-def silu_oracle(u):
-    return u / (1 + exp(-u))
-
-
 # ── numbers ──────────────────────────────────────────────────────────────────────────────
 
 def numeric(expr, point: Mapping | None = None, digits: int = DIGITS) -> mpmath.mpf | None:
@@ -621,7 +617,6 @@ FUNCTIONS: dict[str, tuple[Callable, Callable]] = {  # name: (oracle, guards of 
     "sigmoid": (sigmoid_oracle, lambda u: []),
     "relu": (relu_oracle, lambda u: [Guard("kink", u)]),
     "softplus": (softplus_oracle, lambda u: []),
-    "silu": (silu_oracle, lambda u: [Guard("small", u)]),
     "abs": (Abs, lambda u: [Guard("kink", u)]),
 }
 
@@ -820,8 +815,6 @@ HAND_PICKED = [
     Case("-(y*log(sigmoid(z)) + (1 - y)*log(1 - sigmoid(z)))",
          -(y * log(sigma(z)) + (1 - y) * log(1 - sigma(z))), "z=0,y=1", "z", {"z": -S.Half}),
     Case("softplus(x)", softplus_oracle(x), "x=0", "x", {"x": S.Half}),
-    Case("silu(x)", silu_oracle(x), "x=0", "x", {"x": S.Half}),  # σ(0)(1 + 0)
-    Case("silu(w*x + b)", silu_oracle(w * x + b), "w=1,b=0,x=0", "w,b", {"w": 0, "b": S.Half}),
     Case("log(1 + exp(x))", log(1 + exp(x)), "x=0", "x", {"x": S.Half}),
     Case("relu(2x - 1)", Max(2 * x - 1, 0), "x=-1", "x", {"x": 0}),
     Case("relu(x)", Max(x, 0), "x=0", "x", {"x": 0}, at_kink=True),

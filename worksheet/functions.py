@@ -93,28 +93,6 @@ class softplus(Function):
         return _with_power(r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
-class silu(Function):
-    """silu(z) = z·σ(z) (the swish, PyTorch's ``F.silu``);   silu′(z) = σ(z)(1 + z(1 − σ(z)))."""
-
-    @classmethod
-    def eval(cls, z):
-        if z.is_zero:
-            return S.Zero
-
-    def fdiff(self, argindex=1):
-        z = self.args[0]
-        return sigmoid(z) * (1 + z * (1 - sigmoid(z)))
-
-    def _eval_evalf(self, prec):
-        return _certified_evalf(self, prec)
-
-    def _eval_is_extended_real(self):
-        return self.args[0].is_extended_real
-
-    def _latex(self, printer, exp=None):
-        return _with_power(r"\operatorname{silu}\left(%s\right)" % printer._print(self.args[0]), exp)
-
-
 class stop_gradient(Function):
     """stop_gradient(z) = z;   its derivative is taken to be 0 (PyTorch's ``.detach()``,
     MindSpore's ``stop_gradient``): the value passes forward, no gradient passes back."""
@@ -156,7 +134,7 @@ def _with_power(tex: str, exp: str | None) -> str:
 
 
 def to_sympy(expr):
-    """The same expression in SymPy's own functions (σ, relu, softplus, silu rewritten)."""
+    """The same expression in SymPy's own functions (σ, relu, softplus rewritten)."""
     return expr.replace(sigmoid, lambda z: 1 / (1 + exp(-z))).replace(
         relu, lambda z: sympy.Max(z, 0)
-    ).replace(softplus, lambda z: log(1 + exp(z))).replace(silu, lambda z: z / (1 + exp(-z)))
+    ).replace(softplus, lambda z: log(1 + exp(z)))

@@ -18,7 +18,7 @@ from sympy import Expr, Heaviside, Max, Min, Rational, S, cos, cosh, exp, log, s
 from sympy import Add, Mul, Pow
 
 from .forms import call, difference, negate, power, product, total
-from .functions import relu, sigmoid, silu, softplus, stop_gradient
+from .functions import relu, sigmoid, softplus, stop_gradient
 from .arith import OutsideDomain, elements
 
 
@@ -602,30 +602,6 @@ class Softplus(Rule):
 
     def slope(self, i, u):
         return RULES["sigmoid"].value(u)
-
-
-@rule
-class Silu(Rule):
-    """v = silu(u) = u·σ(u) (the swish, PyTorch's ``F.silu``);   ∂v/∂u = σ(u)(1 + u(1 − σ(u)))."""
-
-    op, title = "silu", "SiLU"
-    symbol = "silu"
-    torch = "F.silu({0})"
-    rule_name = "chain rule, silu′(u) = σ(u)(1 + u(1 − σ(u)))"
-
-    def form(self, u):
-        return call(silu, u)
-
-    def local(self, i, u):
-        s = call(sigmoid, u)
-        return product(s, total(1, product(u, difference(1, s))))
-
-    def value(self, u):
-        return 0 if u == 0 else elements.silu(u)
-
-    def slope(self, i, u):
-        s = RULES["sigmoid"].value(u)
-        return s * (1 + u * RULES["sigmoid"].value(-u))  # 1 − σ(u) = σ(−u): no cancellation
 
 
 @rule

@@ -235,11 +235,6 @@ def sigmoid(u: arb) -> arb:
     return 1 / (1 + exp(-u))
 
 
-def silu(u: arb) -> arb:
-    """u·σ(u): σ's stable halves, so no e^u ever overflows."""
-    return u * sigmoid(u)
-
-
 def sech(u: arb) -> arb:
     if abs(u) > HUGE:
         raise TooSmall(BELOW)
@@ -320,7 +315,6 @@ FUNCTIONS = {
     sympy.exp: exp, sympy.log: log, sympy.sin: arb.sin, sympy.cos: arb.cos, sympy.tan: tan,
     sympy.sinh: hyperbolic("sinh"), sympy.cosh: hyperbolic("cosh"), sympy.tanh: tanh,
     functions.sigmoid: sigmoid, functions.softplus: softplus, functions.stop_gradient: lambda u: u,
-    functions.silu: silu,
     functions.relu: lambda u: u if sign_of(u) > 0 else arb(0),
     sympy.Abs: lambda u: u if sign_of(u) >= 0 else -u,
     sympy.sign: lambda u: arb(sign_of(u)),

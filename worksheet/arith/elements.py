@@ -293,13 +293,6 @@ def softplus(u):
     return _ball(balls.softplus, u, functions.softplus)
 
 
-def silu(u):
-    """u·σ(u)."""
-    if isinstance(u, float):
-        return u * sigmoid(u)
-    return _ball(balls.silu, u, functions.silu)
-
-
 def log1p_exp_minus_abs(z):
     """ln(1 + e^(−|z|)) (the tail of a cross-entropy with logits)."""
     if isinstance(z, float):
@@ -376,4 +369,4 @@ def magnitude_checked(x):
 
 
 __all__ = ["Ball", "cos", "cosh", "exp", "finite", "is_integer", "log", "log1p_exp_minus_abs", "matmul", "outer", "power",
-           "sigmoid", "silu", "sin", "sinh", "softplus", "sqrt", "tan", "tanh", "to_arb"]
+           "sigmoid", "sin", "sinh", "softplus", "sqrt", "tan", "tanh", "to_arb"]
