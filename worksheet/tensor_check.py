@@ -198,11 +198,11 @@ def _all(value, expected, texts) -> bool:
 
 def _common_factor(value, expected, texts) -> Fraction | None:
     """k where the answer is k times the gradient (k a small fraction other than 1)."""
-    pairs = [(a, e) for a, e in zip(value.flat, expected.flat)]
-    nonzero = [(a, e) for a, e in pairs if to_arb(e).lower() > 0 or to_arb(e).upper() < 0]
-    if not nonzero:
+    first = next(((a, e) for a, e in zip(value.flat, expected.flat)
+                  if to_arb(e).lower() > 0 or to_arb(e).upper() < 0), None)  # an element surely not 0
+    if first is None:
         return None
-    ratio = to_arb(nonzero[0][0]) / to_arb(nonzero[0][1])
+    ratio = to_arb(first[0]) / to_arb(first[1])
     k = Fraction(float(ratio.mid())).limit_denominator(12)
     if k in (0, 1, -1):
         return None
