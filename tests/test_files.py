@@ -148,3 +148,36 @@ def test_an_interrupted_handout_leaves_the_whole_old_set_or_the_whole_new_one(tm
         state = _set_state(out)
         assert state in ({"seed 1"}, {"seed 3"}), (k, process.returncode)
         assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_renames_waits_until_every_file_is_in_place(tmp_path, signal_number):
+    """A signal's Python handler runs between two renames (the interpreter runs it at its next
+    check, which may fall there): every file of the new set is put in place, and only then does
+    the run stop as Ctrl-C stops it."""
+    import os
+
+    from worksheet import cli
+
+    files = [(f"new {k}\n", tmp_path / f"{k}.md") for k in range(5)]
+    for _, path in files:
+        path.write_text("old\n")
+    renamed = []
+    real_replace = os.replace
+
+    def replace(source, target):
+        real_replace(source, target)
+        renamed.append(target)
+        if len(renamed) == 1:  # a signal that came just before: its Python handler runs now
+            signal.getsignal(signal_number)(signal_number, None)
+
+    cli.os.replace = replace
+    previous = signal.signal(signal.SIGTERM, cli._interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cli._emit_all(files)
+    finally:
+        cli.os.replace = real_replace
+        signal.signal(signal.SIGTERM, previous)
+    assert [path.read_text() for _, path in files] == [text for text, _ in files]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{k}.md" for k in range(5)]

@@ -646,15 +646,26 @@ def _emit_all(files: list[tuple[str | bytes, Path]]) -> None:
 
 @contextmanager
 def _signals_held():
-    """Ctrl-C and SIGTERM held off for the block (a few renames), then delivered."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    """Ctrl-C and SIGTERM held off for the block (a few renames), then delivered.
+
+    The handlers are swapped, rather than the signals masked: a signal that arrived just
+    before the block has its Python handler run at the interpreter's next check, which may fall
+    between two renames; the swapped handler only notes it.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    held: list[int] = []
+    before = {}
     try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            before[number] = signal.signal(number, lambda signum, frame: held.append(signum))
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for number, handler in before.items():
+            signal.signal(number, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 def _staged(text: str | bytes, output: Path) -> Path:
