@@ -129,6 +129,9 @@ FUNCTIONS = {
     "relu": sympy.Lambda(_z, sympy.Max(_z, 0)),
     "softplus": sympy.Lambda(_z, sympy.log(1 + sympy.exp(_z))),
     "step": sympy.Lambda(_z, sympy.Heaviside(_z, 0)),
+    "silu": sympy.Lambda(_z, _z / (1 + sympy.exp(-_z))),
+    "elu": sympy.Lambda(_z, sympy.Piecewise((_z, _z > 0), (sympy.exp(_z) - 1, True))),
+    "gelu": sympy.Lambda(_z, _z * (1 + sympy.erf(_z / sympy.sqrt(2))) / 2),
 }
 CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 TRANSFORMS = standard_transformations + (

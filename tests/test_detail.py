@@ -73,7 +73,7 @@ def test_rules_per_argument():
     assert RULES["pow"].rule_of(0, u, w) == "power rule" and RULES["pow"].rule_of(1, u, w) == "exponential rule"
     assert RULES["div"].rule_of(1, u, w) == "quotient rule"
     for op in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid", "relu",
-               "softplus", "abs", "max", "min", "add", "sub", "neg", "id"):
+               "softplus", "silu", "elu", "leaky_relu", "gelu", "abs", "max", "min", "add", "sub", "neg", "id"):
         assert RULES[op].rule_of(0, u, w), op
 
 

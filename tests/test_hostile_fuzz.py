@@ -40,8 +40,9 @@ ODD_NAMES = ["v1", "L", "sin", "pi", "e", "param", "_", "__class__", "x_1"]
 NUMBERS = ["0", "1", "2", "3", "0.5", "-1", "1e308", "1e-308", "0e999999999", "9**9**9", "10**400",
            "3**(2**20)", "-0.0", "1e999", "0x10", "1_000", "00012", ".5", "5.", "1/3", "2**-1074", "1000", "-700"]
 UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "abs", "sinh",
-         "cosh", "atan", "asin", "mean", "sum", "stop_gradient"]
-BINARY = ["max", "min"]
+         "cosh", "atan", "asin", "mean", "sum", "stop_gradient", "silu", "elu", "gelu", "logsumexp",
+         "log_softmax"]
+BINARY = ["max", "min", "leaky_relu"]
 OPERATORS = ["+", "-", "*", "/", "**", "^", "@", "%", "//"]
 NOISE = ["(", ")", ",", "=", ";", "#", "\n", "'", '"', "[", "]", ".T", "\\", "$", "{", "}", " ", "\t",
          "\x1b[2J", "\u202e", "\x00", "é", "∂", "<script>", "`", "|", "&"]

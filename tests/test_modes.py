@@ -317,3 +317,22 @@ def test_undefined_central_difference():
     assert estimate.value is None and estimate.agrees is None
     assert "undefined" in render(trace, "txt")
     assert json.loads(render(trace, "json"))["gradients"]["x"]["numeric_float"] is None
+
+
+def test_a_central_difference_on_an_exponent_stays_small():
+    """y ± h with h = 2⁻⁶⁰ is an exponent with a denominator of 2⁶⁰: SymPy would take 54^(y + h)
+    apart into 2^(2⁶⁰ + 1)·… (filling the memory); it is computed in balls, and agrees with
+    mpmath's ∂(x^y)/∂y = x^y·ln x."""
+    from conftest import CpuTime
+
+    with CpuTime() as spent:
+        trace = derive("x^y", at="x=54, y=1.5", check_numeric=True)
+    assert spent.seconds < 30
+    with mpmath.workdps(40):
+        exact = mpmath.mpf(54) ** 1.5 * mpmath.log(54)
+        for name, want in {"y": exact, "x": 1.5 * mpmath.sqrt(54)}.items():
+            estimate = trace.modes.estimates[name]
+            assert estimate.agrees and abs(mpmath.mpf(sympy.N(estimate.value, 30)) - want) < 1e-9 * want
+    with CpuTime() as spent:  # a base that is a number times a root: 54·√2
+        trace = derive("sqrt(x)^y", at="x=5832, y=1.5", check_numeric=True)
+    assert spent.seconds < 30 and all(e.agrees for e in trace.modes.estimates.values())

@@ -123,6 +123,22 @@ def softplus_oracle(u):
     return log(1 + exp(u))
 
 
+def silu_oracle(u):
+    return u / (1 + exp(-u))
+
+
+def elu_oracle(u):
+    return sympy.Piecewise((u, u > 0), (exp(u) - 1, True))
+
+
+def leaky_relu_oracle(u, a=Rational(1, 5)):
+    return sympy.Piecewise((u, u > 0), (a * u, True))
+
+
+def gelu_oracle(u):
+    return u * (1 + sympy.erf(u / sqrt(2))) / 2
+
+
 # ── numbers ──────────────────────────────────────────────────────────────────────────────
 
 def numeric(expr, point: Mapping | None = None, digits: int = DIGITS) -> mpmath.mpf | None:
@@ -618,7 +634,12 @@ FUNCTIONS: dict[str, tuple[Callable, Callable]] = {  # name: (oracle, guards of 
     "relu": (relu_oracle, lambda u: [Guard("kink", u)]),
     "softplus": (softplus_oracle, lambda u: []),
     "abs": (Abs, lambda u: [Guard("kink", u)]),
+    "silu": (silu_oracle, lambda u: [Guard("small", u)]),
+    "elu": (elu_oracle, lambda u: [Guard("kink", u), Guard("small", u)]),
+    "leaky_relu": (leaky_relu_oracle, lambda u: [Guard("kink", u)]),
+    "gelu": (gelu_oracle, lambda u: [Guard("small", u)]),
 }
+WRITTEN = {"leaky_relu": "leaky_relu({}, 0.2)"}  # how a call is written, where not f(u)
 
 
 def build_function(draw, depth):
@@ -630,7 +651,7 @@ def build_function(draw, depth):
         text, level = "e" + draw(st.sampled_from(["**", "^"])) + operand(draw, u, UNARY), POWER
     else:
         written = "ln" if name == "log" and draw(st.booleans()) else name
-        text, level = f"{written}({inner})", ATOM
+        text, level = WRITTEN.get(name, written + "({})").format(inner), ATOM
     return combine(text, level, oracle_of(u.oracle), [u], guards_for(u.oracle), rational=False)
 
 

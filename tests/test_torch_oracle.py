@@ -1,5 +1,5 @@
 """Tensor programs against PyTorch autograd (float64, CPU): the tensor samples written again by
-hand in PyTorch, 120 generated models built twice from the same random choices (once as a
+hand in PyTorch, 160 generated models built twice from the same random choices (once as a
 program, once as PyTorch code), shape errors, and the ``--format torch`` script run as a process.
 
 PyTorch is optional: without it these tests skip, except under CI, where they fail."""
@@ -145,10 +145,12 @@ def test_nn_linear_tutorial_numbers():
 ACTIVATIONS = {
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "softplus": F.softplus,
     "exp": torch.exp, "abs": torch.abs, "sin": torch.sin, "cos": torch.cos,
+    "silu": F.silu, "elu": F.elu, "gelu": F.gelu, "leaky_relu": lambda z: F.leaky_relu(z, 0.2),
 }
+WRITTEN = {"leaky_relu": "leaky_relu({}, 0.2)"}  # how a call is written, where not f(z)
 BOUNDED = ("sigmoid", "tanh", "sin")  # for outputs that may be large
-KINKED = {"relu", "abs"}
-MODELS = 120
+KINKED = {"relu", "abs", "leaky_relu"}
+MODELS = 160
 
 
 def decimal(n: int) -> str:
@@ -309,7 +311,7 @@ def activate(m: Model, z: str, name: str, choices=tuple(ACTIVATIONS)) -> str:
     act = m.rng.choice(choices)
     if act in KINKED:
         m.kinks.append((z, None))
-    return m.let(name, f"{act}({z})", ACTIVATIONS[act], z, tags={act})
+    return m.let(name, WRITTEN.get(act, "%s({})" % act).format(z), ACTIVATIONS[act], z, tags={act})
 
 
 def elementwise(m: Model, h: str, width: int, name: str, batch: bool) -> str:
@@ -354,7 +356,7 @@ def loss(m: Model, o: str, shape: tuple) -> str:
     """A scalar from the output ``o`` (a vector of k logits, or a batch of them)."""
     rng = m.rng
     k = shape[-1]
-    kinds = ["mse", "mse", "bce", "softmax", "reduce"] + ["cross_entropy"] * 2 * (k >= 2)
+    kinds = ["mse", "mse", "bce", "softmax", "log_softmax", "reduce"] + ["cross_entropy"] * 2 * (k >= 2)
     kind = rng.choice(kinds)
     batch = len(shape) == 2
     if kind == "mse":
@@ -374,6 +376,15 @@ def loss(m: Model, o: str, shape: tuple) -> str:
         c = m.index("c", shape[:1] if batch else (), k)
         return m.let("L", f"cross_entropy({o}, {c})", F.cross_entropy, o, c,
                      tags={"batched cross_entropy" if batch else "cross_entropy"})
+    if kind == "log_softmax":
+        if rng.random() < 0.5:
+            y = m.input("data", "y", shape, "prob")
+            q = m.let("q", f"log_softmax({o})", lambda o: torch.log_softmax(o, dim=-1), o,
+                      tags={"log_softmax"})
+            return m.let("L", f"-mean({y} * {q})", lambda q, y: -torch.mean(y * q), q, y, tags={"mean"})
+        s = m.let("s", f"logsumexp({o})", lambda o: torch.logsumexp(o, dim=-1), o, tags={"logsumexp"})
+        return m.let("L", f"sum({s} * {s})" if batch else f"{s} * {s}",
+                     lambda s: torch.sum(s * s), s, tags={"sum"} if batch else set())
     if kind == "softmax":
         p = m.let("p", f"softmax({o})", lambda o: torch.softmax(o, dim=-1), o,
                   tags={"row softmax" if batch else "softmax"})
@@ -493,7 +504,8 @@ def test_generated_model_against_torch(seed):
 
 REQUIRED = {
     "1-layer", "2-layer", "vector layer", "batch layer", ".T", "vector + matrix",
-    "sigmoid", "tanh", "relu", "softplus", "exp", "abs", "sin",
+    "sigmoid", "tanh", "relu", "softplus", "exp", "abs", "sin", "silu", "elu", "gelu", "leaky_relu",
+    "log_softmax", "logsumexp",
     "scalar * matrix", "scalar * vector", "number * matrix", "matrix * vector", "vector - matrix",
     "sum", "mean", "sumsq", "mse", "mse broadcast", "bce_with_logits", "cross_entropy",
     "batched cross_entropy", "softmax", "row softmax", "log", "L2", "fan-out", "scalar param",

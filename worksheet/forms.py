@@ -28,7 +28,7 @@ from sympy.core.function import Function
 
 from .arith import Real, TooLarge, plus, sign, times
 from .arith.real import certified
-from .functions import relu
+from .functions import Defined, relu
 from .limits import MAX_DIGITS
 
 
@@ -240,6 +240,8 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
         return plus(*args) if len(args) == 2 else Add(*args)
     if form.func in KINKS and all(a.is_number for a in args):
         return KINKS[form.func](*args)
+    if isinstance(form, Defined) and form.operation.kinked and all(a.is_number for a in args):
+        return form.operation.branch(sign(args[0]), *args)
     if any(isinstance(a, Real) for a in args):
         return call(form.func, *args)  # sin of a carried number: nothing to simplify
     return form.func(*args)
@@ -271,8 +273,17 @@ KINKS = {
 }
 
 
+MAX_ROOT = 64
+"""The largest root SymPy is left to take exactly (x^(p/q), q ≤ MAX_ROOT); a larger one (an
+exponent moved by a central difference's tiny step) is a carried number, computed in balls."""
+
+
 def exact_power(base: Expr, exponent: Expr) -> Expr:
     """base**exponent; TooLarge when the exact result would exceed MAX_DIGITS digits."""
+    if base.is_number and exponent.is_Rational and exponent.q > MAX_ROOT and not base.is_zero:
+        # SymPy would take 54^((3·2⁶⁰ + 1)/2⁶¹) apart into 2^(2⁶⁰ + 1)·…: computed in balls instead
+        power_of = Pow(base, exponent, evaluate=False)
+        return Real.of(power_of, *certified(power_of))
     if base.is_Rational and exponent.is_Rational and not base.is_zero:
         digits = abs(float(exponent)) * max(_digits(base.p), _digits(base.q))
         if digits > MAX_DIGITS:

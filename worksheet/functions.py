@@ -115,13 +115,46 @@ class stop_gradient(Function):
         return _with_power(r"\operatorname{stop\_gradient}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
+class Defined(Function):
+    """A function all of whose properties come from the one class that defines its operation
+    (``activations.py``): its exact values (``exact``), derivative (``derivative``), certified
+    decimals (``ball``), closed form in SymPy's own functions (``definition``, for the oracles)
+    and LaTeX name (``latex``). Subclasses are made by ``defined``, never written by hand."""
+
+    operation = None  # the object that defines it
+
+    @classmethod
+    def eval(cls, *z):
+        return cls.operation.exact(*z)
+
+    def fdiff(self, argindex=1):
+        from .forms import evaluate
+
+        return evaluate(self.operation.derivative(argindex - 1, *self.args))
+
+    def _eval_evalf(self, prec):
+        return _certified_evalf(self, prec)
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+    def _latex(self, printer, exp=None):
+        inner = ", ".join(printer._print(a) for a in self.args)
+        return _with_power(r"%s\left(%s\right)" % (self.operation.latex, inner), exp)
+
+
+def defined(name: str, operation) -> type[Defined]:
+    """The SymPy function ``name`` whose properties ``operation`` defines."""
+    return type(name, (Defined,), {"operation": operation, "nargs": operation.arity})
+
+
 def _certified_evalf(f: Function, prec: int):
     """SymPy's evalf of σ, relu or softplus: certified digits (``arith``), never a rounding
     that SymPy would take for a proof (log(1 + e^−20) to 2 digits is 0, so "softplus is 0");
     None (left unevaluated) where the argument is not a number."""
     from .arith import Refused, certify
 
-    if not f.args[0].is_number:
+    if not all(a.is_number for a in f.args):
         return None
     try:
         return sympy.Float._new(certify(f, prec + 4)._mpf_, prec)
@@ -134,7 +167,9 @@ def _with_power(tex: str, exp: str | None) -> str:
 
 
 def to_sympy(expr):
-    """The same expression in SymPy's own functions (σ, relu, softplus rewritten)."""
+    """The same expression in SymPy's own functions (σ, relu, softplus and every defined
+    function rewritten)."""
     return expr.replace(sigmoid, lambda z: 1 / (1 + exp(-z))).replace(
         relu, lambda z: sympy.Max(z, 0)
-    ).replace(softplus, lambda z: log(1 + exp(z)))
+    ).replace(softplus, lambda z: log(1 + exp(z))).replace(
+        lambda e: isinstance(e, Defined), lambda e: e.operation.definition(*e.args))

@@ -725,6 +725,7 @@ class Minimum(Rule):
 
 
 from . import tensor_rules  # noqa: E402,F401  (registers @, .T, sum, mean, the losses)
+from . import activations  # noqa: E402,F401  (registers silu, elu, leaky_relu, gelu)
 from .vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
 
 if {r.op: r.arity for r in RULES.values() if r.callable} != FUNCTIONS:  # one list of functions, kept true

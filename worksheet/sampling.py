@@ -27,7 +27,7 @@ from flint import arb
 from sympy import Expr, Symbol
 
 from .arith import Refused, certify, certify_once
-from .functions import relu
+from .functions import Defined, relu
 
 COMPARE_BITS = 128
 """Every value at a sample point is certified to this relative accuracy (about 38 digits)."""
@@ -128,7 +128,8 @@ def guards(exprs: Iterable[Expr]) -> list[Expr]:
 
 
 def _guarded(e: Expr) -> list[Expr]:
-    if isinstance(e, (sympy.Abs, sympy.sign, relu, sympy.Heaviside)):
+    if isinstance(e, (sympy.Abs, sympy.sign, relu, sympy.Heaviside)) or (
+            isinstance(e, Defined) and e.operation.kinked):
         return [e.args[0]]
     if isinstance(e, (sympy.Max, sympy.Min)):
         return [a - b for i, a in enumerate(e.args) for b in e.args[i + 1:]]

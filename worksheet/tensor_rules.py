@@ -26,7 +26,7 @@ from .forms import call, difference, product, quotient
 from .functions import sigmoid
 from .rules import RULES, Rule, rule
 from .tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
-from .terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
+from .terms import Call, Chain, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
 
 Shape = tuple[int, ...]
 
@@ -429,112 +429,6 @@ def _bce(z, y):
     return max(z, 0) - z * y + elements.log1p_exp_minus_abs(z)
 
 
-@rule
-class CrossEntropy(TensorRule):
-    """v = cross_entropy(o, c) = −ln softmax(o)_c = ln Σⱼ e^(oⱼ) − o_c for logits o ∈ ℝᴷ and a
-    class index c ∈ {0, …, K−1} (counted from 0, as PyTorch); for a batch of logits (N×K) and
-    N class indices, the mean over the batch.
-    ∂J/∂o = (∂J/∂v)·(softmax(o) − onehot(c))  (divided by N for a batch). The class index has
-    no gradient."""
-
-    op, title, arity = "cross_entropy", "softmax cross-entropy", 2
-    symbol = "CE"
-    torch = "F.cross_entropy({0}, {1})"
-    rule_name = "derivative of the softmax cross-entropy: softmax(o) − onehot(c)"
-
-    def differentiable(self, i):
-        return i == 0
-
-    def shape(self, o, c):
-        if len(o) == 1 and c == ():
-            return ()
-        if len(o) == 2 and c == (o[0],):
-            return ()
-        raise ShapeError(
-            f"cross_entropy takes logits of K classes and a class index (or N×K logits and "
-            f"N indices), not {describe_shape(o)} and {describe_shape(c)}"
-        )
-
-    def forward(self, o, c):
-        rows, classes = _rows(o), _classes(c, o.shape[-1])
-        losses = [_logsumexp(row) - row[k] for row, k in zip(rows, classes)]
-        return scalar(sum(losses) / Fraction(len(losses)) if len(losses) > 1 else losses[0])
-
-    def vjp(self, i, g, out, o, c):
-        rows, classes = _rows(o), _classes(c, o.shape[-1])
-        grads = []
-        for row, k in zip(rows, classes):
-            p = _softmax(row)
-            p[k] = p[k] - 1
-            grads.append(p)
-        scale = g[()] / Fraction(len(rows))
-        return as_array(np.array(grads, dtype=object).reshape(o.shape) * scale)
-
-    def vjp_form(self, i, g, out, args, shapes):
-        o, c = (Form(a) for a in args)
-        local = Difference(Call("softmax", (o,)), Call("onehot", (c,)))
-        if len(shapes[0]) == 2:
-            local = Chain((Number(Rational(1, shapes[0][0])), local))
-        return scaled(g, local, ())
-
-
-@rule
-class Softmax(TensorRule):
-    """s = softmax(z), sᵢ = e^(zᵢ) / Σⱼ e^(zⱼ) (of each row, for a matrix);
-    ∂J/∂z = s ⊙ (∂J/∂s − (∂J/∂s)ᵀ s)  (row by row)."""
-
-    op, title = "softmax", "softmax"
-    symbol = "softmax"
-    torch = "torch.softmax({0}, dim=-1)"
-    rule_name = "softmax Jacobian, row by row"
-
-    def shape(self, z):
-        if not 1 <= len(z) <= 2:
-            raise ShapeError(f"softmax takes a vector or a matrix (row by row), not {describe_shape(z)}")
-        return z
-
-    def forward(self, z):
-        return as_array(np.array([_softmax(row) for row in _rows(z)], dtype=object).reshape(z.shape))
-
-    def vjp(self, i, g, out, z):
-        s_rows, g_rows = _rows(out), _rows(g)
-        grads = [[s * (gj - sum(a * b for a, b in zip(g_row, s_row))) for s, gj in zip(s_row, g_row)]
-                 for s_row, g_row in zip(s_rows, g_rows)]
-        return as_array(np.array(grads, dtype=object).reshape(z.shape))
-
-    def vjp_form(self, i, g, out, args, shapes):
-        s = Form(out)
-        upstream = g if g is not None else Ones(shapes[0])
-        return Hadamard((s, Difference(upstream, MatProduct((Transpose(upstream), s)))))
-
-
-def _rows(a: np.ndarray) -> list[list]:
-    return [list(a)] if a.ndim == 1 else [list(row) for row in a]
-
-
-def _classes(c: np.ndarray, k: int) -> list[int]:
-    out = []
-    for x in np.atleast_1d(c).tolist():
-        if x != int(x) or not 0 <= int(x) < k:
-            raise ShapeError(f"a class index must be a whole number from 0 to {k - 1}, not {x}")
-        out.append(int(x))
-    return out
-
-
-def _softmax(row: list) -> list:
-    if all(x is row[0] or x == row[0] for x in row):  # equal logits: exactly 1/K each
-        return [Fraction(1, len(row))] * len(row)
-    top = max(row, key=float)  # any element near the largest keeps every e^(x − top) ≤ about 1
-    e = [elements.exp(x - top) for x in row]
-    total = sum(e)
-    return [x / total for x in e]
-
-
-def _logsumexp(row: list):
-    top = max(row, key=float)
-    if len(row) == 1:
-        return top
-    return top + elements.log(sum(elements.exp(x - top) for x in row))
-
+from . import softmax  # noqa: E402,F401  (registers softmax, log_softmax, logsumexp, cross_entropy)
 
 TENSOR_OPS = frozenset(op for op, r in RULES.items() if getattr(r, "tensor", False))

@@ -102,7 +102,7 @@ def _walk(e: Expr, env: Mapping, memo: dict, prec: int) -> arb:
     elif e.is_Pow:
         result = _power(e.base, e.exp, env, memo, prec)
     else:
-        function = FUNCTIONS.get(type(e))
+        function = e.operation.ball if isinstance(e, functions.Defined) else FUNCTIONS.get(type(e))
         if function is None:
             if e.has(sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
                 raise OutsideDomain("not a real number")

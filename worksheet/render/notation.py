@@ -545,6 +545,12 @@ class TextNotation(_Notation, StrPrinter):
     def _print_sigmoid(self, expr):
         return self.call("σ", expr.args)
 
+    def _print_Phi(self, expr):
+        return self.call("Φ", expr.args)
+
+    def _print_phi(self, expr):
+        return self.call("φ", expr.args)
+
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
@@ -805,7 +811,7 @@ class TypstNotation(_Notation, StrPrinter):
     def apply(self, name: str, args: list[str]) -> str:
         if name == "sumsq":
             return f"norm({args[0]})^2"
-        if name in TYPST_OPERATORS or name in ("sigma", "H"):
+        if name in TYPST_OPERATORS or name in ("sigma", "H", "Phi", "phi"):
             head = name
         else:
             head = f"op({typst_string(name)})"
