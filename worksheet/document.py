@@ -96,18 +96,27 @@ def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail:
     ``∂L/∂u = value``, and leaves out the figure; ``full`` names the rule after each step.
     ``numbers``: exact, terminating or decimal (``render.notation.NUMBERS``).
     """
+    return sections(trace, (_problem, _forward, _adjoints, _backward, _result), title=title, detail=detail,
+                    numbers=numbers)
+
+
+def sections(trace, parts, *, title: str, detail: str, numbers: str) -> Document:
+    """A worksheet's document, for a formula or a model: the problem, 1. the graph and forward
+    pass, 2. the backward pass (in brief: ∂L/∂v for every node), 3. the result; ``parts`` are the
+    functions that write them: (problem, forward, adjoints, backward(trace, rules=), result)."""
     if detail not in DETAILS:
         raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
+    problem, forward, adjoints, backward, result = parts
     brief = detail == "brief"
     blocks = [
-        *_problem(trace),
+        *problem(trace),
         Heading("1. Computational graph and forward pass"),
-        *_forward(trace),
+        *forward(trace),
         *([] if brief else graph_figure(trace, numbers)),
         Heading("2. Backward pass"),
-        *(_adjoints(trace) if brief else _backward(trace, rules=detail == "full")),
+        *(adjoints(trace) if brief else backward(trace, rules=detail == "full")),
         Heading("3. Result"),
-        *_result(trace),
+        *result(trace),
     ]
     return Document(title, tuple(blocks), numbers)
 
@@ -197,11 +206,6 @@ def _adjoints(trace: Trace) -> list:
     return [Equations(tuple(rows))]
 
 
-def _rules(trace: Trace, steps) -> Paragraph | None:
-    """--detail full: the rule behind each local derivative of a node, ∂v/∂u: quotient rule; …"""
-    return rules_named(trace, steps, lambda node, step: RULES[node.op].rule_of(step.position, *node.args))
-
-
 def rules_named(trace, steps, rule_of) -> Paragraph | None:
     """The rule ``rule_of(node, step)`` behind each step's local derivative, ∂v/∂u, one
     paragraph per node: ``Rules: ∂v2/∂a: constant multiple rule; ∂v2/∂b: quotient rule.``"""
@@ -235,28 +239,46 @@ def _backward(trace: Trace, rules: bool = False) -> list:
         Chain((Partial(target, "v"), Partial("v", "u"))),
         "; where a value feeds several nodes, the paths add up.",
     )), *seeds_note(trace.graph, None)]
+    blocks += node_blocks(trace, equation=_step_equation, fan_out=_fan_out, heading=_heading,
+                          rule_of=_rule_of if rules else None)
+    return blocks
+
+
+def _heading(trace: Trace, node: Node) -> tuple:
+    label = Equation((Form(node.symbol), Form(node.expr)))
+    return label, Paragraph(("Node ", label, ":"))
+
+
+def _rule_of(node: Node, step: Step) -> str:
+    return RULES[node.op].rule_of(step.position, *node.args)
+
+
+def node_blocks(trace, *, equation, fan_out, heading, rule_of=None) -> list:
+    """The backward pass node by node, from the output back, for a formula or a model: the node
+    (``heading(trace, node)``: its label and paragraph), the sum where its value feeds several
+    nodes (``fan_out``), one equation per chain-rule step (``equation(trace, step)``), the rule
+    behind each (``rule_of``, for --detail full) and where the gradient stops."""
     stops: dict[str, list[str]] = {}
     for node_name, input_name in trace.stops:
         stops.setdefault(node_name, []).append(input_name)
-    steps_from: dict[str, list[int]] = {}
-    for i, step in enumerate(trace.steps):
-        steps_from.setdefault(step.node, []).append(i)
-    for node_name, adjoint in trace.adjoints.items():
-        node = trace.graph.node(node_name)
+    steps_from: dict[str, list] = {}
+    for step in trace.steps:
+        steps_from.setdefault(step.node, []).append(step)
+    blocks: list = []
+    for name, adjoint in trace.adjoints.items():
+        node = trace.graph.node(name)
         if node.is_input:
             continue
-        rows = []
-        if len(adjoint.steps) > 1:
-            rows.append(_fan_out(trace, node_name))
-        rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(node_name, ())]
-        label = Equation((Form(node.symbol), Form(node.expr)))
-        blocks.append(Paragraph(("Node ", label, ":")))
+        steps = steps_from.get(name, [])
+        rows = [fan_out(trace, name)] * (len(adjoint.steps) > 1) + [equation(trace, step) for step in steps]
+        label, paragraph = heading(trace, node)
+        blocks.append(paragraph)
         if rows:
             blocks.append(Equations(tuple(rows)))
-        if rules and (named := _rules(trace, [trace.steps[i] for i in steps_from.get(node_name, ())])):
+        if rule_of and (named := rules_named(trace, steps, rule_of)):
             blocks.append(named)
-        if node_name in stops:
-            blocks.append(stop_note(target, node, stops[node_name], label))
+        if name in stops:
+            blocks.append(stop_note(trace.target, node, stops[name], label))
     return blocks
 
 

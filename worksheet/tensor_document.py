@@ -11,8 +11,8 @@ import numpy as np
 import sympy
 
 from .document import (
-    Document, graph_figure, Equations, Heading, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
-    DETAILS, local, rules_named, seeds_note, stop_note,
+    Document, Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
+    local, node_blocks, sections, seeds_note,
 )
 from .graph import Node, symbol
 from .tensor_rules import tensor_rule
@@ -25,20 +25,8 @@ def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", n
               detail: str = "standard") -> Document:
     """A model's worksheet; ``detail`` as for a formula's (``document.DETAILS``): ``brief`` is
     the forward table, ∂J/∂v for every node and the result; ``full`` names each VJP's rule."""
-    if detail not in DETAILS:
-        raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
-    brief = detail == "brief"
-    blocks = [
-        *_problem(trace),
-        Heading("1. Computational graph and forward pass"),
-        *_forward(trace),
-        *([] if brief else graph_figure(trace, numbers)),
-        Heading("2. Backward pass"),
-        *(_adjoints(trace) if brief else _backward(trace, rules=detail == "full")),
-        Heading("3. Result"),
-        *_result(trace),
-    ]
-    return Document(title, tuple(blocks), numbers)
+    return sections(trace, (_problem, _forward, _adjoints, _backward, _result), title=title, detail=detail,
+                    numbers=numbers)
 
 
 def _adjoints(trace: TensorTrace) -> list:
@@ -151,30 +139,14 @@ def _backward(trace: TensorTrace, rules: bool = False) -> list:
     if trace.seed is not None:
         blocks.append(Equations((Equation((Partial(target, target), Form(symbol("g")), shown(trace.seed))),)))
     blocks += seeds_note(trace.graph, trace.shapes)
-    stops: dict[str, list[str]] = {}
-    for node_name, input_name in trace.stops:
-        stops.setdefault(node_name, []).append(input_name)
-    steps_from: dict[str, list[int]] = {}
-    for i, step in enumerate(trace.steps):
-        steps_from.setdefault(step.node, []).append(i)
-    for name, adjoint in trace.adjoints.items():
-        node = trace.graph.node(name)
-        if node.is_input:
-            continue
-        rows = []
-        if len(adjoint.steps) > 1:
-            rows.append(_fan_out(trace, name))
-        rows += [_step_equation(trace, trace.steps[i]) for i in steps_from.get(name, ())]
-        label = Equation((Form(node.symbol), _definition(trace, node)))
-        blocks.append(Paragraph(("Node ", label, ", in ", Space(trace.shapes[name]), ":")))
-        if rows:
-            blocks.append(Equations(tuple(rows)))
-        if rules and (named := rules_named(trace, [trace.steps[i] for i in steps_from.get(name, ())],
-                                           _rule_of(trace))):
-            blocks.append(named)
-        if name in stops:
-            blocks.append(stop_note(target, node, stops[name], label))
+    blocks += node_blocks(trace, equation=_step_equation, fan_out=_fan_out, heading=_heading,
+                          rule_of=_rule_of(trace) if rules else None)
     return blocks
+
+
+def _heading(trace: TensorTrace, node: Node) -> tuple:
+    label = Equation((Form(node.symbol), _definition(trace, node)))
+    return label, Paragraph(("Node ", label, ", in ", Space(trace.shapes[node.name]), ":"))
 
 
 def _fans_out(trace: TensorTrace, name: str) -> bool:

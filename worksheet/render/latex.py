@@ -18,11 +18,10 @@ PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/", "�
 def render(doc: Document, *, digits: int = 6) -> str:
     notation, plain = LatexNotation(digits, doc.numbers), TextNotation(digits, doc.numbers)
 
-    def math(item) -> str:
-        return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
+    math = notation.math
 
     def inline(parts) -> str:
-        return "".join(escape(p) if isinstance(p, str) else f"${math(p)}$" for p in parts)
+        return notation.inline(parts, escape)
 
     def cell(item) -> str:
         if item is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..document import Document, Equation
+from ..document import Document
 from .figures import mermaid
 from .notation import LatexNotation
 from .templating import environment
@@ -15,11 +15,10 @@ ALIGN = {"l": ":--", "r": "--:", "c": ":-:"}
 def render(doc: Document, *, digits: int = 6) -> str:
     notation = LatexNotation(digits, doc.numbers)
 
-    def math(item) -> str:
-        return notation.term(item) if not isinstance(item, Equation) else notation.equation(item)
+    math = notation.math
 
     def inline(parts) -> str:
-        return "".join(escape(p) if isinstance(p, str) else f"${math(p)}$" for p in parts)
+        return notation.inline(parts, escape)
 
     def cell(item) -> str:
         if item is None:

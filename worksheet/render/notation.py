@@ -206,6 +206,16 @@ class _Notation:
         return text.replace("-", self.minus, 1) if text.startswith("-") else text
 
     # ── document terms ──
+    inline_math = "${}$"  # how math sits in running text
+
+    def math(self, item) -> str:
+        """An equation or a term of a document."""
+        return self.equation(item) if isinstance(item, Equation) else self.term(item)
+
+    def inline(self, parts, escape) -> str:
+        """Running text: ``parts`` are strings (``escape``d for the output language) and math."""
+        return "".join(escape(p) if isinstance(p, str) else self.inline_math.format(self.math(p)) for p in parts)
+
     def term(self, t) -> str:
         if isinstance(t, Form):
             return self._print(t.expr)
@@ -476,15 +486,9 @@ def matrix_lines(value, digits: int) -> list[str]:
     return [f"{a} {line} {b}" for (a, b), line in zip(edges, lines)]
 
 
-class TextNotation(_Notation, StrPrinter):
-    """One-line Unicode math for the terminal: 2(y_pred − y)·x, σ(z)(1 − σ(z))."""
-
-    minus = "−"
-    times = "·"
-    chain_times = " · "
-    approx = " ≈ "
-    BLANK = "({n})______"
-    FILLED = "({n})[{v}]"
+class _OneLine(_Notation, StrPrinter):
+    """What the one-line notations (Unicode text, Typst math) share: parentheses, brackets and
+    blanks written out as they are."""
 
     def __init__(self, digits: int = 6, numbers: str = "exact"):
         super().__init__(digits, numbers, order="none")
@@ -497,6 +501,18 @@ class TextNotation(_Notation, StrPrinter):
 
     def blank(self, number: int, filled: str | None) -> str:
         return self.BLANK.format(n=number) if filled is None else self.FILLED.format(n=number, v=filled)
+
+
+class TextNotation(_OneLine):
+    """One-line Unicode math for the terminal: 2(y_pred − y)·x, σ(z)(1 − σ(z))."""
+
+    minus = "−"
+    times = "·"
+    chain_times = " · "
+    approx = " ≈ "
+    inline_math = "{}"
+    BLANK = "({n})______"
+    FILLED = "({n})[{v}]"
 
     def juxtapose(self, before: str, after: str) -> str:
         return after if after.startswith("(") or before[-1:].isdigit() else self.times + after
@@ -698,7 +714,7 @@ def _unwrapped(text: str) -> str:
     return text[1:-1]
 
 
-class TypstNotation(_Notation, StrPrinter):
+class TypstNotation(_OneLine):
     """Typst math, for .typ and PDF: frac(partial L, partial w), sigma(z) (1 - sigma(z)), W_1^top."""
 
     printmethod = "_typst"  # the accents' atoms (v̇, v̄, ←) print themselves through _typst
@@ -709,18 +725,6 @@ class TypstNotation(_Notation, StrPrinter):
     line_break = " \\\n  "  # Typst's line break in math
     BLANK = "underline(#h(1.6cm))_(({n}))"
     FILLED = "underline(space {v} space)_(({n}))"
-
-    def __init__(self, digits: int = 6, numbers: str = "exact"):
-        super().__init__(digits, numbers, order="none")
-
-    def paren(self, text: str) -> str:
-        return f"({text})"
-
-    def bracket(self, text: str) -> str:
-        return f"[{text}]"
-
-    def blank(self, number: int, filled: str | None) -> str:
-        return self.BLANK.format(n=number) if filled is None else self.FILLED.format(n=number, v=filled)
 
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
         """frac(a, b): a lone factor in parentheses loses them, as the bar groups it already."""

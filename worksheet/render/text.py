@@ -6,7 +6,7 @@ import dataclasses
 import textwrap
 import unicodedata
 
-from ..document import Document, Equation, Figure, Table
+from ..document import Document, Figure, Table
 from .notation import TextNotation
 from .templating import environment
 
@@ -18,11 +18,10 @@ def render(doc: Document, *, digits: int = 6) -> str:
     # a terminal shows no pictures: the graph's figure is left out (worksheet graph draws it)
     doc = dataclasses.replace(doc, blocks=tuple(b for b in doc.blocks if not isinstance(b, Figure)))
 
-    def math(item) -> str:
-        return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
+    math = notation.math
 
     def inline(parts) -> str:
-        text = "".join(p if isinstance(p, str) else math(p) for p in parts)
+        text = notation.inline(parts, str)
         return textwrap.fill(text, WIDTH, break_long_words=False, break_on_hyphens=False)
 
     def table(block: Table) -> list[str]:

@@ -30,11 +30,10 @@ def render(doc: Document, *, digits: int = 6) -> str:
     """The worksheet as Typst markup (A4, ruled tables, display equations)."""
     notation, plain = TypstNotation(digits, doc.numbers), TextNotation(digits, doc.numbers)
 
-    def math(item) -> str:
-        return notation.equation(item) if isinstance(item, Equation) else notation.term(item)
+    math = notation.math
 
     def inline(parts) -> str:
-        return "".join(escape(p) if isinstance(p, str) else f"${math(p)}$" for p in parts)
+        return notation.inline(parts, escape)
 
     def cell(item) -> str:
         if item is None:
