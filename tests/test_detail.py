@@ -11,7 +11,7 @@ from conftest import latex_available
 from test_render import GOLDEN
 from worksheet import FORMATS, WorksheetError, derive, render
 from worksheet.document import DETAILS, worksheet
-from worksheet.rules import RULES
+from worksheet.ops import RULES
 
 README = dict(wrt="w,b", at="w=1,b=0,x=2,y=4")
 MIXED = "sigmoid(w*x)/b + x**2 + log(a) - 3*exp(w)"

@@ -39,7 +39,7 @@ from worksheet import WorksheetError, derive, render
 from worksheet.numeric import TOLERANCE, agrees
 from worksheet.modes_document import verdict
 from worksheet.render.text import shown_width
-from worksheet.rules import RULES
+from worksheet.ops import RULES
 
 BAYDIN = "ln(x1) + x1*x2 - sin(x2)"
 BAYDIN_AT = "x1=2,x2=5"

@@ -97,7 +97,7 @@ def _as_product(name: str, variables: Collection[str]) -> str | None:
 def _apply(item, args: list[Expr]) -> Expr:
     """One operation of the answer, evaluated as SymPy would (exact, sizes checked)."""
     from .forms import evaluate
-    from .rules import RULES
+    from .ops import RULES
     from .arith import OutsideDomain, Refused, settle
 
     rule = RULES[item.op]

@@ -543,7 +543,7 @@ class _Carried:
     def _local(self, step):
         """∂v/∂u, evaluated at the student's forward values of v's arguments."""
         from .forms import evaluate
-        from .rules import RULES
+        from .ops import RULES
 
         node = self.trace.graph.node(step.node)
         symbols, sources = self._arguments(node)

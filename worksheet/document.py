@@ -15,7 +15,7 @@ from sympy import S
 
 from .graph import Node, symbol
 from .limits import MAX_DRAWN_ARROWS, MAX_FORM_DEPTH, MAX_FORM_OPS
-from .rules import RULES
+from .ops import RULES
 from .terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401
 from .trace import Step, Trace
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sympy import Symbol
 
 from .graph import Graph
-from .rules import RULES
+from .ops import RULES
 
 PREFIX_CONSTANT = {"add", "sub", "mul", "div", "pow"}  # 2×, 1−: a number written before the symbol
 

@@ -29,7 +29,7 @@ from .accents import Dot
 from .forms import evaluate, fits, product, substitute, total
 from .graph import Node, symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
-from .rules import RULES
+from .ops import RULES
 from .trace import Trace, settled
 
 

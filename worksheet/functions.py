@@ -117,7 +117,7 @@ class stop_gradient(Function):
 
 class Defined(Function):
     """A function all of whose properties come from the one class that defines its operation
-    (``activations.py``): its exact values (``exact``), derivative (``derivative``), certified
+    (``ops/activations.py``): its exact values (``exact``), derivative (``derivative``), certified
     decimals (``ball``), closed form in SymPy's own functions (``definition``, for the oracles)
     and LaTeX name (``latex``). Subclasses are made by ``defined``, never written by hand."""
 

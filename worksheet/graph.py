@@ -21,7 +21,7 @@ from .errors import WorksheetError
 from .forms import evaluate
 from .limits import MAX_NODES
 from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
-from .rules import RULES
+from .ops import RULES
 from . import tensors
 from .arith import OutsideDomain, Refused, settle, short_expression, short_text
 

@@ -24,7 +24,7 @@ from sympy import Expr, S, Symbol
 
 from .forms import evaluate
 from .graph import Graph, Node
-from .rules import RULES
+from .ops import RULES
 from .sampling import Domain
 from .trace import expand
 

@@ -26,7 +26,7 @@ from .graph import symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .modes import Modes
 from .numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE
-from .rules import RULES
+from .ops import RULES
 from .tensor_trace import TensorTrace
 from .terms import Equation, Form, Number, Partial, Shown, Tensor
 from .trace import Trace

@@ -33,8 +33,8 @@ from sympy import Expr, Rational, Symbol
 from .errors import WorksheetError
 from .forms import evaluate
 from .graph import Graph, symbol
-from .rules import RULES
-from .tensor_rules import tensor_rule
+from .ops import RULES
+from .ops.tensor import tensor_rule
 from .tensor_trace import TensorTrace
 from .tensors import ShapeError, as_array, number, scalar
 from .trace import Trace, expand

@@ -15,7 +15,7 @@ from .document import (
     local, node_blocks, sections, seeds_note,
 )
 from .graph import Node, symbol
-from .tensor_rules import tensor_rule
+from .ops.tensor import tensor_rule
 from .tensor_trace import TensorStep, TensorTrace
 from .tensors import is_exact
 from .terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose

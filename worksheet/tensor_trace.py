@@ -25,7 +25,8 @@ from .arith.real import START
 from .errors import WorksheetError
 from .graph import Graph, Node
 from .limits import MAX_TENSOR_WORK
-from .tensor_rules import TENSOR_OPS, tensor_rule
+from .ops import TENSOR_OPS
+from .ops.tensor import tensor_rule
 from .tensors import (
     OutsideDomain, ShapeError, TooLarge, as_array, check_size, describe_shape, full, number, scalar,
     shape_text, tidy_all,

@@ -1,6 +1,6 @@
 """The words of the formula language, without SymPy: the functions a formula may call (with
 their number of arguments) and their other names. The parser reads these before SymPy is
-imported, so that a syntax error answers at once; ``rules.py`` checks, when it is imported,
+imported, so that a syntax error answers at once; ``ops`` checks, when it is imported,
 that its callable rules are exactly these."""
 
 FUNCTIONS: dict[str, int] = {

@@ -16,7 +16,7 @@ from sympy import Symbol
 
 from ..errors import WorksheetError
 from ..graph import Graph, Node
-from ..rules import RULES
+from ..ops import RULES
 from .templating import environment
 
 RTOL, ATOL = "1e-9", "1e-12"

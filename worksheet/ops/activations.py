@@ -1,4 +1,4 @@
-"""Activation functions, each defined in one class: silu, elu, leaky_relu and gelu.
+"""The activation functions, one class each: σ, relu, softplus, silu, elu, leaky_relu and gelu.
 
 A class holds everything about its operation: the definition (in SymPy's own functions, which
 the oracles differentiate), the local derivative in textbook form, the exact values, certified
@@ -20,10 +20,10 @@ import sympy
 from flint import arb
 from sympy import Expr, Heaviside, Min, S, exp, pi, sqrt
 
-from .arith import balls, elements
-from .forms import call, difference, product, total
-from .functions import defined, sigmoid
-from .rules import RULES, Rule, rule
+from ..arith import balls, elements
+from ..forms import call, difference, product, total
+from ..functions import defined, relu, sigmoid, softplus
+from . import RULES, Rule, rule
 
 
 class Defines:
@@ -126,6 +126,72 @@ PHI, DENSITY = NormalCdf(), NormalPdf()
 
 
 # ── the activations ──────────────────────────────────────────────────────────────────────
+
+@rule
+class Sigmoid(Rule):
+    """v = σ(u) = 1/(1 + e^(−u));   ∂v/∂u = σ(u)(1 − σ(u))."""
+
+    op, title = "sigmoid", "sigmoid"
+    symbol = "σ"
+    torch = "torch.sigmoid({0})"
+    rule_name = "chain rule, σ′(u) = σ(u)(1 − σ(u))"
+
+    def form(self, u):
+        return call(sigmoid, u)
+
+    def local(self, i, u):
+        return product(call(sigmoid, u), difference(1, call(sigmoid, u)))
+
+    def value(self, u):
+        return Fraction(1, 2) if u == 0 else elements.sigmoid(u)
+
+    def slope(self, i, u):
+        return self.value(u) * self.value(-u)  # σ(u)(1 − σ(u)), with no cancellation
+
+
+@rule
+class Relu(Rule):
+    """v = relu(u) = max(u, 0);   ∂v/∂u = [u > 0]   (0 at u = 0, as in PyTorch)."""
+
+    op, title = "relu", "ReLU"
+    symbol = "relu"
+    torch = "torch.relu({0})"
+    rule_name = "chain rule, relu′(u) = 1 for u > 0, else 0"
+
+    def form(self, u):
+        return call(relu, u)
+
+    def local(self, i, u):
+        return Heaviside(u, 0, evaluate=False)
+
+    def value(self, u):
+        return u if u > 0 else 0
+
+    def slope(self, i, u):
+        return 1 if u > 0 else 0
+
+
+@rule
+class Softplus(Rule):
+    """v = softplus(u) = ln(1 + e^u);   ∂v/∂u = σ(u)."""
+
+    op, title = "softplus", "softplus"
+    symbol = "softplus"
+    torch = "F.softplus({0})"
+    rule_name = "chain rule, softplus′ = σ"
+
+    def form(self, u):
+        return call(softplus, u)
+
+    def local(self, i, u):
+        return call(sigmoid, u)
+
+    def value(self, u):
+        return elements.softplus(u)
+
+    def slope(self, i, u):
+        return RULES["sigmoid"].value(u)
+
 
 class Gated(Activation):
     """v = u·g(u), the input scaled by a gate g with values in (0, 1) (σ for silu, Φ for gelu):

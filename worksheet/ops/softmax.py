@@ -12,11 +12,11 @@ from fractions import Fraction
 import numpy as np
 from sympy import Rational
 
-from .arith import elements
-from .rules import rule
-from .tensor_rules import TensorRule, scaled
-from .tensors import ShapeError, as_array, describe_shape, scalar
-from .terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, Transpose
+from ..arith import elements
+from . import rule
+from .tensor import TensorRule, scaled
+from ..tensors import ShapeError, as_array, describe_shape, scalar
+from ..terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, Transpose
 
 
 @rule

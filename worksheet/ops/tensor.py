@@ -21,12 +21,12 @@ import numpy as np
 import sympy
 from sympy import Expr, Rational
 
-from .arith import elements
-from .forms import call, difference, product, quotient
-from .functions import sigmoid
-from .rules import RULES, Rule, rule
-from .tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
-from .terms import Call, Chain, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
+from ..arith import elements
+from ..forms import call, difference, product, quotient
+from ..functions import sigmoid
+from . import RULES, Rule, rule
+from ..tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
+from ..terms import Call, Chain, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
 
 Shape = tuple[int, ...]
 
@@ -427,8 +427,3 @@ class BCEWithLogits(TensorRule):
 def _bce(z, y):
     """max(z, 0) − z·y + ln(1 + e^(−|z|)) (z = 0 gives ln 2, a ball)."""
     return max(z, 0) - z * y + elements.log1p_exp_minus_abs(z)
-
-
-from . import softmax  # noqa: E402,F401  (registers softmax, log_softmax, logsumexp, cross_entropy)
-
-TENSOR_OPS = frozenset(op for op, r in RULES.items() if getattr(r, "tensor", False))
