@@ -1,155 +1,23 @@
-"""The command line: arguments, files and exit codes. Every decision lives in the library.
-
-Exit status: 0 done, 2 bad input or usage (one line on stderr, nothing written).
-"""
+"""The commands: derive, graph, train, handout, check and grade, each a Typer function over one
+library function; their options, help and examples are here, the file writing in ``files``."""
 
 from __future__ import annotations
 
-import os
-import signal
-import stat
 import sys
-import tempfile
-import threading
-from collections.abc import Iterable, Mapping
-from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from . import __version__, formats
-from .errors import WorksheetError
-from .limits import MAX_PROGRAM_CHARS
-
-try:  # Typer ≥ 0.29 vendors Click
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - older Typer
-    from click.exceptions import ClickException
-
-PROGRAM_SUFFIXES = (".ws", ".txt")
-
-
-class _PlainMetavars:
-    """Help that names an option's value as argparse does (--format FORMAT), a flag bare.
-
-    Typer would print the Python type beside each (<str>, <bool>, the whole choice list),
-    which wraps the choices mid-word and claims a flag takes a value.
-    """
-
-    def get_params(self, ctx):
-        params = super().get_params(ctx)
-        for param in params:
-            if isinstance(param, TyperOption) and param.metavar is None:
-                param.metavar = "" if param.is_flag else _metavar(param)
-            elif not isinstance(param, TyperOption):
-                param.display_type_rich = _untyped
-        return params
-
-
-def _untyped(ctx) -> None:
-    """An argument's help names it alone: `program`, not `program <str>`."""
-
-
-def _metavar(option: TyperOption) -> str:
-    long = max(option.opts, key=len)
-    return long.lstrip("-").replace("-", "_").upper()
-
-
-class _Command(_PlainMetavars, TyperCommand):
-    pass
-
-
-class _Group(_PlainMetavars, TyperGroup):
-    pass
-
-
-app = typer.Typer(
-    cls=_Group,
-    rich_markup_mode=None,
-    name="worksheet",
-    help="Step-by-step backpropagation worksheets: the computational graph, every forward "
-    "value and every chain-rule product of a formula's gradients.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+from .. import formats
+from ..errors import WorksheetError
+from ..limits import MAX_PROGRAM_CHARS
+from . import (
+    CheckFormat, Detail, FigureFormat, Format, Formula, HandoutFormat, Mode, Numbers, NumbersOption, OutputFile,
+    TrainFormat, _format, _Progress, _source, app,
 )
-
-
-OutputFile = Annotated[
-    Optional[Path],
-    typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of standard output.",
-                 show_default=False, dir_okay=False),
-]
-"""The -o option of every command that writes one file (derive, train, graph)."""
-
-
-Formula = Annotated[
-    str,
-    typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, or - for standard input.",
-                   show_default=False),
-]
-"""The formula argument of graph and check (derive's help says more)."""
-
-
-def _formats(command: str, first: str | None = None) -> type[Enum]:
-    """--format's choices for ``command``, from the one table of formats (``first``: listed first)."""
-    names = list(formats.of(command))
-    if first:
-        names.insert(0, names.pop(names.index(first)))
-    return Enum(f"{command.title()}Format", {name: name for name in names}, type=str)
-
-
-Format = _formats("derive")
-FigureFormat = _formats("graph")
-TrainFormat = _formats("train")
-HandoutFormat = _formats("handout", first="pdf")
-CheckFormat = _formats("check")
-
-
-class Detail(str, Enum):
-    brief = "brief"
-    standard = "standard"
-    full = "full"
-
-
-class Numbers(str, Enum):
-    auto = "auto"
-    exact = "exact"
-    decimal = "decimal"
-
-
-NumbersOption = Annotated[
-    Numbers,
-    typer.Option("--numbers", help="How values are written: auto (decimals, 0.5 and 9.8396, where the "
-                 "inputs were written with a decimal point and the value ends within --digits; else "
-                 "exact), exact (fractions, 1/2) or decimal (0.5, and 1/3 ≈ 0.333333)."),
-]
-"""The --numbers option of every command that writes values (derive, graph, train, handout)."""
-
-
-class Mode(str, Enum):
-    forward = "forward"
-    reverse = "reverse"
-    both = "both"
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"worksheet {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
-    ] = False,
-) -> None:
-    """Step-by-step backpropagation worksheets."""
+from .files import _emit, _emit_all, _separate
+from .help import _Command
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -241,8 +109,8 @@ def derive(
     """
     _separate([formula], {"--output": output})
     text, filename = _source(formula)
-    from .api import derive as run
-    from .render import render
+    from ..api import derive as run
+    from ..render import render
 
     fmt = _format(format, output)
     trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
@@ -297,8 +165,8 @@ def graph(
     """
     _separate([formula], {"--output": output})
     text, filename = _source(formula)
-    from .figure import draw
-    from .render.figures import render_figure
+    from ..figure import draw
+    from ..render.figures import render_figure
 
     if format is not None:
         fmt = format.value
@@ -314,9 +182,6 @@ def graph(
     picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
                                  digits=digits, numbers=numbers.value), fmt)
     _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
-
-
-PROGRESS_FROM = 500  # steps: a longer run shows a progress bar on a terminal
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -369,8 +234,8 @@ def train(
     """
     _separate([program], {"--output": output})
     text, filename = _source(program, max_chars=MAX_PROGRAM_CHARS)
-    from .render import render_training
-    from .train import train as run
+    from ..render import render_training
+    from ..train import train as run
 
     fmt = _format(format, output)
     if fmt not in formats.of("train"):
@@ -408,8 +273,8 @@ def handout(
       worksheet handout samples/backprop_set.toml --variants 3 --seed 7 \\
           --key -o handouts
     """
-    from .handout import handout as build
-    from .problems import draw, load
+    from ..handout import handout as build
+    from ..problems import draw, load
 
     problems = load(problem_set)
     if output.exists() and not output.is_dir():
@@ -450,8 +315,8 @@ def check(
       worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
     text, filename = _source(formula)
-    from .check import question as asked
-    from .render.check import render_check
+    from ..check import question as asked
+    from ..render.check import render_check
 
     question = asked(text, wrt, at, filename=filename)
     verdict = question.judge(answer)  # an answer that cannot be read is the verdict invalid, with why
@@ -488,7 +353,7 @@ def grade(
       worksheet grade key.toml submissions.csv -o report.csv \\
           --totals totals.csv
     """
-    from .grading import grade as run, load_key, read_submissions, report_csv, totals_csv
+    from ..grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
     _separate([key, submissions], {"--output": output, "--totals": totals})
     for option, path in (("--output", output), ("--totals", totals)):
@@ -512,277 +377,3 @@ def grade(
         _emit(report, None)
     else:
         _emit_all([(report, output), (mark + totals_csv(answer_key, rows, results), totals)])
-
-
-class _Progress:
-    """A progress bar on standard error for long runs, when it is a terminal."""
-
-    def __init__(self, label: str = "training", threshold: int = PROGRESS_FROM):
-        self.bar = None
-        self.label, self.threshold = label, threshold
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < self.threshold or not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            self.bar = typer.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
-def _format(format: Format | None, output: Path | None) -> str:
-    if format is not None:
-        if format.value == "pdf" and output is None and sys.stdout.isatty():  # bytes would garble it
-            raise WorksheetError("a PDF is not printed to a terminal: use -o FILE.pdf, or pipe it",
-                                 where="--format")
-        return format.value
-    if output is None:  # Markdown, except for a person reading a terminal
-        return "txt" if sys.stdout.isatty() else "md"
-    suffix, extensions = output.suffix.lower(), formats.by_extension("derive")
-    if suffix not in extensions:
-        known = ", ".join(extensions)
-        raise WorksheetError(
-            f"cannot tell the format from {output.name!r} (use --format, or one of {known})",
-            where="--output",
-        )
-    return extensions[suffix]
-
-
-SHIELD = " "
-"""Put before an argument that is a formula starting with a minus ("-(y*log(p) + …)",
-"-x^2 + 3x"), so that Click does not read it as an option; ``_source`` takes it off again."""
-
-
-def _shielded(argv: list[str]) -> list[str]:
-    """``argv`` with SHIELD before each formula that starts with a minus, where Click would take
-    it for an option: not after an option that takes a value (``--answer -2x`` is its value)."""
-    if not any(_negated_formula(a) for a in argv):
-        return argv
-    valued = _valued_options()
-    return [SHIELD + a if _negated_formula(a) and (i == 0 or argv[i - 1] not in valued) else a
-            for i, a in enumerate(argv)]
-
-
-def _valued_options() -> set[str]:
-    """Every option name that takes a value (``--answer``, ``-a``, …), of every command."""
-    commands = typer.main.get_command(app).commands.values()
-    return {name for command in commands for p in command.params
-            if p.param_type_name == "option" and not p.is_flag for name in (*p.opts, *p.secondary_opts)}
-
-
-def _negated_formula(arg: str) -> bool:
-    """A minus, then what no option looks like: a digit, a parenthesis, an operator or a space."""
-    return (len(arg) > 1 and arg[0] in "-−" and arg[1] != "-"
-            and (not arg[1].isalpha() or any(ch in arg for ch in "()*/^+ ·−")))
-
-
-def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None]:
-    """The formula's text, and the file it came from (None for a formula typed inline); a
-    syntax error is refused here, before SymPy is imported (a tenth of a second, not two)."""
-    from .parse import parse_source
-
-    text, filename = _read_source(formula)
-    parse_source(text, filename, max_chars)
-    return text, filename
-
-
-def _read_source(formula: str) -> tuple[str, str | None]:
-    if formula.startswith(SHIELD) and _negated_formula(formula[len(SHIELD):]):
-        formula = formula[len(SHIELD):]
-    from .textfiles import read_text
-
-    if formula == "-":
-        return read_text("-", 4 * MAX_PROGRAM_CHARS, "the program"), "<stdin>"
-    path = Path(formula)
-    if not _is_file(path):
-        if path.suffix in PROGRAM_SUFFIXES:
-            raise WorksheetError(f"no such file: {formula}")
-        return formula, None
-    return read_text(path, 4 * MAX_PROGRAM_CHARS), formula
-
-
-def _emit(text: str | bytes, output: Path | None) -> None:
-    """Print, or write the whole file at once (no partial file is ever left behind).
-
-    Bytes (a PDF, a PNG) are written in binary mode, and never to a terminal.
-    """
-    if output is None:
-        if isinstance(text, bytes):
-            sys.stdout.flush()
-            sys.stdout.buffer.write(text)
-            sys.stdout.buffer.flush()
-        else:
-            sys.stdout.write(text)
-        return
-    _emit_all([(text, output)])
-
-
-def _emit_all(files: list[tuple[str | bytes, Path]]) -> None:
-    """Write several files all or nothing: each into a temporary file beside it, then each moved
-    into place once all are written. A replaced file keeps its permissions; a write that fails
-    is one line naming the path, and leaves every file as it was."""
-    staged: list[tuple[Path, Path]] = []
-    current = files[0][1]
-    try:
-        through = [(text, path) for text, path in files if path.exists() and not path.is_file()]
-        for text, current in files:
-            if all(current is not path for _, path in through):
-                staged.append((_staged(text, current), current))
-        for text, current in through:  # /dev/null, /dev/stdout, a pipe: written through, last
-            _write_through(text, current)
-        with _signals_held():  # Ctrl-C or SIGTERM now waits until every file is in place
-            for temporary, current in staged:
-                os.replace(temporary, current)
-    except OSError as error:
-        raise WorksheetError(f"cannot write {current}: {error.strerror or error}", where="--output") from None
-    finally:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-
-
-@contextmanager
-def _signals_held():
-    """Ctrl-C and SIGTERM held off for the block (a few renames), then delivered.
-
-    The handlers are swapped, rather than the signals masked: a signal that arrived just
-    before the block has its Python handler run at the interpreter's next check, which may fall
-    between two renames; the swapped handler only notes it.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    before = {}
-    try:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            before[number] = signal.signal(number, lambda signum, frame: held.append(signum))
-        yield
-    finally:
-        for number, handler in before.items():
-            signal.signal(number, handler)
-    if held:
-        raise KeyboardInterrupt
-
-
-def _staged(text: str | bytes, output: Path) -> Path:
-    """``text`` written whole into a temporary file beside ``output``, with the mode it will have."""
-    directory = output.resolve().parent
-    if not directory.is_dir():
-        raise WorksheetError(f"cannot write {output}: no such directory: {directory}")
-    mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else 0o666 & ~_umask()
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)  # the old file's, or as open() would create it (mkstemp makes 0600)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary
-
-
-def _write_through(text: str | bytes, output: Path) -> None:
-    if output.is_dir():
-        raise WorksheetError(f"{output} is a directory", where="--output")
-    with open(output, "wb") if isinstance(text, bytes) else open(output, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _is_file(name: str | Path) -> bool:
-    try:
-        return Path(name).is_file()
-    except (OSError, ValueError):  # an inline formula: too long for a name, or with a NUL
-        return False
-
-
-def _separate(inputs: Iterable[str | Path | None], outputs: Mapping[str, Path | None]) -> None:
-    """Refuse, before any work, an output that is one of the inputs or another output's path:
-    an output never replaces an input (``derive prog.ws -o prog.ws``, ``grade … -o subs.csv``)."""
-    sources = [Path(p) for p in inputs if p is not None and _is_file(p)]
-    taken: dict[Path, str] = {}
-    for option, path in outputs.items():
-        if path is None or (path.exists() and not path.is_file()):
-            continue  # standard output, /dev/null
-        if any(path.exists() and os.path.samefile(path, source) for source in sources):
-            raise WorksheetError(f"{path} is an input: an output never replaces one (choose another path)",
-                                 where=option)
-        key = path.resolve()
-        if key in taken:
-            raise WorksheetError(f"{path} is also the {taken[key]} path: give each output its own",
-                                 where=option)
-        taken[key] = option
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def fail(message: str) -> int:
-    print(f"worksheet: error: {message}", file=sys.stderr)
-    return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The console script: run the app, turn every kind of bad input into one line and exit 2."""
-    with _terminated_cleanly():
-        return _main(argv)
-
-
-@contextmanager
-def _terminated_cleanly():
-    """SIGTERM ends the run as Ctrl-C does, so that no temporary file is left behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _main(argv: list[str] | None) -> int:
-    try:
-        result = app(args=_shielded(sys.argv[1:] if argv is None else argv), prog_name="worksheet",
-                     standalone_mode=False)
-    except WorksheetError as error:
-        return fail(str(error))
-    except ClickException as error:
-        message = error.format_message()
-        if message:  # (no message: the help was shown for a command given no arguments)
-            context = getattr(error, "ctx", None)  # the command's own help, where there is one
-            hint = f" (see {context.command_path if context else 'worksheet'} --help)" if error.exit_code == 2 else ""
-            print(f"worksheet: error: {message}{hint}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("worksheet: interrupted", file=sys.stderr)
-        return 130
-    except RecursionError:
-        return fail("the input is nested too deeply to process")
-    except MemoryError:
-        return fail("the input needs more memory than is available")
-    except BrokenPipeError:
-        return 0
-    except Exception as error:  # a bug: still one line, still nothing written
-        if os.environ.get("WORKSHEET_DEBUG"):
-            raise
-        return fail(f"internal error ({type(error).__name__}: {error}); "
-                    "set WORKSHEET_DEBUG=1 for the traceback and please report it")
-    if result == 130:  # Typer turns Ctrl-C inside a command into exit status 130
-        print("worksheet: interrupted", file=sys.stderr)
-    return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
