@@ -1,0 +1,97 @@
+"""LaTeX math, for .md and .tex: \\frac, \\operatorname, bmatrix."""
+
+from __future__ import annotations
+
+from sympy import Number as SymNumber
+from sympy.printing.latex import LatexPrinter
+
+from ..matrices import entries
+from .base import _Notation
+
+
+class LatexNotation(_Notation, LatexPrinter):
+    """LaTeX math, for Markdown ($…$) and for .tex documents."""
+
+    def __init__(self, digits: int = 6, numbers: str = "exact"):
+        super().__init__(digits, numbers, ln_notation=True, order="none")
+        self._symbols: dict = {}
+
+    def _print_Symbol(self, expr, style="plain"):
+        """Node names recur on every line: print each once (y_pred → y_{pred})."""
+        if expr not in self._symbols:
+            self._symbols[expr] = super()._print_Symbol(expr, style)
+        return self._symbols[expr]
+
+    def paren(self, text: str) -> str:
+        return r"\left(%s\right)" % text
+
+    def bracket(self, text: str) -> str:
+        return r"\left[%s\right]" % text
+
+    def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
+        return r"\frac{%s}{%s}" % (top, bottom)
+
+    def sqrt(self, text: str, base) -> str:
+        return r"\sqrt{%s}" % text
+
+    def raise_to(self, base, exponent) -> str:
+        if base.is_Function and not base.is_Pow:
+            return self._print(base, exp=self._print(exponent))
+        text = self._print(base)
+        if base.is_Mul or base.is_Pow or self._needs_group(base) or (
+            isinstance(base, SymNumber) and not base.is_Integer
+        ):
+            text = self.paren(text)
+        elif base.is_Symbol and "^" in text:
+            text = "{%s}" % text
+        return r"%s^{%s}" % (text, self._print(exponent))
+
+    def call(self, name: str, args) -> str:
+        inner = ", ".join(self._print(a) for a in args)
+        if name in ("max", "min"):
+            return r"\%s\left(%s\right)" % (name, inner)
+        return r"%s\left(%s\right)" % (name, inner)
+
+    def _print_Abs(self, expr, exp=None):
+        tex = r"\left\lvert %s \right\rvert" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _print_sign(self, expr, exp=None):
+        tex = r"\operatorname{sgn}\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def scientific(self, mantissa: str, exponent: int) -> str:
+        return r"%s \times 10^{%d}" % (mantissa, exponent)
+
+    def partial(self, of: str, wrt: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (of, wrt)
+
+    # ── matrices ──
+    juxtaposed = r" \, "
+    odot = r" \odot "
+    ones = r"\mathbf{1}"
+    NAMES = {"softmax": "softmax", "onehot": "onehot", "mean": "mean", "sum": "sum", "mse": "mse",
+             "bce_with_logits": r"bce\_with\_logits", "cross_entropy": r"cross\_entropy"}
+
+    def transpose(self, text: str) -> str:
+        return r"%s^{\top}" % (text if not text.endswith("}") or text.startswith(r"\left") else "{%s}" % text)
+
+    def sum_over(self, label: str, text: str) -> str:
+        if label == "all":
+            return r"\operatorname{sum}\left(%s\right)" % text
+        return r"\sum_{\text{%s}} \left(%s\right)" % (label, text)
+
+    def apply(self, name: str, args: list[str]) -> str:
+        if name == "sumsq":
+            return r"\lVert %s \rVert^{2}" % args[0]
+        return r"\operatorname{%s}\left(%s\right)" % (self.NAMES.get(name, name), ", ".join(args))
+
+    def tensor(self, value) -> str:
+        rows = entries(value, self.digits, latex=True)
+        body = r" \\ ".join(" & ".join(row) for row in rows)
+        return r"\begin{bmatrix} %s \end{bmatrix}" % body
+
+    def space(self, shape) -> str:
+        if not shape:
+            return r"\mathbb{R}"
+        return r"\mathbb{R}^{%s}" % r" \times ".join(map(str, shape))
