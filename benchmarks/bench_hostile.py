@@ -13,7 +13,6 @@ It is a report: the exit status is 0 unless --check is given and a row misses it
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path

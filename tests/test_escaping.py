@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SAMPLES
 from worksheet.errors import WorksheetError, visible
-from worksheet.parse import parse_program
+from worksheet.lang.parse import parse_program
 from worksheet.render.markdown import escape, fence
 
 HOSTILE_TITLES = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))",

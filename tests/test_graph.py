@@ -3,8 +3,8 @@
 import sympy
 
 from worksheet import derive
-from worksheet.graph import Let, build
-from worksheet.parse import parse_expression, parse_program
+from worksheet.lang.graph import Let, build
+from worksheet.lang.parse import parse_expression, parse_program
 
 
 def ops(graph):

@@ -4,7 +4,7 @@ import pytest
 import sympy
 
 from worksheet.errors import WorksheetError
-from worksheet.parse import Apply, ListLit, Num, Var, parse_expression, parse_program
+from worksheet.lang.parse import Apply, ListLit, Num, Var, parse_expression, parse_program
 
 
 def shape(ast) -> str:

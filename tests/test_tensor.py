@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SAMPLES, latex_available
 from worksheet import WorksheetError, derive, render
-from worksheet.parse import Apply, ListLit, Make, parse_program
+from worksheet.lang.parse import Apply, ListLit, Make, parse_program
 from worksheet.render.notation import TextNotation
 from worksheet.tensors import to_float
 

@@ -40,8 +40,8 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
     """An answer that may use the question's ``variables``, as an evaluated SymPy expression
     (``2(w*x+b-y)x`` → 2·x·(b + w·x − y)). One-line errors for everything the formula parser
     refuses, for operations like ``diff(…)``, and for names the question does not have."""
-    from .graph import _postorder
-    from .parse import Apply, Num, Var, parse_expression, tokenize
+    from .lang.graph import _postorder
+    from .lang.parse import Apply, Num, Var, parse_expression, tokenize
 
     try:
         _refuse_calculus(tokenize(text))
@@ -119,8 +119,8 @@ def _apply(item, args: list[Expr]) -> Expr:
 
 def read_number(text: str, where: str = "answer") -> Expr:
     """The value of an answer that must be a number (``-6``, ``0.25``, ``1/2``, ``-3*2``)."""
-    from .graph import constant
-    from .parse import parse_expression
+    from .lang.graph import constant
+    from .lang.parse import parse_expression
 
     try:
         return constant(parse_expression(text))

@@ -22,9 +22,9 @@ from sympy import Expr
 
 from . import tensors
 from .errors import WorksheetError
-from .graph import Graph, Let, build, constant
+from .lang.graph import Graph, Let, build, constant
 from .limits import MAX_FORMULA_CHARS
-from .parse import parse_expression, parse_source, tokenize, written_in_decimals
+from .lang.parse import parse_expression, parse_source, tokenize, written_in_decimals
 from .tensor_trace import TensorTrace, is_tensor_program, tensor_trace
 from .trace import Trace, trace
 

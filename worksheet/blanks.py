@@ -523,7 +523,7 @@ class _Carried:
 
     def _arguments(self, node) -> tuple[dict, tuple[str, ...]]:
         """The student's forward values of a node's inputs, by symbol."""
-        from .graph import symbol
+        from .lang.graph import symbol
 
         symbols, sources = {}, ()
         for name in dict.fromkeys(node.inputs):

@@ -13,7 +13,7 @@ from functools import cached_property
 
 from sympy import S
 
-from .graph import Node, symbol
+from .lang.graph import Node, symbol
 from .limits import MAX_DRAWN_ARROWS, MAX_FORM_DEPTH, MAX_FORM_OPS
 from .ops import RULES
 from .terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sympy import Symbol
 
-from .graph import Graph
+from .lang.graph import Graph
 from .ops import RULES
 
 PREFIX_CONSTANT = {"add", "sub", "mul", "div", "pow"}  # 2×, 1−: a number written before the symbol

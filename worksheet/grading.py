@@ -31,7 +31,7 @@ from pathlib import Path
 from .check import INVALID, Question, Verdict, question as asked
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
-from .parse import one_plain_line
+from .lang.parse import one_plain_line
 from .textfiles import read_text
 
 MAX_SUBMISSIONS_BYTES = 50_000_000

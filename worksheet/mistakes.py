@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sympy import Expr, S, Symbol
 
 from .forms import evaluate
-from .graph import Graph, Node
+from .lang.graph import Graph, Node
 from .ops import RULES
 from .sampling import Domain
 from .trace import expand

@@ -22,7 +22,7 @@ from . import tensor_document
 from .accents import Bar, Dot, PartialOf, Ratio, Update
 from .document import Document, Equations, Heading, Paragraph, Table, distinct
 from .forms import call, difference, power, product, substitute, total
-from .graph import symbol
+from .lang.graph import symbol
 from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from .modes import Modes
 from .numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE

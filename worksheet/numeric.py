@@ -32,7 +32,7 @@ from sympy import Expr, Rational, Symbol
 
 from .errors import WorksheetError
 from .forms import evaluate
-from .graph import Graph, symbol
+from .lang.graph import Graph, symbol
 from .ops import RULES
 from .ops.tensor import tensor_rule
 from .tensor_trace import TensorTrace

@@ -33,7 +33,7 @@ import sympy
 from .blanks import Policy
 from .errors import WorksheetError
 from .limits import MAX_PROGRAM_CHARS
-from .parse import one_plain_line
+from .lang.parse import one_plain_line
 from .textfiles import read_text
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
@@ -157,8 +157,8 @@ STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 def _problem(path: Path, number: int, table: dict) -> Problem:
     from .api import located, parse_names, parse_point, wrt_names
-    from .graph import build
-    from .parse import parse_program
+    from .lang.graph import build
+    from .lang.parse import parse_program
 
     here = f"{path}: problem {number}"
     unknown = sorted(set(table) - PROBLEM_KEYS)

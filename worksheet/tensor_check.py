@@ -28,7 +28,7 @@ from .arith.elements import Ball, to_arb
 from .check import CORRECT, INCORRECT, INVALID, TIME_LIMIT, Verdict
 from .deadline import TimeLimit, time_limit
 from .errors import WorksheetError
-from .parse import ListLit, Num, parse_expression
+from .lang.parse import ListLit, Num, parse_expression
 
 ANSWER = "answer__"  # the name the answer's value gets, as one more line of the program
 PRECISION = 256  # bits of the balls an answer is computed and compared with
@@ -151,7 +151,7 @@ def same_tensor(text: str, expected: np.ndarray) -> bool:
 
 def _numbers(ast: ListLit) -> tuple[np.ndarray, np.ndarray]:
     """A list answer's exact values and, for each element, its text (None: not a plain decimal)."""
-    from .graph import constant
+    from .lang.graph import constant
 
     value = np.asarray(constant(ast), dtype=object)
     texts = np.asarray(_texts(ast), dtype=object)

@@ -14,7 +14,7 @@ from .document import (
     Document, Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
     local, node_blocks, sections, seeds_note,
 )
-from .graph import Node, symbol
+from .lang.graph import Node, symbol
 from .ops.tensor import tensor_rule
 from .tensor_trace import TensorStep, TensorTrace
 from .tensors import is_exact

@@ -23,7 +23,7 @@ from .arith.balls import working
 from .arith.elements import Ball, magnitude_checked, to_arb
 from .arith.real import START
 from .errors import WorksheetError
-from .graph import Graph, Node
+from .lang.graph import Graph, Node
 from .limits import MAX_TENSOR_WORK
 from .ops import TENSOR_OPS
 from .ops.tensor import tensor_rule

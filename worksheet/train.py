@@ -23,9 +23,9 @@ import numpy as np
 from .api import located, point_of, decimal_inputs, parse_point
 from .arith import Refused
 from .errors import WorksheetError
-from .graph import Graph, build
+from .lang.graph import Graph, build
 from .limits import MAX_PROGRAM_CHARS
-from .parse import parse_source
+from .lang.parse import parse_source
 from .tensor_trace import backward, forward, infer_shapes, tensor_work
 from .tensors import as_array, elementwise, number, scalar
 

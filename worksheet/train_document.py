@@ -9,7 +9,7 @@ import numpy as np
 
 from . import document, tensor_document
 from .document import Document, Equations, Heading, Listing, Paragraph, Table
-from .graph import symbol
+from .lang.graph import symbol
 from .render.matrices import entry
 from .tensor_trace import TensorTrace
 from .terms import Chain, Difference, Equation, Form, Partial, Sum

@@ -187,7 +187,7 @@ def _negated_formula(arg: str) -> bool:
 def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None]:
     """The formula's text, and the file it came from (None for a formula typed inline); a
     syntax error is refused here, before SymPy is imported (a tenth of a second, not two)."""
-    from ..parse import parse_source
+    from ..lang.parse import parse_source
 
     text, filename = _read_source(formula)
     parse_source(text, filename, max_chars)

@@ -88,7 +88,7 @@ def nonzero(w):
 
 # the families register their rules on import (at the end: they build on Rule and rule)
 from . import arithmetic, elementary, activations, piecewise, tensor, softmax  # noqa: E402,F401
-from ..vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
+from ..lang.vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
 
 TENSOR_OPS = frozenset(op for op, r in RULES.items() if r.tensor)
 """The operations that exist only for tensors (``@``, ``.T``, the reductions, the losses)."""

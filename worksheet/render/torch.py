@@ -15,7 +15,7 @@ import sympy
 from sympy import Symbol
 
 from ..errors import WorksheetError
-from ..graph import Graph, Node
+from ..lang.graph import Graph, Node
 from ..ops import RULES
 from .templating import environment
 

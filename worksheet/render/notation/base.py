@@ -15,7 +15,7 @@ from ...terms import (
 )
 from ..matrices import is_rounded_tensor, terminating
 from ...forms import coefficient_and_factors, power, product
-from ...graph import symbol
+from ...lang.graph import symbol
 
 MAX_EXACT_CHARS = 16  # a rational longer than this is shown rounded
 NUMBERS = ("exact", "terminating", "decimal")

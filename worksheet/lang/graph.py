@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from sympy import Expr, Symbol
 
-from .errors import WorksheetError
-from .forms import evaluate
-from .limits import MAX_NODES
+from ..errors import WorksheetError
+from ..forms import evaluate
+from ..limits import MAX_NODES
 from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
-from .ops import RULES
-from . import tensors
-from .arith import OutsideDomain, Refused, settle, short_expression, short_text
+from ..ops import RULES
+from .. import tensors
+from ..arith import OutsideDomain, Refused, settle, short_expression, short_text
 
 Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")

@@ -26,8 +26,8 @@ import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import WorksheetError
-from .limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
+from ..errors import WorksheetError
+from ..limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
 from .vocabulary import ALIASES, FUNCTIONS, GREEK
 
 Pos = tuple[int, int]
