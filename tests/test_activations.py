@@ -159,7 +159,7 @@ def test_gelu_derivative_is_written_with_phi_in_every_notation():
     ("leaky_relu(x, 0.1)", "0.1 + 0.9*step(x)", "step(x)"),
 ])
 def test_check_judges_formula_answers_on_both_sides_of_the_kink(formula, right, wrong):
-    from worksheet.check import check
+    from worksheet.assess.check import check
 
     assert check(formula, right, wrt="x").verdict == "correct"
     assert check(formula, wrong, wrt="x").verdict == "incorrect"

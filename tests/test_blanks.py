@@ -1,4 +1,4 @@
-"""Grading a handout's blanks one by one, with error carried forward (worksheet.blanks).
+"""Grading a handout's blanks one by one, with error carried forward (worksheet.assess.blanks).
 
 The oracle is independent of the module: each problem's nodes are written here as sympy
 lambdas of their arguments; forward values, local derivatives (``sympy.diff``) and the reverse
@@ -12,8 +12,8 @@ import pytest
 import sympy
 from conftest import SAMPLES
 
-from worksheet import blanks
-from worksheet.blanks import Policy, grade_blanks, load_manifest
+from worksheet.assess import blanks
+from worksheet.assess.blanks import Policy, grade_blanks, load_manifest
 from worksheet.errors import WorksheetError
 
 SET = SAMPLES / "backprop_set.toml"

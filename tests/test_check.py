@@ -13,9 +13,9 @@ import pytest
 import sympy
 
 from conftest import SAMPLES, run_process
-from worksheet.check import Question, check
+from worksheet.assess.check import Question, check
 from worksheet.errors import WorksheetError
-from worksheet.sampling import guards, numeric, sample_points
+from worksheet.assess.sampling import guards, numeric, sample_points
 
 LOSS = "(w*x+b-y)**2"
 
@@ -116,7 +116,7 @@ def test_answers_may_use_the_programs_names():
 
 
 def test_time_limit_turns_a_slow_answer_into_invalid(monkeypatch):
-    import worksheet.check as module
+    import worksheet.assess.check as module
 
     question = Question("x**3", "x")
     monkeypatch.setattr(module, "TIME_LIMIT", 0.05)
@@ -321,7 +321,7 @@ def test_the_questions_own_work_is_not_counted_against_an_answer(monkeypatch):
     not make a short answer invalid ("took longer than 2 s")."""
     import time
 
-    from worksheet import check as module
+    from worksheet.assess import check as module
 
     monkeypatch.setattr(module, "TIME_LIMIT", 0.3)
     original = module.Question.samples

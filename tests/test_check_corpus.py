@@ -10,7 +10,7 @@ Two parts:
   `constant_factor`, `not_differentiated`, `wrong_variable`, `partial_domain`, `rounding`)
   are verified — both ways for the first four on symbolic answers: a code that holds must be
   listed, a listed code must hold;
-* the REAL test of `worksheet.check.check` over the corpus (skipped while that module
+* the REAL test of `worksheet.assess.check.check` over the corpus (skipped while that module
   cannot be imported).
 
 The oracle is test code: it may use SymPy's own parser on the corpus, which is trusted
@@ -406,7 +406,7 @@ def test_oracle_sees_the_near_misses():
     assert all(judge(c["index"]).verdict == "incorrect" for c in near)
 
 
-# ── the real thing: worksheet.check over the corpus ──────────────────────────
+# ── the real thing: worksheet.assess.check over the corpus ──────────────────────────
 
 
 def _forbidden_forms(case: dict, derivative: sympy.Expr, mode: str) -> list[str]:
@@ -445,7 +445,7 @@ def _alarm(signum, frame):
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_check(case):
-    module = pytest.importorskip("worksheet.check", reason="worksheet.check cannot be imported yet")
+    module = pytest.importorskip("worksheet.assess.check", reason="worksheet.assess.check cannot be imported yet")
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(30)
     try:

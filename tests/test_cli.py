@@ -210,3 +210,19 @@ def test_typeset_names_in_options_are_the_formulas_names(cli):
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["wrt"] == ["lambda"] and data["gradients"]["lambda"]["value"] == "4"
+
+
+def test_the_documented_python_api_is_importable_where_the_readme_says():
+    """The README's Python paths stay, whatever package a module moves to."""
+    from worksheet import derive, render
+    from worksheet.blanks import load_manifest
+    from worksheet.figure import draw
+    from worksheet.problems import load
+
+    readme = (ROOT / "README.md").read_text()
+    for path in ("worksheet.blanks.load_manifest", "worksheet.problems.load", "worksheet.figure.draw",
+                 "from worksheet import derive, render"):
+        assert path in readme, path
+    trace = derive("x*y", at="x=2,y=3")
+    assert "∂L/∂x" in render(trace, "txt") and draw("x*y", "x", "x=2,y=3").nodes
+    assert callable(load) and callable(load_manifest)

@@ -118,7 +118,7 @@ def test_bad_key_or_header_is_exit_2_and_nothing_written(cli, tmp_path):
 
 
 def test_report_is_written_whole_or_not_at_all(cli, tmp_path, monkeypatch):
-    import worksheet.grading as grading
+    import worksheet.assess.grading as grading
 
     report = tmp_path / "report.csv"
     calls = []

@@ -36,8 +36,8 @@ from test_oracle import (
 )
 from conftest import latex_available
 from worksheet import WorksheetError, derive, render
-from worksheet.numeric import TOLERANCE, agrees
-from worksheet.modes_document import verdict
+from worksheet.engine.numeric import TOLERANCE, agrees
+from worksheet.document.modes import verdict
 from worksheet.render.text import shown_width
 from worksheet.ops import RULES
 

@@ -312,7 +312,7 @@ def test_a_models_brief_worksheet_gives_every_gradient_as_central_differences_do
     """brief: one line ∂J/∂v per node; the params' lines agree with central differences (an
     oracle that knows nothing of the sweep) to 1e-6."""
     from worksheet.document import Equations
-    from worksheet.tensor_document import worksheet as model_worksheet
+    from worksheet.document.tensor import worksheet as model_worksheet
     from worksheet.terms import Partial
 
     trace = derive((SAMPLES / f"{name}.ws").read_text(), check_numeric=True)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES
-from worksheet.check import question
-from worksheet.tensor_check import TensorQuestion
+from worksheet.assess.check import question
+from worksheet.assess.tensor_check import TensorQuestion
 
 try:
     import torch

@@ -29,7 +29,7 @@ from conftest import ROOT, SAMPLES, run_process, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.render import render
-from worksheet.tensor_trace import TensorTrace
+from worksheet.engine.tensor_trace import TensorTrace
 from worksheet.tensors import to_float
 
 RTOL, ATOL = 1e-9, 1e-12

@@ -14,7 +14,7 @@ from conftest import SAMPLES
 from worksheet import WorksheetError
 from worksheet.render import render_training
 from worksheet.tensors import to_float
-from worksheet.train import train
+from worksheet.engine.train import train
 
 try:
     import torch

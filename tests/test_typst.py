@@ -19,7 +19,7 @@ from worksheet.render import render_training
 from worksheet.render.notation import TypstNotation, typst_name, typst_string
 from worksheet.render.typst import compile_pdf, escape, render as render_typ
 from worksheet.terms import Equation, Form, Number
-from worksheet.train import train
+from worksheet.engine.train import train
 
 SAMPLE_NAMES = sorted(p.name for p in SAMPLES.glob("*.ws"))
 HAS_POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdfinfo") is not None

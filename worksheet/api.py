@@ -25,8 +25,8 @@ from .errors import WorksheetError
 from .lang.graph import Graph, Let, build, constant
 from .limits import MAX_FORMULA_CHARS
 from .lang.parse import parse_expression, parse_source, tokenize, written_in_decimals
-from .tensor_trace import TensorTrace, is_tensor_program, tensor_trace
-from .trace import Trace, trace
+from .engine.tensor_trace import TensorTrace, is_tensor_program, tensor_trace
+from .engine.trace import Trace, trace
 
 Number = int | float | Fraction | Decimal | str | Expr
 
@@ -131,7 +131,7 @@ def _with_modes(result, mode: str | None, check_numeric: bool, formula: str, fil
     """The trace with forward mode, the adjoint trace or finite differences attached, if asked."""
     if mode is None and not check_numeric:
         return result
-    from .modes import attach
+    from .engine.modes import attach
 
     return located(lambda: attach(result, mode, check_numeric=check_numeric), formula, filename)
 

@@ -235,7 +235,7 @@ def train(
     _separate([program], {"--output": output})
     text, filename = _source(program, max_chars=MAX_PROGRAM_CHARS)
     from ..render import render_training
-    from ..train import train as run
+    from ..engine.train import train as run
 
     fmt = _format(format, output)
     if fmt not in formats.of("train"):
@@ -274,7 +274,7 @@ def handout(
           --key -o handouts
     """
     from ..handout import handout as build
-    from ..problems import draw, load
+    from ..handout.problems import draw, load
 
     problems = load(problem_set)
     if output.exists() and not output.is_dir():
@@ -315,7 +315,7 @@ def check(
       worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
     text, filename = _source(formula)
-    from ..check import question as asked
+    from ..assess.check import question as asked
     from ..render.check import render_check
 
     question = asked(text, wrt, at, filename=filename)
@@ -353,7 +353,7 @@ def grade(
       worksheet grade key.toml submissions.csv -o report.csv \\
           --totals totals.csv
     """
-    from ..grading import grade as run, load_key, read_submissions, report_csv, totals_csv
+    from ..assess.grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
     _separate([key, submissions], {"--output": output, "--totals": totals})
     for option, path in (("--output", output), ("--totals", totals)):

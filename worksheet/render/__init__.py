@@ -10,10 +10,11 @@ import sys
 import types
 from importlib import import_module
 
-from .. import formats, tensor_document
+from .. import formats
+from ..document import tensor as tensor_document
 from ..document import DETAILS, worksheet
-from ..tensor_trace import TensorTrace
-from ..trace import Trace
+from ..engine.tensor_trace import TensorTrace
+from ..engine.trace import Trace
 
 FORMATS = {name: (f.module, f.description) for name, f in formats.of("derive").items()}
 """derive's formats: name → (renderer module, what it is), from the one table ``worksheet.formats``."""
@@ -51,7 +52,7 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
     if format in ("json", "torch"):
         return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
     if trace.modes is not None:  # --mode, --check-numeric
-        from ..modes_document import worksheet as with_modes
+        from ..document.modes import worksheet as with_modes
 
         document = with_modes(trace, detail=detail, numbers=shown)
     else:
@@ -78,7 +79,7 @@ def render_training(training, format: str = "md", *, digits: int = 6, numbers: s
         raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
     if format == "json":
         return import_module(".json", __name__).render_training(training)
-    from ..train_document import training_document
+    from ..document.training import training_document
 
     document = training_document(training, digits=digits,
                                  numbers=numbers_shown(numbers, training.decimal_inputs))

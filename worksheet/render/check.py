@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..arith import exact_text
-from ..check import SCHEMA, Question, Verdict
+from ..assess.check import SCHEMA, Question, Verdict
 
 
 def render_check(question: Question, answer: str, verdict: Verdict, fmt: str) -> str:

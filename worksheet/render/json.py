@@ -11,9 +11,9 @@ from fractions import Fraction
 import sympy
 from sympy import Expr
 
-from ..tensor_trace import TensorStep, TensorTrace
+from ..engine.tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
-from ..trace import Step, Trace
+from ..engine.trace import Step, Trace
 from ..arith import as_float, exact_text, expression_text
 from ..arith.elements import Ball
 from ..limits import PRECISION

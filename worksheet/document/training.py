@@ -7,13 +7,14 @@ import re
 
 import numpy as np
 
-from . import document, tensor_document
-from .document import Document, Equations, Heading, Listing, Paragraph, Table
-from .lang.graph import symbol
-from .render.matrices import entry
-from .tensor_trace import TensorTrace
-from .terms import Chain, Difference, Equation, Form, Partial, Sum
-from .train import Training
+from .. import document
+from . import tensor as tensor_document
+from . import Document, Equations, Heading, Listing, Paragraph, Table
+from ..lang.graph import symbol
+from ..render.matrices import entry
+from ..engine.tensor_trace import TensorTrace
+from ..terms import Chain, Difference, Equation, Form, Partial, Sum
+from ..engine.train import Training
 
 INLINE = 4  # a vector or matrix with at most this many elements is written out in the table
 

@@ -37,14 +37,14 @@ from sympy import Expr, Symbol
 
 from .answers import (is_off_in_its_last_digit, is_rounded_too_far, read_expression, rounding_allowance,
                       same_number)
-from .arith import Refused, settle, short_expression
-from .deadline import TimeLimit, time_limit
-from .errors import WorksheetError
-from .forms import evaluate
-from .limits import MAX_CHECKED_OPERATIONS
+from ..arith import Refused, settle, short_expression
+from ..deadline import TimeLimit, time_limit
+from ..errors import WorksheetError
+from ..forms import evaluate
+from ..limits import MAX_CHECKED_OPERATIONS
 from .mistakes import Chain, mistakes
 from .sampling import COMPARE_BITS, both_sides, close, guards, numeric, sample_points
-from .trace import defined_somewhere
+from ..engine.trace import defined_somewhere
 
 SCHEMA = "worksheet.check/1"
 TIME_LIMIT = 2.0  # seconds per answer
@@ -83,8 +83,8 @@ class Question:
 
     def __init__(self, formula: str, wrt: str, at: str | Mapping | None = None, *,
                  filename: str | None = None, target: str | None = None):
-        from .api import given_values, parse_names, parse_point, program_graph, wrt_names
-        from .tensor_trace import is_tensor_program
+        from ..api import given_values, parse_names, parse_point, program_graph, wrt_names
+        from ..engine.tensor_trace import is_tensor_program
 
         graph = program_graph(formula, filename=filename, target=target)
         _check_size(graph)
@@ -305,7 +305,7 @@ class Question:
     def _partial(self, points, answers, correct, expr) -> str:
         """Feedback for an answer right on part of the domain only ("" when it is not): where
         it agrees with a derivative that is not 0 there, or on one side of a kink."""
-        from .render.notation import TextNotation
+        from ..render.notation import TextNotation
 
         agree = [close(a, c) for a, c in zip(answers, correct)]
         if all(agree) or not any(agree):
@@ -327,7 +327,7 @@ class Question:
     def _where(self, point, names=None) -> str:
         """``w = 1.37, x = −0.62``: the variables of a point that ``at`` does not fix (``names``:
         these instead); a value given with --at as a decimal where it ends (x = 1.35, not 27/20)."""
-        from .render.notation import TextNotation
+        from ..render.notation import TextNotation
 
         notation = TextNotation(numbers="terminating")
         names = names or [s for s in point if s not in self.explicit] or list(point)

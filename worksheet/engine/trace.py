@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, S, Symbol
 
-from .errors import WorksheetError
-from .forms import evaluate, fits, product, put_in, substitute, total
-from .lang.graph import Graph, Node
-from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
-from .ops import RULES
-from .arith import OutsideDomain, Real, Refused, plus, settle, short_expression, short_text, times
+from ..errors import WorksheetError
+from ..forms import evaluate, fits, product, put_in, substitute, total
+from ..lang.graph import Graph, Node
+from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
+from ..ops import RULES
+from ..arith import OutsideDomain, Real, Refused, plus, settle, short_expression, short_text, times
 
 
 @dataclass(frozen=True)

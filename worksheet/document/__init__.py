@@ -13,11 +13,11 @@ from functools import cached_property
 
 from sympy import S
 
-from .lang.graph import Node, symbol
-from .limits import MAX_DRAWN_ARROWS, MAX_FORM_DEPTH, MAX_FORM_OPS
-from .ops import RULES
-from .terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401
-from .trace import Step, Trace
+from ..lang.graph import Node, symbol
+from ..limits import MAX_DRAWN_ARROWS, MAX_FORM_DEPTH, MAX_FORM_OPS
+from ..ops import RULES
+from ..terms import Chain, Equation, Form, Number, Ones, Partial, Shown, Sum, plugged  # noqa: F401
+from ..engine.trace import Step, Trace
 
 # ── blocks ───────────────────────────────────────────────────────────────────────────────
 
@@ -394,13 +394,13 @@ def _key(side):
     return side
 
 
-# ── several outputs, auxiliary outputs, stop_gradient (shared with tensor_document) ──────
+# ── several outputs, auxiliary outputs, stop_gradient (shared with document.tensor) ──────
 
 
 def graph_figure(trace, numbers: str = "exact") -> list:
     """The graph as a figure: each arrow with its value and the gradient flowing back along it;
     a graph of more than MAX_DRAWN_ARROWS arrows is named, not drawn."""
-    from .figure import figure, uses
+    from ..figure import figure, uses
 
     arrows = sum(1 for _ in uses(trace.graph))
     if arrows > MAX_DRAWN_ARROWS:

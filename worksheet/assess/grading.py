@@ -29,10 +29,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from .check import INVALID, Question, Verdict, question as asked
-from .errors import WorksheetError
-from .limits import MAX_PROGRAM_CHARS
-from .lang.parse import one_plain_line
-from .textfiles import read_text
+from ..errors import WorksheetError
+from ..limits import MAX_PROGRAM_CHARS
+from ..lang.parse import one_plain_line
+from ..textfiles import read_text
 
 MAX_SUBMISSIONS_BYTES = 50_000_000
 MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
@@ -212,7 +212,7 @@ def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = 
 
 def _toml_key(path: Path, text: str, on_question) -> TomlKey:
     where = str(path)
-    from .problems import read_toml
+    from ..handout.problems import read_toml
 
     data = read_toml(text, where, ("title", "question"))
     tables = data.get("question")
@@ -236,7 +236,7 @@ def _toml_key(path: Path, text: str, on_question) -> TomlKey:
 
 
 def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Fraction]:
-    from .problems import _exact, _program_file, _string, names_text, point_text
+    from ..handout.problems import _exact, _program_file, _string, names_text, point_text
 
     here = f"{path}: question {number}"
     unknown = sorted(set(table) - QUESTION_KEYS)
@@ -335,7 +335,7 @@ def _toml_submissions(text: str, where: str) -> list[Submission]:
         [answers]
         1 = "-6"        # blank number = the value (a number or a text)
     """
-    from .problems import read_toml
+    from ..handout.problems import read_toml
 
     data = read_toml(text, where, ("student", "variant", "answers"))
     student, variant, answers = data.get("student"), data.get("variant", ""), data.get("answers")

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from sympy import Expr, S, Symbol
 
-from .forms import evaluate
-from .lang.graph import Graph, Node
-from .ops import RULES
+from ..forms import evaluate
+from ..lang.graph import Graph, Node
+from ..ops import RULES
 from .sampling import Domain
-from .trace import expand
+from ..engine.trace import expand
 
 MAX_OPERATIONS = 80
 """Beyond this many operations only the cheap mistakes (another variable, no derivative) are tried."""
@@ -88,7 +88,7 @@ class Chain:
 
     def text(self, name: str) -> str:
         """A node as the user wrote it, in the inputs (``w·x + b − y``)."""
-        from .render.notation import TextNotation
+        from ..render.notation import TextNotation
 
         symbol = Symbol(name, real=True)
         return TextNotation().doprint(self.shown.get(symbol, symbol) or symbol)

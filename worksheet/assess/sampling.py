@@ -26,8 +26,8 @@ import sympy
 from flint import arb
 from sympy import Expr, Symbol
 
-from .arith import Refused, certify, certify_once
-from .functions import Defined, relu
+from ..arith import Refused, certify, certify_once
+from ..functions import Defined, relu
 
 COMPARE_BITS = 128
 """Every value at a sample point is certified to this relative accuracy (about 38 digits)."""

@@ -19,7 +19,7 @@ import mpmath
 import sympy
 from sympy import Expr, Rational, Symbol
 
-from .errors import WorksheetError
+from ..errors import WorksheetError
 
 MIN_DIGITS = 3
 """A decimal answer with at least this many significant digits may be the value rounded."""
@@ -40,8 +40,8 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
     """An answer that may use the question's ``variables``, as an evaluated SymPy expression
     (``2(w*x+b-y)x`` → 2·x·(b + w·x − y)). One-line errors for everything the formula parser
     refuses, for operations like ``diff(…)``, and for names the question does not have."""
-    from .lang.graph import _postorder
-    from .lang.parse import Apply, Num, Var, parse_expression, tokenize
+    from ..lang.graph import _postorder
+    from ..lang.parse import Apply, Num, Var, parse_expression, tokenize
 
     try:
         _refuse_calculus(tokenize(text))
@@ -96,9 +96,9 @@ def _as_product(name: str, variables: Collection[str]) -> str | None:
 
 def _apply(item, args: list[Expr]) -> Expr:
     """One operation of the answer, evaluated as SymPy would (exact, sizes checked)."""
-    from .forms import evaluate
-    from .ops import RULES
-    from .arith import OutsideDomain, Refused, settle
+    from ..forms import evaluate
+    from ..ops import RULES
+    from ..arith import OutsideDomain, Refused, settle
 
     rule = RULES[item.op]
     if rule.tensor:
@@ -119,8 +119,8 @@ def _apply(item, args: list[Expr]) -> Expr:
 
 def read_number(text: str, where: str = "answer") -> Expr:
     """The value of an answer that must be a number (``-6``, ``0.25``, ``1/2``, ``-3*2``)."""
-    from .lang.graph import constant
-    from .lang.parse import parse_expression
+    from ..lang.graph import constant
+    from ..lang.parse import parse_expression
 
     try:
         return constant(parse_expression(text))
@@ -175,7 +175,7 @@ def _within(value: Expr, expected: Expr, allowance: Rational) -> bool:
 
 def _certified(value: Expr):
     """``value`` as an mpmath number certified to EXACT_BITS + 20 bits (None: undefined)."""
-    from .arith import Refused, certify
+    from ..arith import Refused, certify
 
     try:
         ball = certify(value, EXACT_BITS + 20)

@@ -18,21 +18,21 @@ import sympy
 from flint import arb
 from sympy import Expr, Symbol
 
-from .arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall, short_expression
-from .arith.balls import working
-from .arith.elements import Ball, magnitude_checked, to_arb
-from .arith.real import START
-from .errors import WorksheetError
-from .lang.graph import Graph, Node
-from .limits import MAX_TENSOR_WORK
-from .ops import TENSOR_OPS
-from .ops.tensor import tensor_rule
-from .tensors import (
+from ..arith import CARRIED_BITS, MAX_PRECISION, Imprecise, TooSmall, short_expression
+from ..arith.balls import working
+from ..arith.elements import Ball, magnitude_checked, to_arb
+from ..arith.real import START
+from ..errors import WorksheetError
+from ..lang.graph import Graph, Node
+from ..limits import MAX_TENSOR_WORK
+from ..ops import TENSOR_OPS
+from ..ops.tensor import tensor_rule
+from ..tensors import (
     OutsideDomain, ShapeError, TooLarge, as_array, check_size, describe_shape, full, number, scalar,
     shape_text, tidy_all,
 )
-from .forms import product, substitute, total
-from .terms import Chain, Form, Partial, Sum, Tensor
+from ..forms import product, substitute, total
+from ..terms import Chain, Form, Partial, Sum, Tensor
 from .trace import expand, stopped
 
 Shape = tuple[int, ...]

@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .document import (
+from . import (
     Document, Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
     local, node_blocks, sections, seeds_note,
 )
-from .lang.graph import Node, symbol
-from .ops.tensor import tensor_rule
-from .tensor_trace import TensorStep, TensorTrace
-from .tensors import is_exact
-from .terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
+from ..lang.graph import Node, symbol
+from ..ops.tensor import tensor_rule
+from ..engine.tensor_trace import TensorStep, TensorTrace
+from ..tensors import is_exact
+from ..terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
 
 
 def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", numbers: str = "exact",

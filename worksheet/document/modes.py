@@ -17,19 +17,19 @@ from __future__ import annotations
 import numpy as np
 from sympy import Abs, Expr, Function, Max, Pow, Rational, S
 
-from . import document as scalar_document
-from . import tensor_document
-from .accents import Bar, Dot, PartialOf, Ratio, Update
-from .document import Document, Equations, Heading, Paragraph, Table, distinct
-from .forms import call, difference, power, product, substitute, total
-from .lang.graph import symbol
-from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
-from .modes import Modes
-from .numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE
-from .ops import RULES
-from .tensor_trace import TensorTrace
-from .terms import Equation, Form, Number, Partial, Shown, Tensor
-from .trace import Trace
+from .. import document as scalar_document
+from . import tensor as tensor_document
+from ..accents import Bar, Dot, PartialOf, Ratio, Update
+from . import Document, Equations, Heading, Paragraph, Table, distinct
+from ..forms import call, difference, power, product, substitute, total
+from ..lang.graph import symbol
+from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
+from ..engine.modes import Modes
+from ..engine.numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE
+from ..ops import RULES
+from ..engine.tensor_trace import TensorTrace
+from ..terms import Equation, Form, Number, Partial, Shown, Tensor
+from ..engine.trace import Trace
 
 AGREES, DIFFERS = "agrees", "DIFFERS"
 TOLERANCE_STEP = Rational(1, round(1 / TOLERANCE))  # 10⁻⁶, as the check's relative tolerance

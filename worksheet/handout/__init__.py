@@ -15,11 +15,11 @@ import json
 import sympy
 from sympy import S
 
-from . import formats
-from . import tensor_document as model
-from .tensor_document import shown
-from .tensor_trace import TensorTrace
-from .document import (
+from .. import formats
+from ..document import tensor as model
+from ..document.tensor import shown
+from ..engine.tensor_trace import TensorTrace
+from ..document import (
     Document,
     Equations,
     Heading,
@@ -30,9 +30,9 @@ from .document import (
     path,
     worksheet,
 )
-from .lang.parse import written_in_decimals
+from ..lang.parse import written_in_decimals
 from .problems import Drawn, ProblemSet
-from .terms import Blank, Chain, Equation, Form, Number, Partial, Space, Sum
+from ..terms import Blank, Chain, Equation, Form, Number, Partial, Space, Sum
 
 FORMATS = tuple(formats.of("handout"))
 MANIFEST_SCHEMA = "worksheet.handout/1"
@@ -247,7 +247,7 @@ def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: s
             on_file=None, numbers: str = "auto") -> tuple[dict[str, str | bytes], str]:
     """Every file of the handout, by file name (nothing written), and the manifest's text;
     ``numbers`` auto, exact or decimal, as for ``render``."""
-    from .render import numbers_shown, render_document
+    from ..render import numbers_shown, render_document
 
     shown = numbers_shown(numbers, decimal_inputs(problem_set))
     files: dict[str, str | bytes] = {}

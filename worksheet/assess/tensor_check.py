@@ -23,12 +23,12 @@ import numpy as np
 from flint import arb
 
 from .answers import rounding_allowance
-from .arith.balls import working
-from .arith.elements import Ball, to_arb
+from ..arith.balls import working
+from ..arith.elements import Ball, to_arb
 from .check import CORRECT, INCORRECT, INVALID, TIME_LIMIT, Verdict
-from .deadline import TimeLimit, time_limit
-from .errors import WorksheetError
-from .lang.parse import ListLit, Num, parse_expression
+from ..deadline import TimeLimit, time_limit
+from ..errors import WorksheetError
+from ..lang.parse import ListLit, Num, parse_expression
 
 ANSWER = "answer__"  # the name the answer's value gets, as one more line of the program
 PRECISION = 256  # bits of the balls an answer is computed and compared with
@@ -42,7 +42,7 @@ class TensorQuestion:
 
     def __init__(self, formula: str, wrt: str, at=None, *, filename: str | None = None,
                  target: str | None = None):
-        from .api import derive, parse_names
+        from ..api import derive, parse_names
 
         names = parse_names(wrt, "--wrt")
         if len(names) != 1:
@@ -88,8 +88,8 @@ class TensorQuestion:
     def _computed(self, text: str) -> np.ndarray:
         """The answer's value at the program's values: the program with ``answer__ = …`` as its
         last line, computed forward (no name outside the program, no value but the program's)."""
-        from .api import program_graph
-        from .tensor_trace import forward
+        from ..api import program_graph
+        from ..engine.tensor_trace import forward
 
         graph = program_graph(self.formula + f"\n{ANSWER} = {text}", filename=self.filename or "answer",
                               target=ANSWER)
@@ -151,7 +151,7 @@ def same_tensor(text: str, expected: np.ndarray) -> bool:
 
 def _numbers(ast: ListLit) -> tuple[np.ndarray, np.ndarray]:
     """A list answer's exact values and, for each element, its text (None: not a plain decimal)."""
-    from .lang.graph import constant
+    from ..lang.graph import constant
 
     value = np.asarray(constant(ast), dtype=object)
     texts = np.asarray(_texts(ast), dtype=object)
@@ -228,8 +228,8 @@ def _index(i: tuple) -> str:
 
 def is_model(formula: str, at=None, *, filename: str | None = None, target: str | None = None) -> bool:
     """Is this question about a model (a program with vectors or matrices)?"""
-    from .api import given_values, parse_point, program_graph
-    from .tensor_trace import is_tensor_program
+    from ..api import given_values, parse_point, program_graph
+    from ..engine.tensor_trace import is_tensor_program
 
     graph = program_graph(formula, filename=filename, target=target)
     return is_tensor_program(graph, given_values(graph, parse_point(at) if at is not None else {}))

@@ -20,14 +20,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from .api import located, point_of, decimal_inputs, parse_point
-from .arith import Refused
-from .errors import WorksheetError
-from .lang.graph import Graph, build
-from .limits import MAX_PROGRAM_CHARS
-from .lang.parse import parse_source
+from ..api import located, point_of, decimal_inputs, parse_point
+from ..arith import Refused
+from ..errors import WorksheetError
+from ..lang.graph import Graph, build
+from ..limits import MAX_PROGRAM_CHARS
+from ..lang.parse import parse_source
 from .tensor_trace import backward, forward, infer_shapes, tensor_work
-from .tensors import as_array, elementwise, number, scalar
+from ..tensors import as_array, elementwise, number, scalar
 
 MAX_TRAIN_STEPS = 100_000
 """More SGD steps (epochs × samples) than this are refused."""
@@ -263,7 +263,7 @@ def _prediction_node(graph: Graph, given: set[str]) -> str:
 
 def _explained(source, graph, start, steps, count, filename) -> tuple:
     """Worksheets of the first ``count`` steps, at the values each step started from."""
-    from .api import derive
+    from ..api import derive
 
     explained = []
     params = {p: start[p] for p in graph.params}

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, S, Symbol
 
-from .accents import Dot
-from .forms import evaluate, fits, product, substitute, total
-from .lang.graph import Node, symbol
-from .limits import MAX_FORM_DEPTH, MAX_FORM_OPS
-from .ops import RULES
+from ..accents import Dot
+from ..forms import evaluate, fits, product, substitute, total
+from ..lang.graph import Node, symbol
+from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
+from ..ops import RULES
 from .trace import Trace, settled
 
 

@@ -30,18 +30,18 @@ import sympy
 from flint import arb
 from sympy import Expr, Rational, Symbol
 
-from .errors import WorksheetError
-from .forms import evaluate
-from .lang.graph import Graph, symbol
-from .ops import RULES
-from .ops.tensor import tensor_rule
+from ..errors import WorksheetError
+from ..forms import evaluate
+from ..lang.graph import Graph, symbol
+from ..ops import RULES
+from ..ops.tensor import tensor_rule
 from .tensor_trace import TensorTrace
-from .tensors import ShapeError, as_array, number, scalar
+from ..tensors import ShapeError, as_array, number, scalar
 from .trace import Trace, expand
-from .arith import Imprecise, Refused, certify, settle
-from .arith.balls import exact_ball, working
-from .arith.elements import Ball
-from .arith.real import START
+from ..arith import Imprecise, Refused, certify, settle
+from ..arith.balls import exact_ball, working
+from ..arith.elements import Ball
+from ..arith.real import START
 
 RELATIVE_STEP = Rational(1, 10**12)
 """The step a worksheet states, h ≈ RELATIVE_STEP·max(1, |x|) (it is the power of 2 below)."""

@@ -21,10 +21,10 @@ import sympy
 from flint import arb
 from sympy import Expr, S
 
-from .arith import CARRIED_BITS, certify, settle
-from .errors import WorksheetError
+from ..arith import CARRIED_BITS, certify, settle
+from ..errors import WorksheetError
 from .forward import ForwardTrace, forward_mode
-from .functions import to_sympy
+from ..functions import to_sympy
 from .numeric import Estimate, scalar_estimates, tensor_estimates
 from .tensor_trace import TensorTrace
 from .trace import Trace
