@@ -638,6 +638,8 @@ FUNCTIONS: dict[str, tuple[Callable, Callable]] = {  # name: (oracle, guards of 
     "elu": (elu_oracle, lambda u: [Guard("kink", u), Guard("small", u)]),
     "leaky_relu": (leaky_relu_oracle, lambda u: [Guard("kink", u)]),
     "gelu": (gelu_oracle, lambda u: [Guard("small", u)]),
+    "normal_cdf": (lambda u: (1 + sympy.erf(u / sqrt(2))) / 2, lambda u: [Guard("small", u)]),
+    "normal_pdf": (lambda u: exp(-u**2 / 2) / sqrt(2 * sympy.pi), lambda u: [Guard("small", u)]),
 }
 WRITTEN = {"leaky_relu": "leaky_relu({}, 0.2)"}  # how a call is written, where not f(u)
 

@@ -146,6 +146,7 @@ ACTIVATIONS = {
     "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "softplus": F.softplus,
     "exp": torch.exp, "abs": torch.abs, "sin": torch.sin, "cos": torch.cos,
     "silu": F.silu, "elu": F.elu, "gelu": F.gelu, "leaky_relu": lambda z: F.leaky_relu(z, 0.2),
+    "normal_cdf": torch.special.ndtr, "normal_pdf": lambda z: torch.exp(-z ** 2 / 2) / math.sqrt(2 * math.pi),
 }
 WRITTEN = {"leaky_relu": "leaky_relu({}, 0.2)"}  # how a call is written, where not f(z)
 BOUNDED = ("sigmoid", "tanh", "sin")  # for outputs that may be large

@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from ..errors import WorksheetError
 from ..limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
-from .vocabulary import ALIASES, FUNCTIONS, GREEK
+from .vocabulary import ALIASES, CALLED, FUNCTIONS, GREEK
 
 Pos = tuple[int, int]
 
@@ -451,7 +451,7 @@ class Parser:
         return Var(token.text, token.pos)
 
     def call(self, token: Token) -> Ast:
-        function = ALIASES.get(token.text, token.text)
+        function = ALIASES.get(token.text) or CALLED.get(token.text, token.text)
         if function not in FUNCTIONS:
             known = ", ".join(sorted(set(FUNCTIONS) | set(ALIASES)))
             hint = f"write {token.text}*(…) to multiply; " if token.text not in KEYWORDS else ""

@@ -6,13 +6,17 @@ that its callable rules are exactly these."""
 FUNCTIONS: dict[str, int] = {
     "stop_gradient": 1, "exp": 1, "log": 1, "sqrt": 1, "sin": 1, "cos": 1, "tan": 1, "sinh": 1,
     "cosh": 1, "tanh": 1, "sigmoid": 1, "relu": 1, "softplus": 1, "silu": 1, "elu": 1, "leaky_relu": 2,
-    "gelu": 1, "abs": 1, "sign": 1, "step": 1,
+    "gelu": 1, "normal_cdf": 1, "normal_pdf": 1, "abs": 1, "sign": 1, "step": 1,
     "max": 2, "min": 2, "sum": 1, "mean": 1, "sumsq": 1, "mse": 2, "bce_with_logits": 2,
     "cross_entropy": 2, "softmax": 1, "log_softmax": 1, "logsumexp": 1,
 }
 """The functions a formula may call, with their number of arguments."""
 
 ALIASES = {"ln": "log", "detach": "stop_gradient", "sgn": "sign", "heaviside": "step"}
+
+CALLED = {"Phi": "normal_cdf", "phi": "normal_pdf"}
+"""Names that are a function only when called: Φ(z) and φ(z), as gelu′ is printed, while a
+bare φ (phi) stays a variable, an angle say."""
 
 GREEK = dict(zip(
     "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",

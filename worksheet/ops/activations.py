@@ -73,16 +73,21 @@ class Activation(Defines, Rule):
         return self.derivative(i, *u)
 
 
-# ── the standard normal distribution (gelu's parts; not callable in formulas) ────────────
+# ── the standard normal distribution (gelu's parts; Φ(z) and φ(z) in formulas and answers) ─
 
 SQRT2, SQRT_2PI = math.sqrt(2), math.sqrt(2 * math.pi)
 
 
-class NormalCdf(Defines):
-    """Φ(z) = (1 + erf(z/√2))/2, the standard normal distribution function;   Φ′(z) = φ(z).
-    Computed as erfc(−z/√2)/2, which keeps its digits for z ≪ 0."""
+@rule
+class NormalCdf(Activation):
+    """v = Φ(u) = (1 + erf(u/√2))/2, the standard normal distribution function (``normal_cdf``,
+    or ``Φ(u)``, ``Phi(u)`` as gelu′ is printed);   ∂v/∂u = φ(u).
+    Computed as erfc(−u/√2)/2, which keeps its digits for u ≪ 0."""
 
-    op, latex = "Phi", r"\Phi"
+    op, title, latex = "normal_cdf", "standard normal distribution function", r"\Phi"
+    symbol = "Φ"
+    torch = "torch.special.ndtr({0})"
+    rule_name = "chain rule, Φ′ = φ"
 
     def exact(self, z):
         return S.Half if z.is_zero else None
@@ -101,11 +106,22 @@ class NormalCdf(Defines):
             return math.erfc(-u / SQRT2) / 2
         return Fraction(1, 2) if u == 0 else elements._ball(self.ball, u, self.function)
 
+    def slope(self, i, u):
+        return DENSITY.value(u)
 
-class NormalPdf(Defines):
-    """φ(z) = e^(−z²/2)/√(2π), the standard normal density;   φ′(z) = −z·φ(z)."""
 
-    op, latex = "phi", r"\varphi"
+@rule
+class NormalPdf(Activation):
+    """v = φ(u) = e^(−u²/2)/√(2π), the standard normal density (``normal_pdf``, or ``φ(u)``,
+    ``phi(u)``);   ∂v/∂u = −u·φ(u)."""
+
+    op, title, latex = "normal_pdf", "standard normal density", r"\varphi"
+    symbol = "φ"
+    torch = "torch.exp(-({0}) ** 2 / 2) / (2 * torch.pi) ** 0.5"
+    rule_name = "chain rule, φ′(u) = −u·φ(u)"
+
+    def exact(self, z):
+        return 1 / sqrt(2 * pi) if z.is_zero else None
 
     def derivative(self, i, z):
         return product(-1, z, call(NormalPdf.function, z))
@@ -121,8 +137,11 @@ class NormalPdf(Defines):
             return elements.finite(lambda x: math.exp(-x * x / 2), u) / SQRT_2PI
         return elements._ball(self.ball, u, self.function)
 
+    def slope(self, i, u):
+        return -u * self.value(u)
 
-PHI, DENSITY = NormalCdf(), NormalPdf()
+
+PHI, DENSITY = RULES["normal_cdf"], RULES["normal_pdf"]
 
 
 # ── the activations ──────────────────────────────────────────────────────────────────────

@@ -93,10 +93,10 @@ class TextNotation(_OneLine):
     def _print_sigmoid(self, expr):
         return self.call("σ", expr.args)
 
-    def _print_Phi(self, expr):
+    def _print_normal_cdf(self, expr):
         return self.call("Φ", expr.args)
 
-    def _print_phi(self, expr):
+    def _print_normal_pdf(self, expr):
         return self.call("φ", expr.args)
 
     def _print_Abs(self, expr):

@@ -14,6 +14,7 @@ TYPST_GREEK = frozenset(
     "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma "
     "Tau Upsilon Phi Chi Psi Omega".split()
 )
+TYPST_SYMBOLS = {"sigma": "sigma", "H": "H", "normal_cdf": "Phi", "normal_pdf": "phi"}  # written as symbols
 TYPST_OPERATORS = frozenset("sin cos tan sinh cosh tanh exp ln max min".split())  # Typst's own
 TYPST_ENTRY = {"−": "-", "⋯": "dots.c", "⋮": "dots.v", "⋱": "dots.down"}
 
@@ -190,7 +191,8 @@ class TypstNotation(_OneLine):
     def apply(self, name: str, args: list[str]) -> str:
         if name == "sumsq":
             return f"norm({args[0]})^2"
-        if name in TYPST_OPERATORS or name in ("sigma", "H", "Phi", "phi"):
+        name = TYPST_SYMBOLS.get(name, name)
+        if name in TYPST_OPERATORS or name in TYPST_SYMBOLS.values():
             head = name
         else:
             head = f"op({typst_string(name)})"
