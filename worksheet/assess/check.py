@@ -82,11 +82,11 @@ class Question:
     the exact value there."""
 
     def __init__(self, formula: str, wrt: str, at: str | Mapping | None = None, *,
-                 filename: str | None = None, target: str | None = None):
+                 filename: str | None = None, target: str | None = None, graph=None):
         from ..api import given_values, parse_names, parse_point, program_graph, wrt_names
         from ..engine.tensor_trace import is_tensor_program
 
-        graph = program_graph(formula, filename=filename, target=target)
+        graph = graph or program_graph(formula, filename=filename, target=target)  # (built once by question)
         _check_size(graph)
         names = parse_names(wrt, "--wrt")
         if len(names) != 1:
@@ -339,10 +339,13 @@ def question(formula: str, wrt: str, at: str | Mapping | None = None, *, filenam
              target: str | None = None):
     """The question answers are judged against: a formula's ``Question``, or for a model (a
     program with vectors or matrices) a ``tensor_check.TensorQuestion``, whose answers are too."""
+    from ..api import program_graph
     from .tensor_check import TensorQuestion, is_model
 
-    kind = TensorQuestion if is_model(formula, at, filename=filename, target=target) else Question
-    return kind(formula, wrt, at, filename=filename, target=target)
+    graph = program_graph(formula, filename=filename, target=target)
+    if is_model(graph, at):
+        return TensorQuestion(formula, wrt, at, filename=filename, target=target)
+    return Question(formula, wrt, at, filename=filename, target=target, graph=graph)
 
 
 def check(question_text: str, answer: str, *, wrt: str, at: str | Mapping | None = None,

@@ -226,10 +226,9 @@ def _index(i: tuple) -> str:
     return "[" + ", ".join(str(k) for k in i) + "]"
 
 
-def is_model(formula: str, at=None, *, filename: str | None = None, target: str | None = None) -> bool:
-    """Is this question about a model (a program with vectors or matrices)?"""
-    from ..api import given_values, parse_point, program_graph
+def is_model(graph, at=None) -> bool:
+    """Is the question of ``graph`` about a model (a program with vectors or matrices)?"""
+    from ..api import given_values, parse_point
     from ..engine.tensor_trace import is_tensor_program
 
-    graph = program_graph(formula, filename=filename, target=target)
     return is_tensor_program(graph, given_values(graph, parse_point(at) if at is not None else {}))
