@@ -338,7 +338,9 @@ def test_hostile_manifest_texts_are_refused_in_one_line(tmp_path, text, message)
 
 
 def test_huge_manifest_is_refused_before_reading(manifest_path, monkeypatch, tmp_path):
-    monkeypatch.setattr(blanks, "MAX_MANIFEST_BYTES", 1000)
+    from worksheet.assess import manifest
+
+    monkeypatch.setattr(manifest, "MAX_MANIFEST_BYTES", 1000)
     with pytest.raises(WorksheetError, match="larger than 1,000 bytes"):
         load_manifest(manifest_path)
     with pytest.raises(WorksheetError, match="no-such"):

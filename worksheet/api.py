@@ -24,7 +24,8 @@ from . import tensors
 from .errors import WorksheetError
 from .lang.graph import Graph, Let, build, constant
 from .limits import MAX_FORMULA_CHARS
-from .lang.parse import parse_expression, parse_source, tokenize, written_in_decimals
+from .lang.parse import parse_expression, parse_source
+from .lang.tokens import tokenize, written_in_decimals
 from .engine.tensor_trace import TensorTrace, is_tensor_program, tensor_trace
 from .engine.trace import Trace, trace
 

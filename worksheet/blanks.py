@@ -1,4 +1,4 @@
 """The documented path of ``load_manifest`` (``worksheet.blanks.load_manifest``): the module is
-``assess/blanks.py``."""
+``assess/manifest.py``."""
 
-from .assess.blanks import load_manifest  # noqa: F401
+from .assess.manifest import load_manifest  # noqa: F401

@@ -41,7 +41,8 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
     (``2(w*x+b-y)x`` → 2·x·(b + w·x − y)). One-line errors for everything the formula parser
     refuses, for operations like ``diff(…)``, and for names the question does not have."""
     from ..lang.graph import _postorder
-    from ..lang.parse import Apply, Num, Var, parse_expression, tokenize
+    from ..lang.parse import Apply, Num, Var, parse_expression
+    from ..lang.tokens import tokenize
 
     try:
         _refuse_calculus(tokenize(text))

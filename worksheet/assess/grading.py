@@ -31,7 +31,7 @@ from pathlib import Path
 from .check import INVALID, Question, Verdict, question as asked
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
-from ..lang.parse import one_plain_line
+from ..lang.tokens import one_plain_line
 from ..textfiles import read_text
 
 MAX_SUBMISSIONS_BYTES = 50_000_000
@@ -199,7 +199,7 @@ def _invalid(row: Submission, reason: str) -> Result:
 
 def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = None):
     """A TOML key or a handout manifest (by its first character: ``{`` is JSON), checked whole."""
-    from .blanks import MAX_MANIFEST_BYTES, parse_manifest
+    from .manifest import MAX_MANIFEST_BYTES, parse_manifest
 
     path = Path(path)
     text = read_text(path, max(MAX_KEY_BYTES, MAX_MANIFEST_BYTES), "the key")

@@ -30,7 +30,7 @@ from ..document import (
     path,
     worksheet,
 )
-from ..lang.parse import written_in_decimals
+from ..lang.tokens import written_in_decimals
 from .problems import Drawn, ProblemSet
 from ..terms import Blank, Chain, Equation, Form, Number, Partial, Space, Sum
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import sympy
 
-from ..assess.blanks import Policy
+from ..assess.manifest import Policy
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
-from ..lang.parse import one_plain_line
+from ..lang.tokens import one_plain_line
 from ..textfiles import read_text
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
