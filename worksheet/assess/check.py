@@ -83,7 +83,7 @@ class Question:
 
     def __init__(self, formula: str, wrt: str, at: str | Mapping | None = None, *,
                  filename: str | None = None, target: str | None = None, graph=None):
-        from ..api import given_values, parse_names, parse_point, program_graph, wrt_names
+        from ..lang.options import given_values, parse_names, parse_point, program_graph, wrt_names
         from ..engine.tensor_trace import is_tensor_program
 
         graph = graph or program_graph(formula, filename=filename, target=target)  # (built once by question)
@@ -339,7 +339,7 @@ def question(formula: str, wrt: str, at: str | Mapping | None = None, *, filenam
              target: str | None = None):
     """The question answers are judged against: a formula's ``Question``, or for a model (a
     program with vectors or matrices) a ``tensor_check.TensorQuestion``, whose answers are too."""
-    from ..api import program_graph
+    from ..lang.options import program_graph
     from .tensor_check import TensorQuestion, is_model
 
     graph = program_graph(formula, filename=filename, target=target)

@@ -42,7 +42,8 @@ class TensorQuestion:
 
     def __init__(self, formula: str, wrt: str, at=None, *, filename: str | None = None,
                  target: str | None = None):
-        from ..api import derive, parse_names
+        from ..api import derive
+        from ..lang.options import parse_names
 
         names = parse_names(wrt, "--wrt")
         if len(names) != 1:
@@ -88,7 +89,7 @@ class TensorQuestion:
     def _computed(self, text: str) -> np.ndarray:
         """The answer's value at the program's values: the program with ``answer__ = …`` as its
         last line, computed forward (no name outside the program, no value but the program's)."""
-        from ..api import program_graph
+        from ..lang.options import program_graph
         from ..engine.tensor_trace import forward
 
         graph = program_graph(self.formula + f"\n{ANSWER} = {text}", filename=self.filename or "answer",
@@ -228,7 +229,7 @@ def _index(i: tuple) -> str:
 
 def is_model(graph, at=None) -> bool:
     """Is the question of ``graph`` about a model (a program with vectors or matrices)?"""
-    from ..api import given_values, parse_point
+    from ..lang.options import given_values, parse_point
     from ..engine.tensor_trace import is_tensor_program
 
     return is_tensor_program(graph, given_values(graph, parse_point(at) if at is not None else {}))

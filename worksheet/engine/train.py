@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..api import located, point_of, decimal_inputs, parse_point
+from ..lang.options import located, point_of, decimal_inputs, parse_point
 from ..arith import Refused
 from ..errors import WorksheetError
 from ..lang.graph import Graph, build

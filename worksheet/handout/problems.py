@@ -156,7 +156,7 @@ STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:
-    from ..api import located, parse_names, parse_point, wrt_names
+    from ..lang.options import located, parse_names, parse_point, wrt_names
     from ..lang.graph import build
     from ..lang.parse import parse_program
 
