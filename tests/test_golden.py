@@ -17,7 +17,7 @@ GOLDEN = ROOT / "tests" / "golden" / "cases"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 TEXT = ("md", "tex", "txt", "json", "typ")
 SCALAR_SAMPLES = ("batch_mean", "linear_one_sample", "linear_no_bias", "linear_with_bias", "quadratic_model")
-TENSOR_SAMPLES = ("batch_vector", "linear_bce", "linear_bce_aux", "mlp_l2", "nn_linear", "per_sample")
+TENSOR_SAMPLES = ("batch_vector", "gelu_mlp", "linear_bce", "linear_bce_aux", "mlp_l2", "nn_linear", "per_sample")
 AT = {"per_sample": ["--at", "x=1,y=2"]}  # its loss is one per sample: derived for the first
 FORMULAS = {  # the tutorials' and the README's formulas, with their points
     "squared_error": ["(w*x+b-y)**2", "--wrt", "w,b", "--at", "w=1,b=0,x=2,y=4"],

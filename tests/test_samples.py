@@ -44,7 +44,7 @@ def test_sample_gradients(sample):
 
 
 TENSOR_SAMPLES = {"linear_bce.ws", "mlp_l2.ws", "batch_vector.ws", "nn_linear.ws",
-                  "linear_bce_aux.ws"}  # test_torch_oracle.py (and test_stop_gradient.py)
+                  "linear_bce_aux.ws", "gelu_mlp.ws"}  # test_torch_oracle.py (and test_stop_gradient.py)
 TRAIN_SAMPLES = {"per_sample.ws"}  # test_train.py
 
 

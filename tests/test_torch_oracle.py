@@ -77,6 +77,11 @@ def nn_linear(t):
     return F.mse_loss(t["x"] @ t["W"].T + t["b"], t["y"])
 
 
+def gelu_mlp(t):
+    h = F.gelu(t["W1"] @ t["x"] + t["b1"])
+    return -torch.sum(t["y"] * torch.log_softmax(t["W2"] @ h, dim=-1))
+
+
 TENSOR_SAMPLES = {
     # sample: (the model in PyTorch, class-index inputs, nodes that feed relu/abs)
     "linear_bce.ws": (linear_bce, set(), ()),
@@ -84,6 +89,7 @@ TENSOR_SAMPLES = {
     "mlp_l2.ws": (mlp_l2, {"y"}, ("z",)),
     "batch_vector.ws": (batch_vector, set(), ()),
     "nn_linear.ws": (nn_linear, set(), ()),
+    "gelu_mlp.ws": (gelu_mlp, set(), ()),
 }
 
 
