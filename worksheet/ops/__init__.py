@@ -36,7 +36,7 @@ class Rule:
     callable: bool = True  # written f(x) in formulas (operators are not)
     domain: str = "not a real number"  # why a value can be undefined, for error messages
     stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
-    tensor: bool = False  # a tensor operation (@, sum, a loss): tensor_rules.py
+    tensor: bool = False  # a tensor operation (@, sum, a loss): ops/tensor.py
     rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "quotient rule"
     symbol: str = ""  # drawn in the graph's circle (figure.py): "×", "σ", "@"
     torch: str = ""  # the PyTorch code, over its arguments' code (--format torch): "torch.exp({0})"

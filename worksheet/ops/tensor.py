@@ -8,7 +8,7 @@ the contribution to ∂J/∂xs[i], of xs[i]'s shape. In ``vjp_form`` the upstrea
 SymPy symbols of the input nodes, or numbers.
 
 The elementwise operations (``+ − * / ^``, σ, relu, exp, …) are the scalar rules of
-``rules.py`` applied to each element, with NumPy broadcasting; their vector-Jacobian
+``ops`` (arithmetic, elementary, activations, piecewise) applied to each element, with NumPy broadcasting; their vector-Jacobian
 product is ``g ⊙ local`` summed back over the broadcast axes.
 """
 
