@@ -81,53 +81,50 @@ class Step(Rule):
         return 0
 
 
-@rule
-class Maximum(Rule):
-    """v = max(u, w);   ∂v/∂u = H(u − w),   ∂v/∂w = H(w − u),
-    H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
+class Extremum(Rule):
+    """The larger (max) or the smaller (min) of two values: the winner takes the gradient,
+    ∂v/∂u = H(±(u − w)), and a tie splits it (H the unit step with H(0) = ½)."""
 
-    op, title, arity = "max", "maximum", 2
-    symbol = "max"
-    torch = "torch.maximum({0}, {1})"
-    torch_tensors = (0, 1)
-    rule_name = "max rule: the larger argument takes the gradient"
+    arity, torch_tensors = 2, (0, 1)
+    larger: bool  # max, not min
+    function: type  # SymPy's Max or Min
 
     def form(self, u, w):
-        return Max(u, w, evaluate=False)
+        return self.function(u, w, evaluate=False)
+
+    def _lead(self, i, u, w):
+        """How far the i-th argument is ahead of the other, in the direction that wins."""
+        return (u, w) if (i == 0) == self.larger else (w, u)
 
     def local(self, i, u, w):
-        ahead = difference(u, w) if i == 0 else difference(w, u)
-        return Heaviside(ahead, Rational(1, 2), evaluate=False)
+        return Heaviside(difference(*self._lead(i, u, w)), Rational(1, 2), evaluate=False)
 
     def value(self, u, w):
-        return max(u, w)
+        return max(u, w) if self.larger else min(u, w)
 
     def slope(self, i, u, w):
-        ahead = u - w if i == 0 else w - u
+        first, second = self._lead(i, u, w)
+        ahead = first - second
         return 1 if ahead > 0 else 0 if ahead < 0 else Fraction(1, 2)
 
 
 @rule
-class Minimum(Rule):
+class Maximum(Extremum):
+    """v = max(u, w);   ∂v/∂u = H(u − w),   ∂v/∂w = H(w − u),
+    H the unit step with H(0) = ½: the larger argument takes the gradient, a tie splits it."""
+
+    op, title, larger, function = "max", "maximum", True, Max
+    symbol = "max"
+    torch = "torch.maximum({0}, {1})"
+    rule_name = "max rule: the larger argument takes the gradient"
+
+
+@rule
+class Minimum(Extremum):
     """v = min(u, w);   ∂v/∂u = H(w − u),   ∂v/∂w = H(u − w),
     H the unit step with H(0) = ½: the smaller argument takes the gradient, a tie splits it."""
 
-    op, title, arity = "min", "minimum", 2
+    op, title, larger, function = "min", "minimum", False, Min
     symbol = "min"
     torch = "torch.minimum({0}, {1})"
-    torch_tensors = (0, 1)
     rule_name = "min rule: the smaller argument takes the gradient"
-
-    def form(self, u, w):
-        return Min(u, w, evaluate=False)
-
-    def local(self, i, u, w):
-        behind = difference(w, u) if i == 0 else difference(u, w)
-        return Heaviside(behind, Rational(1, 2), evaluate=False)
-
-    def value(self, u, w):
-        return min(u, w)
-
-    def slope(self, i, u, w):
-        behind = w - u if i == 0 else u - w
-        return 1 if behind > 0 else 0 if behind < 0 else Fraction(1, 2)
