@@ -114,7 +114,7 @@ class LogSoftmax(RowWise):
     rule_name = "log-softmax Jacobian, row by row: 1 − softmax"
 
     def forward(self, z):
-        return _shaped([[x - _logsumexp(row) for x in row] for row in _rows(z)], z.shape)
+        return _shaped([_log_softmax(row) for row in _rows(z)], z.shape)
 
     def vjp(self, i, g, out, z):
         return _shaped([[gj - s * sum(g_row) for s, gj in zip(_softmax(z_row), g_row)]
@@ -182,6 +182,11 @@ def _softmax(row: list) -> list:
     e = [elements.exp(x - top) for x in row]
     total = sum(e)
     return [x / total for x in e]
+
+
+def _log_softmax(row: list) -> list:
+    total = _logsumexp(row)  # once for the row
+    return [x - total for x in row]
 
 
 def _logsumexp(row: list):
