@@ -117,7 +117,7 @@ class stop_gradient(Function):
 
 class Defined(Function):
     """A function all of whose properties come from the one class that defines its operation
-    (``ops/activations.py``): its exact values (``exact``), derivative (``derivative``), certified
+    (``ops/activations.py``): its exact values (``exact``), derivative (``local``), certified
     decimals (``ball``), closed form in SymPy's own functions (``definition``, for the oracles)
     and LaTeX name (``latex``). Subclasses are made by ``defined``, never written by hand."""
 
@@ -130,7 +130,7 @@ class Defined(Function):
     def fdiff(self, argindex=1):
         from .forms import evaluate
 
-        return evaluate(self.operation.derivative(argindex - 1, *self.args))
+        return evaluate(self.operation.local(argindex - 1, *self.args))
 
     def _eval_evalf(self, prec):
         return _certified_evalf(self, prec)

@@ -4,7 +4,7 @@ A class holds everything about its operation: the definition (in SymPy's own fun
 the oracles differentiate), the local derivative in textbook form, the exact values, certified
 values (``ball``, in Arb), the values and slopes on plain numbers (fractions, balls, or float64
 in training), the kink where its branch changes, the rule's name, its symbol in the graph and
-its PyTorch code. ``Defines`` makes the SymPy function from it (``functions.defined``): exact
+its PyTorch code. ``Activation`` makes the SymPy function from it (``functions.defined``): exact
 where it can be, certified decimals, LaTeX, and a derivative SymPy's own ``diff`` uses.
 
 Conventions follow PyTorch: at a kink the derivative is the one of the side ``u ≤ 0``
@@ -26,17 +26,14 @@ from ..functions import defined, relu, sigmoid, softplus
 from . import RULES, Rule, rule
 
 
-class Defines:
-    """What a SymPy function of the formula language is made from (``functions.defined``).
+class Activation(Rule):
+    """A callable operation that is a SymPy function of its own (``functions.defined`` makes it):
+    ``exact(*z)`` is its exact value where there is one (None: left as it is), ``local(i, *u)``
+    its partial derivative in the i-th argument in textbook form (also SymPy's ``diff`` of it),
+    ``definition(*z)`` the same function in SymPy's own functions, ``ball(*u)`` its value on Arb
+    balls; a ``kinked`` function's branch is taken from the sign of its first argument:
+    ``branch(s, *z)``."""
 
-    ``exact(*z)`` is its exact value where there is one (None: left as it is), ``derivative(i,
-    *z)`` its partial derivative in the i-th argument in textbook form, ``definition(*z)`` the
-    same function in SymPy's own functions, ``ball(*u)`` its value on Arb balls; a ``kinked``
-    function's branch is taken from the sign of its first argument: ``branch(s, *z)``.
-    """
-
-    op: str
-    arity: int = 1
     kinked: bool = False
     latex: str = ""  # its name in LaTeX: \operatorname{silu}
 
@@ -47,11 +44,11 @@ class Defines:
         cls.latex = cls.__dict__.get("latex") or r"\operatorname{%s}" % cls.op.replace("_", r"\_")
         cls.function = defined(cls.op, cls())
 
+    def form(self, *u: Expr) -> Expr:
+        return call(self.function, *u)
+
     def exact(self, *z: Expr) -> Expr | None:
         return None
-
-    def derivative(self, i: int, *z: Expr) -> Expr:
-        raise NotImplementedError
 
     def definition(self, *z: Expr) -> Expr:
         raise NotImplementedError
@@ -61,16 +58,6 @@ class Defines:
 
     def branch(self, s: int, *z: Expr) -> Expr:
         raise NotImplementedError
-
-
-class Activation(Defines, Rule):
-    """A callable operation of the formula language that is one of these defined functions."""
-
-    def form(self, *u: Expr) -> Expr:
-        return call(self.function, *u)
-
-    def local(self, i: int, *u: Expr) -> Expr:
-        return self.derivative(i, *u)
 
 
 # ── the standard normal distribution (gelu's parts; Φ(z) and φ(z) in formulas and answers) ─
@@ -92,7 +79,7 @@ class NormalCdf(Activation):
     def exact(self, z):
         return S.Half if z.is_zero else None
 
-    def derivative(self, i, z):
+    def local(self, i, z):
         return call(NormalPdf.function, z)
 
     def definition(self, z):
@@ -123,7 +110,7 @@ class NormalPdf(Activation):
     def exact(self, z):
         return 1 / sqrt(2 * pi) if z.is_zero else None
 
-    def derivative(self, i, z):
+    def local(self, i, z):
         return product(-1, z, call(NormalPdf.function, z))
 
     def definition(self, z):
@@ -235,7 +222,7 @@ class Silu(Gated):
     torch = "F.silu({0})"
     rule_name = "chain rule, silu′(u) = σ(u)(1 + u(1 − σ(u)))"
 
-    def derivative(self, i, u):
+    def local(self, i, u):
         s = call(sigmoid, u)
         return product(s, total(1, product(u, difference(1, s))))
 
@@ -269,7 +256,7 @@ class Elu(Activation):
     def branch(self, s, z):
         return z if s >= 0 else call(self.function, z)  # e^z − 1 is left for the balls
 
-    def derivative(self, i, u):
+    def local(self, i, u):
         return call(exp, Min(u, 0, evaluate=False))
 
     def definition(self, z):
@@ -316,7 +303,7 @@ class LeakyRelu(Activation):
     def branch(self, s, z, a):
         return z if s >= 0 else a * z
 
-    def derivative(self, i, u, a):
+    def local(self, i, u, a):
         if i == 1:
             return Min(u, 0, evaluate=False)
         return total(a, product(difference(1, a), Heaviside(u, 0, evaluate=False)))
@@ -346,7 +333,7 @@ class Gelu(Gated):
     torch = "F.gelu({0})"
     rule_name = "product rule, gelu′(u) = Φ(u) + u·φ(u)"
 
-    def derivative(self, i, u):
+    def local(self, i, u):
         return total(call(PHI.function, u), product(u, call(DENSITY.function, u)))
 
     def definition(self, z):
