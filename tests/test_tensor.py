@@ -174,12 +174,12 @@ def _text(term) -> str:
 
 def test_matrix_form_of_the_d2l_mlp():
     trace = derive(sample("mlp_l2.ws"))
-    steps = {(s.node, s.input): _text(s.form) for s in trace.steps}
+    steps = {(s.node, s.input): _text(s.vjp) for s in trace.steps}
     assert steps[("o", "W2")] == "(∂J/∂o) hᵀ"
     assert steps[("o", "h")] == "W2ᵀ (∂J/∂o)"
     assert steps[("h", "z")] == "∂J/∂h ⊙ [z > 0]"
     assert steps[("z", "W1")] == "(∂J/∂z) xᵀ"
-    results = {g.wrt: (_text(g.form), _text(g.in_names)) for g in trace.gradients}
+    results = {g.wrt: (_text(g.in_trace), _text(g.in_names)) for g in trace.gradients}
     assert results["W2"] == ("(∂J/∂o) hᵀ + ∂J/∂v3 · 2W2", "(∂J/∂o) hᵀ + λ·W2")
     assert results["W1"] == ("(∂J/∂z) xᵀ + ∂J/∂v2 · 2W1", "(∂J/∂z) xᵀ + λ·W1")
 
@@ -187,7 +187,7 @@ def test_matrix_form_of_the_d2l_mlp():
 def test_bce_linear_layer_gives_per_column_gradients():
     trace = derive(sample("linear_bce.ws"))
     (bce_step,) = [s for s in trace.steps if s.node == "loss"]
-    assert _text(bce_step.form) == "(σ(z) − y)/3"
+    assert _text(bce_step.vjp) == "(σ(z) − y)/3"
     z = to_float(trace.values["z"])
     expected = (1 / (1 + np.exp(-z)) - 0) / 3
     W = {g.wrt: to_float(g.value) for g in trace.gradients}["W"]
@@ -199,7 +199,7 @@ def test_bce_linear_layer_gives_per_column_gradients():
 def test_bias_added_to_each_row_sums_its_gradient_over_the_rows():
     trace = derive("param b = [1, 2]\ndata X = [[1, 2], [3, 4], [5, 6]]\nL = sum((X + b) ** 2)")
     (step,) = trace.steps[-1:]
-    assert _text(step.form).startswith("Σ_rows(")
+    assert _text(step.vjp).startswith("Σ_rows(")
     assert step.value.tolist() == [2 * (1 + 1 + 3 + 1 + 5 + 1), 2 * (2 + 2 + 4 + 2 + 6 + 2)]
 
 
@@ -312,7 +312,7 @@ def test_a_models_brief_worksheet_gives_every_gradient_as_central_differences_do
     """brief: one line ∂J/∂v per node; the params' lines agree with central differences (an
     oracle that knows nothing of the sweep) to 1e-6."""
     from worksheet.document import Equations
-    from worksheet.document.tensor import worksheet as model_worksheet
+    from worksheet.document import worksheet as model_worksheet
     from worksheet.terms import Partial
 
     trace = derive((SAMPLES / f"{name}.ws").read_text(), check_numeric=True)

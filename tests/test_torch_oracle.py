@@ -29,7 +29,6 @@ from conftest import ROOT, SAMPLES, run_process, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.render import render
-from worksheet.engine.tensor_trace import TensorTrace
 from worksheet.tensors import to_float
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -124,7 +123,7 @@ TRAINING_ONLY = {"per_sample.ws"}  # a loss per sample, for `worksheet train --p
 
 def test_every_tensor_sample_is_covered():
     names = {p.name for p in SAMPLES.glob("*.ws")} - TRAINING_ONLY
-    tensor_samples = {name for name in names if isinstance(sample_trace(name), TensorTrace)}
+    tensor_samples = {name for name in names if sample_trace(name).tensor}
     assert tensor_samples == set(TENSOR_SAMPLES)
 
 

@@ -20,7 +20,7 @@ from .lang.options import (  # noqa: F401  (the names the library's callers had 
     Number, decimal_inputs, given_values, located, parse_lets, parse_names, parse_point, parse_seed, point_of,
     program_graph, wrt_names,
 )
-from .engine.tensor_trace import TensorTrace, is_tensor_program, tensor_trace
+from .engine.tensor_trace import is_tensor_program
 from .engine.trace import Trace, trace
 
 
@@ -37,11 +37,11 @@ def derive(
     seed_grad: str | Number | Iterable | None = None,
     mode: str | None = None,
     check_numeric: bool = False,
-) -> Trace | TensorTrace:
+) -> Trace:
     """The step-by-step gradient of ``formula`` (a formula or a program's text).
 
     A program with vectors or matrices (``param W = randn(4, 3, seed=0)``, ``W @ x``,
-    ``mean``, a loss) gives a ``TensorTrace``: shapes, and the backward pass in matrix form.
+    ``mean``, a loss) gives a model's ``Trace`` (``trace.tensor``): shapes, and the backward pass in matrix form.
 
     ``wrt``: the variables, as ``"w,b"`` or a list (default: the program's params, else
     every input). ``at``: values, as ``"w=1,b=0"`` or a mapping; without it (and without
@@ -82,15 +82,12 @@ def _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check
     names = wrt_names(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
     point = point_of(graph, parse_point(at) if at is not None else {})
     seed = parse_seed(seed_grad) if seed_grad is not None else None
-    if is_tensor_program(graph, point):
-        return _with_modes(located(lambda: tensor_trace(graph, names, point, seed), formula, filename),
-                           mode, check_numeric, formula, filename)
-    if seed is not None:
+    if seed is not None and not is_tensor_program(graph, point):
         raise WorksheetError(
             f"{graph.target} is a scalar, seeded with 1; --seed-grad is for a vector or matrix output",
             where="--seed-grad",
         )
-    return _with_modes(located(lambda: trace(graph, names, point), formula, filename),
+    return _with_modes(located(lambda: trace(graph, names, point, seed), formula, filename),
                        mode, check_numeric, formula, filename)
 
 

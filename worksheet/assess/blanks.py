@@ -220,9 +220,7 @@ class _Carried:
             trace = _rebuild(entry["source"], tuple(entry["wrt"]), tuple(entry["inputs"].items()))
         except WorksheetError as error:
             raise WorksheetError(f"its source does not rebuild ({error})", where=f"{where}.source") from None
-        from ..engine.tensor_trace import TensorTrace
-
-        if isinstance(trace, TensorTrace) or trace.values is None:
+        if trace.tensor or trace.values is None:
             raise WorksheetError("expected a scalar formula at a point", where=f"{where}.source")
         carried = cls(trace, entry["quantities"], keys, given)
         for n, q in entry["quantities"].items():

@@ -90,7 +90,8 @@ class TensorQuestion:
         """The answer's value at the program's values: the program with ``answer__ = …`` as its
         last line, computed forward (no name outside the program, no value but the program's)."""
         from ..lang.options import program_graph
-        from ..engine.tensor_trace import forward
+        from ..engine.numbers import ELEMENTS
+        from ..engine.trace import forward
 
         graph = program_graph(self.formula + f"\n{ANSWER} = {text}", filename=self.filename or "answer",
                               target=ANSWER)
@@ -98,7 +99,7 @@ class TensorQuestion:
         if unknown:
             names = [n.name for n in self.trace.graph.nodes if n.is_input or n.named]
             raise WorksheetError(f"{unknown[0]} is not a name of the program (its names: {', '.join(names)})")
-        values = forward(graph, {n.name: self.trace.point[n.name] for n in graph.inputs})
+        values = forward(graph, {n.name: self.trace.point[n.name] for n in graph.inputs}, ELEMENTS)
         return np.asarray(values[ANSWER], dtype=object)
 
     def _compared(self, value: np.ndarray, texts) -> Verdict:

@@ -94,10 +94,14 @@ def worksheet(trace: Trace, *, title: str = "Backpropagation worksheet", detail:
 
     ``detail`` (``DETAILS``): ``brief`` reduces the backward pass to one line per node,
     ``∂L/∂u = value``, and leaves out the figure; ``full`` names the rule after each step.
-    ``numbers``: exact, terminating or decimal (``render.notation.NUMBERS``).
+    ``numbers``: exact, terminating or decimal (``render.notation.NUMBERS``). A model's
+    worksheet has the same sections, in matrix form (``document.tensor``).
     """
-    return sections(trace, (_problem, _forward, _adjoints, _backward, _result), title=title, detail=detail,
-                    numbers=numbers)
+    if trace.tensor:
+        from .tensor import PARTS
+    else:
+        PARTS = (_problem, _forward, _adjoints, _backward, _result)
+    return sections(trace, PARTS, title=title, detail=detail, numbers=numbers)
 
 
 def sections(trace, parts, *, title: str, detail: str, numbers: str) -> Document:

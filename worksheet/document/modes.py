@@ -27,7 +27,6 @@ from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from ..engine.modes import Modes
 from ..engine.numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, TOLERANCE
 from ..ops import RULES
-from ..engine.tensor_trace import TensorTrace
 from ..terms import Equation, Form, Number, Partial, Shown, Tensor
 from ..engine.trace import Trace
 
@@ -35,12 +34,12 @@ AGREES, DIFFERS = "agrees", "DIFFERS"
 TOLERANCE_STEP = Rational(1, round(1 / TOLERANCE))  # 10⁻⁶, as the check's relative tolerance
 
 
-def worksheet(trace: Trace | TensorTrace, *, detail: str = "standard", numbers: str = "exact") -> Document:
+def worksheet(trace: Trace, *, detail: str = "standard", numbers: str = "exact") -> Document:
     """The worksheet of ``trace`` with the sections its ``modes`` ask for (``detail``: see
     ``document.DETAILS``)."""
     modes: Modes = trace.modes
-    if isinstance(trace, TensorTrace):
-        base = tensor_document.worksheet(trace, numbers=numbers, detail=detail)
+    if trace.tensor:
+        base = scalar_document.worksheet(trace, numbers=numbers, detail=detail)
         blocks = list(base.blocks)
         if modes.estimates is not None:
             blocks += [Heading(f"{_next(blocks)}. Checking the gradients: central differences"),
@@ -328,7 +327,7 @@ def _check_notes(trace, estimates) -> list:
             "it averages the two sides, while the gradient takes one side by the frameworks' "
             "convention; anywhere else a difference means an error in the gradient.",
         )))
-    if any(e.symbolic is None for e in estimates) and not isinstance(trace, TensorTrace):
+    if any(e.symbolic is None for e in estimates) and not trace.tensor:
         notes.append(Paragraph((
             "n/a by hand: the output written out in the inputs would be too long to differentiate "
             "and read (or its derivative is undefined at the point).",
@@ -346,7 +345,7 @@ def _check_notes(trace, estimates) -> list:
     return notes
 
 
-def tensor_check(trace: TensorTrace) -> list:
+def tensor_check(trace: Trace) -> list:
     target = trace.target
     estimates = trace.modes.estimates
     intro = Paragraph((

@@ -1,4 +1,4 @@
-"""``TensorTrace`` → ``Document``: the worksheet of a model with vectors and matrices.
+"""A model's ``Trace`` → its worksheet's sections, with vectors and matrices.
 
 The same sections as a scalar worksheet — problem, graph and forward pass, backward pass,
 result — with each node's shape (h ∈ ℝ⁴, W₁ ∈ ℝ^{4×3}), values as matrices, and each
@@ -11,25 +11,17 @@ import numpy as np
 import sympy
 
 from . import (
-    Document, Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
-    local, node_blocks, sections, seeds_note,
+    Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
+    local, node_blocks, seeds_note,
 )
 from ..lang.graph import Node, symbol
 from ..ops.tensor import tensor_rule
-from ..engine.tensor_trace import TensorStep, TensorTrace
+from ..engine.trace import Step, Trace
 from ..tensors import is_exact
 from ..terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
 
 
-def worksheet(trace: TensorTrace, *, title: str = "Backpropagation worksheet", numbers: str = "exact",
-              detail: str = "standard") -> Document:
-    """A model's worksheet; ``detail`` as for a formula's (``document.DETAILS``): ``brief`` is
-    the forward table, ∂J/∂v for every node and the result; ``full`` names each VJP's rule."""
-    return sections(trace, (_problem, _forward, _adjoints, _backward, _result), title=title, detail=detail,
-                    numbers=numbers)
-
-
-def _adjoints(trace: TensorTrace) -> list:
+def _adjoints(trace: Trace) -> list:
     """The backward pass in brief: ∂J/∂v for every node, one line each, in the sweep's order."""
     target = trace.target
     if not trace.steps and not trace.stops:
@@ -41,9 +33,9 @@ def _adjoints(trace: TensorTrace) -> list:
     return [Equations(tuple(rows))]
 
 
-def _rule_of(trace: TensorTrace):
+def _rule_of(trace: Trace):
     """--detail full: the rule behind a step's vector-Jacobian product (an elementwise one says so)."""
-    def rule_of(node: Node, step: TensorStep) -> str:
+    def rule_of(node: Node, step: Step) -> str:
         name = tensor_rule(node.op).rule_of(step.position, *node.args)
         elementwise = not tensor_rule(node.op).tensor and trace.shapes[node.name] != ()
         return f"{name}, elementwise" if name and elementwise else name
@@ -62,7 +54,7 @@ def shown(value: np.ndarray):
     return Tensor(value)
 
 
-def _problem(trace: TensorTrace) -> list:
+def _problem(trace: Trace) -> list:
     graph = trace.graph
     blocks: list = [Listing(graph.source.strip())]
     blocks += outputs_note(graph, _definition(trace, graph.node(graph.target)))
@@ -77,7 +69,7 @@ def _problem(trace: TensorTrace) -> list:
     return blocks
 
 
-def _forward(trace: TensorTrace) -> list:
+def _forward(trace: Trace) -> list:
     graph = trace.graph
     rows = []
     for node in graph.nodes:
@@ -109,14 +101,14 @@ def _operation(node: Node) -> str:
     return tensor_rule(node.op).title
 
 
-def _definition(trace: TensorTrace, node: Node):
+def _definition(trace: Trace, node: Node):
     if node.is_input:
         return None
     shapes = tuple(trace.shapes[a.name] if isinstance(a, sympy.Symbol) else () for a in node.args)
     return tensor_rule(node.op).definition(node.args, shapes)
 
 
-def _backward(trace: TensorTrace, rules: bool = False) -> list:
+def _backward(trace: Trace, rules: bool = False) -> list:
     target = trace.target
     if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
@@ -144,41 +136,46 @@ def _backward(trace: TensorTrace, rules: bool = False) -> list:
     return blocks
 
 
-def _heading(trace: TensorTrace, node: Node) -> tuple:
+def _heading(trace: Trace, node: Node) -> tuple:
     label = Equation((Form(node.symbol), _definition(trace, node)))
     return label, Paragraph(("Node ", label, ", in ", Space(trace.shapes[node.name]), ":"))
 
 
-def _fans_out(trace: TensorTrace, name: str) -> bool:
+def _fans_out(trace: Trace, name: str) -> bool:
     adjoint = trace.adjoints.get(name)
     return adjoint is not None and len(adjoint.steps) > 1
 
 
-def _step_equation(trace: TensorTrace, step: TensorStep) -> Equation:
+def _step_equation(trace: Trace, step: Step) -> Equation:
     target = trace.target
     sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
     if sides == [] and step.node == target:  # one path of several, out of the output itself
         sides.append(local(trace, step.node, step.input))
-    sides += [step.form, shown(step.value)]
+    sides += [step.vjp, shown(step.value)]
     return Equation(tuple(distinct(sides)))
 
 
-def _fan_out(trace: TensorTrace, name: str) -> Equation:
+def _fan_out(trace: Trace, name: str) -> Equation:
     adjoint = trace.adjoints[name]
-    forms = tuple(trace.steps[i].form for i in reversed(adjoint.steps))
+    forms = tuple(trace.steps[i].vjp for i in reversed(adjoint.steps))
     return Equation((Partial(trace.target, name), Sum(forms), shown(adjoint.value)))
 
 
-def _result(trace: TensorTrace) -> list:
+def _result(trace: Trace) -> list:
     rows = []
     for gradient in trace.gradients:
         sides: list = [Partial(trace.target, gradient.wrt)]
-        if gradient.form is not None:
-            sides.append(gradient.form)
-        if gradient.in_names is not None:
+        if gradient.in_trace is not None:
+            sides.append(gradient.in_trace)
+        if gradient.in_names != gradient.in_trace:  # its scalar gradients written out
             sides.append(gradient.in_names)
         sides.append(shown(gradient.value))
         rows.append(Equation(tuple(sides)))
     return [Equations(tuple(rows)), *blocked_note(trace),
             *aux_blocks(trace.graph, lambda name: [_definition(trace, trace.graph.node(name)),
                                                    shown(trace.values[name])])]
+
+
+PARTS = (_problem, _forward, _adjoints, _backward, _result)
+"""A model's worksheet; ``detail`` as for a formula's (``document.DETAILS``): ``brief`` is the
+forward table, ∂J/∂v for every node and the result; ``full`` names each VJP's rule."""

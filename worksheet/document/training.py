@@ -12,7 +12,6 @@ from . import tensor as tensor_document
 from . import Document, Equations, Heading, Listing, Paragraph, Table
 from ..lang.graph import symbol
 from ..render.matrices import entry
-from ..engine.tensor_trace import TensorTrace
 from ..terms import Chain, Difference, Equation, Form, Partial, Sum
 from ..engine.train import Training
 
@@ -87,9 +86,8 @@ def _where(training: Training, step) -> str:
 
 def _explained(trace, training: Training, index: int, section: int, numbers: str) -> list:
     """The step's worksheet, its sections numbered within this one (2.1, 2.2, …), then the update."""
-    builder = tensor_document.worksheet if isinstance(trace, TensorTrace) else document.worksheet
     blocks = []
-    for block in builder(trace, numbers=numbers).blocks:
+    for block in document.worksheet(trace, numbers=numbers).blocks:
         if isinstance(block, Listing):
             continue
         if isinstance(block, Heading):

@@ -30,7 +30,8 @@ from ..forms import evaluate, fits, product, substitute, total
 from ..lang.graph import Node, symbol
 from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from ..ops import RULES
-from .trace import Trace, settled
+from .numbers import settled
+from .trace import Trace
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from ..errors import WorksheetError
 from .forward import ForwardTrace, forward_mode
 from ..functions import to_sympy
 from .numeric import Estimate, scalar_estimates, tensor_estimates
-from .tensor_trace import TensorTrace
 from .trace import Trace
 
 MODES = ("forward", "reverse", "both")
@@ -61,12 +60,12 @@ class Modes:
         return self.mode in ("reverse", "both")
 
 
-def attach(trace: Trace | TensorTrace, mode: str | None = None, *, check_numeric: bool = False):
+def attach(trace: Trace, mode: str | None = None, *, check_numeric: bool = False):
     """``trace`` with its ``Modes``; ``mode`` None is reverse mode, not asked for explicitly."""
     if mode is not None and mode not in MODES:
         raise WorksheetError(f"unknown mode {mode!r} (modes: {', '.join(MODES)})", where="--mode")
     chosen = mode or "reverse"
-    if isinstance(trace, TensorTrace):
+    if trace.tensor:
         if chosen != "reverse":
             raise WorksheetError(
                 "forward mode is for scalar formulas; this program has vectors or matrices "

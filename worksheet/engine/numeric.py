@@ -35,7 +35,6 @@ from ..forms import evaluate
 from ..lang.graph import Graph, symbol
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from .tensor_trace import TensorTrace
 from ..tensors import ShapeError, as_array, number, scalar
 from .trace import Trace, expand
 from ..arith import Imprecise, Refused, certify, settle
@@ -177,7 +176,7 @@ def _by_hand(trace: Trace, name: str) -> Expr | None:
 
 # ── models with vectors and matrices ─────────────────────────────────────────────────────
 
-def tensor_estimates(trace: TensorTrace) -> dict[str, Estimate]:
+def tensor_estimates(trace: Trace) -> dict[str, Estimate]:
     """A central difference per element of each requested variable, from the forward pass."""
     work = _forward_work(trace)
     passes = 2 * sum(math.prod(trace.shapes[name]) for name in trace.wrt)
@@ -218,7 +217,7 @@ def _tensor_step(x):
     return float(TENSOR_RELATIVE_STEP) * max(1.0, abs(float(x)))
 
 
-def _tensor_output(trace: TensorTrace, shifted: str, index: tuple, shift):
+def _tensor_output(trace: Trace, shifted: str, index: tuple, shift):
     """The output with one element of node ``shifted`` moved by ``shift``."""
     graph = trace.graph
     values: dict[str, np.ndarray] = {}
@@ -251,7 +250,7 @@ def _holds(op: str) -> bool:
     return bool(getattr(RULES.get(op), "stops_gradient", False))
 
 
-def _forward_work(trace: TensorTrace) -> int:
+def _forward_work(trace: Trace) -> int:
     work = 0
     for node in trace.graph.operations:
         shapes = tuple(trace.shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)

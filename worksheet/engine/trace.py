@@ -1,4 +1,5 @@
-"""``Graph`` → ``Trace``: the forward values and every chain-rule product of the backward pass.
+"""``Graph`` → ``Trace``: the forward values and every chain-rule product of the backward pass,
+of a formula or of a model — one sweep, whatever the rank of the values (a scalar is shape ()).
 
 The reverse sweep visits each operation once, from the output back. For each input u of a
 node v that leads to a requested variable it records a ``Step``:
@@ -6,9 +7,12 @@ node v that leads to a requested variable it records a ``Step``:
     ∂L/∂v · ∂v/∂u  =  upstream · local  =  product,   added into ∂L/∂u.
 
 Where u feeds several nodes its ``Adjoint`` is the sum of those products (the fan-out sum).
-Forms (expressions in node names) are carried beside the values while they stay small;
-past ``MAX_FORM_OPS`` they are omitted and only the values go on, so the cost stays linear
-in the size of the graph.
+What the numbers are is the trace's number policy (``numbers``): a formula's are exact SymPy
+numbers, a model's arrays of exact or certified elements, and each step records what it is —
+a local derivative in textbook form, or a vector-Jacobian product in matrix form (``vjp``) —
+for the document to write. Forms (expressions in node names) are carried beside the values
+while they stay small; past ``MAX_FORM_OPS`` they are omitted and only the values go on, so
+the cost stays linear in the size of the graph.
 """
 
 from __future__ import annotations
@@ -19,31 +23,39 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, S, Symbol
 
+from ..arith import short_expression
 from ..errors import WorksheetError
-from ..forms import evaluate, fits, product, put_in, substitute, total
+from ..forms import fits, product, substitute, total
 from ..lang.graph import Graph, Node
 from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from ..ops import RULES
-from ..arith import OutsideDomain, Real, Refused, plus, settle, short_expression, short_text, times
+from ..terms import Partial
+from .numbers import EXACT
 
 
 @dataclass(frozen=True)
 class Step:
-    """One chain-rule product: ∂L/∂node · ∂node/∂input, added into ∂L/∂input."""
+    """One chain-rule product: ∂L/∂node · ∂node/∂input, added into ∂L/∂input.
+
+    On a scalar path (every step of a formula) it holds the local derivative ∂node/∂input in
+    textbook form and the product in node names; with values, their numbers. A model's step
+    is a vector-Jacobian product: ``vjp``, its matrix form ((∂J/∂o) hᵀ), and ``value``, an
+    array of the input's shape."""
 
     node: str
     input: str
     position: int  # which argument of the node the input is (x*x has two steps)
-    local: Expr  # ∂node/∂input in textbook form, in node names
+    local: Expr | None  # ∂node/∂input in textbook form, in node names (None off a scalar path)
     local_value: Expr | None
     upstream: Expr | None  # ∂L/∂node in node names (None: omitted as too large)
-    upstream_value: Expr | None
+    upstream_value: object
     product: Expr | None
-    product_value: Expr | None
+    product_value: object
+    vjp: object = None  # a model's step in matrix form, a term in node names and ∂J/∂node
 
     @property
-    def value(self) -> Expr | None:
-        """What the step sends back along its arrow, as a ``TensorStep``'s ``value``."""
+    def value(self):
+        """What the step sends back along its arrow: a number, or an array of the input's shape."""
         return self.product_value
 
 
@@ -53,44 +65,51 @@ class Adjoint:
 
     node: str
     steps: tuple[int, ...]  # indices into Trace.steps
-    form: Expr | None
-    value: Expr | None
+    form: Expr | None  # in node names, while every path to it is scalar and short
+    value: object
 
 
 @dataclass(frozen=True)
 class Gradient:
-    """A requested ∂L/∂wrt: in the names of the nodes, in the inputs, and its value."""
+    """A requested ∂L/∂wrt: as the sweep built it, in names, in the inputs, and its value. A
+    model's is in matrix form, and is not written out further than its scalar gradients."""
 
     wrt: str
-    in_trace: Expr | None  # as the sweep built it, in every node's name
-    in_names: Expr | None  # unnamed intermediates written out, the user's names kept
-    in_inputs: Expr | None  # fully written out in the inputs
-    value: Expr | None
+    in_trace: object  # as the sweep built it, in every node's name (a model's: its matrix form)
+    in_names: object  # unnamed intermediates written out, the user's names kept
+    in_inputs: object  # fully written out in the inputs
+    value: object
 
 
 @dataclass(frozen=True)
 class Trace:
     graph: Graph
     wrt: tuple[str, ...]
-    point: Mapping[str, Expr] | None  # the inputs' values, None for a symbolic worksheet
-    values: Mapping[str, Expr] | None  # every node's forward value
+    point: Mapping[str, object] | None  # the inputs' values, None for a symbolic worksheet
+    values: Mapping[str, object] | None  # every node's forward value
     steps: tuple[Step, ...]
     adjoints: Mapping[str, Adjoint]  # in the order the sweep completed them
     gradients: tuple[Gradient, ...]
-    expansions: Mapping[Expr, Expr | None]  # each operation written out in the inputs
+    expansions: Mapping[Expr, Expr | None] = field(default_factory=dict)  # each operation written out in the inputs
     stops: tuple[tuple[str, str], ...] = ()  # (node, input): stop_gradient nodes the sweep reached
     modes: object = None  # modes.Modes: forward mode, the adjoint trace, finite differences (--mode, --check-numeric)
     decimal_inputs: bool = False  # were its numbers written with a decimal point (--numbers auto)
-    seed = None  # ∂L/∂L is 1: a scalar output has no --seed-grad (as TensorTrace.seed)
-    shapes: Mapping[str, tuple] = field(default_factory=dict)  # every value a scalar (as TensorTrace.shapes)
+    seed: object = None  # --seed-grad: ∂J/∂J for a vector or matrix output (None: 1)
+    shapes: Mapping[str, tuple] = field(default_factory=dict)  # every node's shape, () a scalar
+    tensor: bool = False  # a model: values are arrays, steps vector-Jacobian products
 
     @property
     def target(self) -> str:
         return self.graph.target
 
 
-def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = None) -> Trace:
-    """Forward values at ``point`` (if given) and the reverse sweep toward ``wrt``."""
+def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = None, seed=None) -> Trace:
+    """Forward values at ``point`` (if given) and the reverse sweep toward ``wrt``: a model's
+    (a program with a vector, a matrix or a tensor operation) with its shapes."""
+    from .tensor_trace import is_tensor_program, tensor_trace
+
+    if is_tensor_program(graph, point):
+        return tensor_trace(graph, wrt, point, seed)
     values = forward(graph, point) if point is not None else None
     steps, adjoints = backward(graph, wrt, values)
     named = expand(graph, lambda node: not node.named)
@@ -99,91 +118,96 @@ def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = N
     if values is None:
         defined_somewhere(graph, full, gradients)
     return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, full,
-                 stopped(graph, adjoints, _leads_to(graph, wrt)))
+                 stopped(graph, adjoints, _leads_to(graph, wrt)), shapes={n.name: () for n in graph.nodes})
 
 
 # ── forward ──────────────────────────────────────────────────────────────────────────────
 
-def forward(graph: Graph, point: Mapping[str, Expr]) -> dict[str, Expr]:
+def forward(graph: Graph, point: Mapping[str, object], numbers=EXACT) -> dict[str, object]:
     """Every node's value, in evaluation order."""
-    values: dict[Expr, Expr] = {}
-    result: dict[str, Expr] = {}
+    values: dict[str, object] = {}
     for node in graph.nodes:
-        if node.is_input:
-            value = settle(point[node.name])
-        else:
-            value = settled(node, lambda: evaluate(node.expr, values), values)
-        values[node.symbol] = value
-        result[node.name] = value
-    return result
-
-
-def settled(
-    node: Node, compute, values: Mapping[Expr, Expr], wrt: str | None = None, *, of: str = "",
-    what: str | None = None,
-) -> Expr:
-    """``compute()`` settled, or a one-line error naming the node, its inputs and their values
-    (and, for a local derivative, the input ``wrt``); ``of`` names what was computed, when it
-    is not the node's value ("the tangent of "), and ``what`` replaces the whole name
-    ("the product ∂L/∂v2 · ∂v2/∂v1")."""
-    try:
-        return settle(compute())
-    except Refused as error:
-        at = ", ".join(f"{name} = {short_text(values[Symbol(name, real=True)])}" for name in dict.fromkeys(node.inputs))
-        definition = short_expression(node.expr)
-        if what is None:
-            what = (f"the derivative of {node.name} = {definition} with respect to {wrt}" if wrt is not None
-                    else f"{of}{node.name} = {definition}")
-        if isinstance(error, OutsideDomain):
-            why = f" ({RULES[node.op].domain})" if wrt is None and not of and what.startswith(node.name) else ""
-            problem = f"{what} is undefined at {at}{why}"
-        else:
-            problem = f"{what} would be {error} at {at}"
-        line, column = node.pos or (None, None)
-        raise WorksheetError(problem, line=line, column=column) from None
+        values[node.name] = numbers.input(point[node.name]) if node.is_input else numbers.value(graph, node, values)
+    return values
 
 
 # ── backward ─────────────────────────────────────────────────────────────────────────────
 
-def backward(
-    graph: Graph, wrt: Sequence[str], values: Mapping[str, Expr] | None
-) -> tuple[list[Step], dict[str, Adjoint]]:
-    """The reverse sweep: each node once, from the output back."""
+def backward(graph: Graph, wrt: Sequence[str], values: Mapping[str, object] | None, numbers=EXACT, *,
+             shapes: Mapping[str, tuple] | None = None, seed=None, forms: bool = True):
+    """The reverse sweep: each node once, from the output back, from ∂L/∂L = 1 (or ``seed``,
+    ``--seed-grad``, for a vector or matrix output). A stop_gradient node sends nothing back.
+    ``forms`` False: only the numbers (training loops)."""
+    target = graph.target
     needed = _leads_to(graph, wrt)
-    symbols = {Symbol(k, real=True): v for k, v in values.items()} if values is not None else None
-    forms: dict[str, Expr | None] = {graph.target: S.One}
-    sums: dict[str, Expr] = {graph.target: S.One}
+    _check_differentiable(graph, needed, numbers)
+    sums = {target: numbers.one if seed is None else seed} if values is not None else {}
+    written: dict[str, Expr | None] = {target: S.One if forms else None}  # ∂L/∂v in node names
     contributions: dict[str, list[int]] = {}
     steps: list[Step] = []
     adjoints: dict[str, Adjoint] = {}
     for node in reversed(graph.operations):
-        if node.name not in needed or node.name not in forms:
+        if node.name not in needed or node.name not in written:
             continue
-        upstream_value = sums[node.name] if values is not None else None
         adjoints[node.name] = Adjoint(
-            node.name, tuple(contributions.get(node.name, ())), forms[node.name], upstream_value
-        )
-        if RULES[node.op].stops_gradient:  # stop_gradient: no step, ∂L/∂u gets nothing here
+            node.name, tuple(contributions.get(node.name, ())), written[node.name], sums.get(node.name))
+        rule = numbers.rule(node.op)
+        if rule.stops_gradient:  # stop_gradient: no step, ∂L/∂u gets nothing here
             continue
         for position, arg in enumerate(node.args):
             if not (isinstance(arg, Symbol) and arg.name in needed):
                 continue
-            step = _step(node, position, arg.name, forms[node.name], upstream_value, symbols)
+            step = _step(graph, node, position, arg.name, written[node.name], sums.get(node.name), values,
+                         numbers, shapes, seed, forms)
             contributions.setdefault(step.input, []).append(len(steps))
             steps.append(step)
             # the sweep runs backwards: put each path in front, so sums read in the user's order
-            forms[step.input] = _bounded(_add(step.product, forms.get(step.input, S.Zero)))
+            written[step.input] = _bounded(_add(step.product, written.get(step.input, S.Zero)))
             if values is not None:
-                running = sums.get(step.input, S.Zero)
-                sums[step.input] = settled(node, lambda: plus(running, step.product_value), symbols,
-                                           what=f"∂{graph.target}/∂{step.input}, the sum of its paths,")
+                running = sums.get(step.input)
+                sums[step.input] = (step.product_value if running is None else
+                                    numbers.add(graph, node, step.input, running, step.product_value, values))
     for node in graph.inputs:
-        if node.name in forms:
-            value = sums[node.name] if values is not None else None
+        if node.name in written:
             adjoints[node.name] = Adjoint(
-                node.name, tuple(contributions.get(node.name, ())), forms[node.name], value
-            )
+                node.name, tuple(contributions.get(node.name, ())), written[node.name], sums.get(node.name))
     return steps, adjoints
+
+
+def _step(graph: Graph, node: Node, position: int, name: str, upstream, upstream_value, values, numbers,
+          shapes, seed, forms: bool) -> Step:
+    on_scalars = _scalar_path(node, name, numbers, shapes)
+    local = RULES[node.op].local(position, *node.args) if on_scalars and forms else None
+    local_value = product_value = None
+    if values is not None:
+        local_value, product_value = numbers.send(graph, node, position, name, upstream_value, local, values)
+    product_form = _bounded(product(upstream, local)) if upstream is not None and local is not None else None
+    vjp = None
+    if numbers.tensor and forms:
+        g = None if node.name == graph.target and seed is None else Partial(graph.target, node.name)
+        arg_shapes = tuple(shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)
+        vjp = numbers.rule(node.op).vjp_form(position, g, node.symbol, node.args, arg_shapes)
+    return Step(node.name, name, position, local, local_value, upstream, upstream_value,
+                product_form, product_value, vjp)
+
+
+def _scalar_path(node: Node, name: str, numbers, shapes) -> bool:
+    """Is the step from ``node`` to ``name`` one of scalars through a scalar operation (every
+    step of a formula): one with a local derivative in textbook form?"""
+    if not numbers.tensor:
+        return True
+    return numbers.rule(node.op).tensor is False and shapes[name] == () and shapes[node.name] == ()
+
+
+def _check_differentiable(graph: Graph, needed: frozenset[str], numbers) -> None:
+    for node in graph.operations:
+        rule = numbers.rule(node.op)
+        for i, arg in enumerate(node.args):
+            if isinstance(arg, Symbol) and arg.name in needed and not rule.differentiable(i):
+                raise WorksheetError(
+                    f"{arg.name} is the class index of {node.op}; a class index has no gradient",
+                    where="--wrt",
+                )
 
 
 def stopped(graph: Graph, adjoints: Mapping[str, object], leads) -> tuple[tuple[str, str], ...]:
@@ -197,31 +221,6 @@ def stopped(graph: Graph, adjoints: Mapping[str, object], leads) -> tuple[tuple[
         for arg in node.args
         if isinstance(arg, Symbol) and arg.name in leads
     )
-
-
-def _step(node: Node, position: int, name: str, upstream, upstream_value, symbols) -> Step:
-    rule = RULES[node.op]
-    local = rule.local(position, *node.args)
-    local_value = product_value = None
-    if symbols is not None:
-        arg_values = [evaluate(a, symbols) for a in node.args]
-        local_value = rule.local_value(position, *arg_values)
-        if local_value is None:
-            local_value = settled(node, lambda: _local_value(local, symbols, arg_values), symbols, name)
-        product_value = settled(node, lambda: times(upstream_value, local_value), symbols,
-                                what=f"the product ∂L/∂{node.name} · ∂{node.name}/∂{name}")
-    product_form = _bounded(product(upstream, local)) if upstream is not None else None
-    return Step(node.name, name, position, local, local_value, upstream, upstream_value,
-                product_form, product_value)
-
-
-def _local_value(local: Expr, symbols, arg_values) -> Expr:
-    """The local derivative at the point: SymPy's evaluation while the inputs are exact; of a
-    carried number, the form with the numbers put in as it stands (``settle`` carries it as a
-    Real whose ball comes straight from the tree: 1 − tanh²r, not SymPy's arithmetic first)."""
-    if any(isinstance(v, Real) for v in arg_values):
-        return put_in(local, symbols)
-    return evaluate(local, symbols)
 
 
 def _add(a: Expr | None, b: Expr | None) -> Expr | None:

@@ -26,7 +26,9 @@ from ..errors import WorksheetError
 from ..lang.graph import Graph, build
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.parse import parse_source
-from .tensor_trace import backward, forward, infer_shapes, tensor_work
+from .numbers import ELEMENTS
+from .tensor_trace import infer_shapes, tensor_work
+from .trace import backward, forward
 from ..tensors import as_array, elementwise, number, scalar
 
 MAX_TRAIN_STEPS = 100_000
@@ -161,8 +163,8 @@ def _loss_and_gradients(graph: Graph, values: dict, source: str, filename: str |
         shapes = infer_shapes(graph, {k: v.shape for k, v in values.items()})
         if shapes[graph.target]:
             raise WorksheetError(f"the loss {graph.target} must be a scalar to train on it; reduce it with mean(…) or sum(…)")
-        computed = forward(graph, dict(values))
-        _, adjoints, _ = backward(graph, graph.params, computed, shapes, forms=False)
+        computed = forward(graph, values, ELEMENTS)
+        _, adjoints = backward(graph, graph.params, computed, ELEMENTS, shapes=shapes, forms=False)
         grads = {p: adjoints[p].value if p in adjoints else _zeros(values[p]) for p in graph.params}
         return computed[graph.target], grads
 
@@ -237,7 +239,7 @@ def _prediction(program, graph, start, params, predict, convert, source, filenam
     def output(values):
         inputs = {n.name: values[n.name] for n in model.inputs}
         infer_shapes(model, {k: v.shape for k, v in inputs.items()})
-        return forward(model, inputs)[node]
+        return forward(model, inputs, ELEMENTS)[node]
 
     before = located(lambda: output({**start, **given}), source, filename)
     after = located(lambda: output({**start, **params, **given}), source, filename)

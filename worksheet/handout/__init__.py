@@ -18,7 +18,6 @@ from sympy import S
 from .. import formats
 from ..document import tensor as model
 from ..document.tensor import shown
-from ..engine.tensor_trace import TensorTrace
 from ..document import (
     Document,
     Equations,
@@ -62,7 +61,7 @@ class _Slots:
 
 def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     """One problem: its statement, the forward table, the backward steps and the result."""
-    if isinstance(drawn.trace, TensorTrace):
+    if drawn.trace.tensor:
         return _model_blocks(drawn, slots)
     trace, problem = drawn.trace, drawn.problem
     hide = set(problem.blanks)
@@ -144,7 +143,7 @@ def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
     for name, node, adjoint in _swept(trace):
         equations = []
         if len(adjoint.steps) > 1:  # the paths into this node add up
-            paths = Sum(tuple(trace.steps[i].form for i in reversed(adjoint.steps)))
+            paths = Sum(tuple(trace.steps[i].vjp for i in reversed(adjoint.steps)))
             final = name in trace.wrt and "gradients" in hide
             equations.append(Equation((Partial(target, name), paths, slots(
                 adjoint.value, "upstream" in hide or final, {"kind": "sum", "node": name}))))
@@ -153,7 +152,7 @@ def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
             final = step.input in trace.wrt and not fans_out and "gradients" in hide
             lhs = [] if fans_out else [Partial(target, step.input)]
             at = {"node": step.node, "input": step.input, "position": step.position}
-            equations.append(Equation((*lhs, step.form, slots(step.value, "upstream" in hide or final,
+            equations.append(Equation((*lhs, step.vjp, slots(step.value, "upstream" in hide or final,
                                                               {"kind": "product", **at}))))
         blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), model._definition(trace, node))), ":")))
         if equations:
@@ -213,7 +212,7 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
             "inputs": {name: value_text(value) for name, value in drawn.inputs.items()},
             "answers": {g.wrt: value_text(g.value) for g in drawn.trace.gradients},
             "blanks": {str(n): value_text(v) for n, v in student.values.items()},
-            **({} if isinstance(drawn.trace, TensorTrace) else  # (a model's blanks: graded on their own)
+            **({} if drawn.trace.tensor else  # (a model's blanks: graded on their own)
                {"quantities": {str(n): q for n, q in student.quantities.items()}}),
         })
     return (Document(problem_set.title, tuple(sheet), numbers),
@@ -230,8 +229,7 @@ def decimal_inputs(problem_set: ProblemSet) -> bool:
 
 def _derivation(drawn: Drawn, numbers: str) -> list:
     """The worksheet's sections after its problem statement, one heading level down."""
-    build = model.worksheet if isinstance(drawn.trace, TensorTrace) else worksheet
-    blocks = list(build(drawn.trace, numbers=numbers).blocks)
+    blocks = list(worksheet(drawn.trace, numbers=numbers).blocks)
     first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading))
     return [dataclasses.replace(b, level=3) if isinstance(b, Heading) else b for b in blocks[first:]]
 

@@ -313,10 +313,8 @@ def nice_trace(trace) -> bool:
     a model, every element of every vector and matrix."""
     import numpy as np
 
-    from ..engine.tensor_trace import TensorTrace
-
     values = [*trace.values.values(), *(g.value for g in trace.gradients)]
-    if isinstance(trace, TensorTrace):
+    if trace.tensor:
         values += [s.value for s in trace.steps] + [a.value for a in trace.adjoints.values()]
         return all(isinstance(x, Fraction | int) and is_nice(sympy.Rational(x.numerator, x.denominator))
                    for v in values for x in np.asarray(v, dtype=object).flat)
@@ -358,8 +356,6 @@ def _drawn(choices: tuple, shape: tuple, rng: random.Random):
 
 
 def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, derive, cache: dict) -> Drawn:
-    from ..engine.tensor_trace import TensorTrace
-
     attempts, model = ATTEMPTS if problem.vary else 1, False
     for attempt in range(attempts):
         if model and attempt == MODEL_ATTEMPTS:
@@ -373,14 +369,14 @@ def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, der
                 trace = derive(problem.text, wrt=problem.wrt, at=inputs or None, filename=problem.filename)
             except WorksheetError:  # outside the domain (log of 0, a division by 0): draw again
                 trace = None
-            if isinstance(trace, TensorTrace) and (largest := max(v.size for v in trace.values.values())) > MAX_BLANK_ELEMENTS:
+            if trace is not None and trace.tensor and (largest := max(v.size for v in trace.values.values())) > MAX_BLANK_ELEMENTS:
                 raise WorksheetError(f"a value of {largest:,} elements is too large for a handout (a vector or "
                                      f"matrix blank has at most {MAX_BLANK_ELEMENTS})",
                                      where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
             nice = trace is not None and trace.values is not None and nice_trace(trace)
-            cache[memo] = trace if nice else (_MODEL if isinstance(trace, TensorTrace) else None)
+            cache[memo] = trace if nice else (_MODEL if trace is not None and trace.tensor else None)
         trace = cache[memo]
-        model = model or trace is _MODEL or isinstance(trace, TensorTrace)
+        model = model or trace is _MODEL or (trace is not None and trace.tensor)
         if trace is not None and trace is not _MODEL:
             full = {n.name: trace.point[n.name] for n in trace.graph.inputs}
             return Drawn(problem, full, trace)

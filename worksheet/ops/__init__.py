@@ -53,6 +53,10 @@ class Rule:
                 for i, (c, is_number) in enumerate(zip(code, numbers))]
         return self.torch.format(*code)
 
+    def differentiable(self, i: int) -> bool:
+        """Does a gradient flow to args[i]? (Not to a class index: ``ops.tensor``.)"""
+        return True
+
     def form(self, *args: Expr) -> Expr:
         raise NotImplementedError
 

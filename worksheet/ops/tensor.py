@@ -56,9 +56,6 @@ class TensorRule(Rule):
     def local(self, i, *args):
         raise NotImplementedError(f"{self.op} has no scalar derivative; it is a tensor operation")
 
-    def differentiable(self, i: int) -> bool:
-        return True
-
     def shape(self, *shapes: Shape) -> Shape:
         raise NotImplementedError
 

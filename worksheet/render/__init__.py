@@ -11,9 +11,7 @@ import types
 from importlib import import_module
 
 from .. import formats
-from ..document import tensor as tensor_document
 from ..document import DETAILS, worksheet
-from ..engine.tensor_trace import TensorTrace
 from ..engine.trace import Trace
 
 FORMATS = {name: (f.module, f.description) for name, f in formats.of("derive").items()}
@@ -36,7 +34,7 @@ def numbers_shown(numbers: str, decimal_inputs: bool) -> str:
     return numbers
 
 
-def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
+def render(trace: Trace, format: str = "md", *, digits: int = 6,
            detail: str = "standard", numbers: str = "auto") -> str | bytes:
     """``trace`` as a worksheet in ``format``; ``digits`` significant digits for rounded values;
     ``detail`` ``brief``, ``standard`` or ``full`` (``worksheet.document.DETAILS``);
@@ -56,8 +54,7 @@ def render(trace: Trace | TensorTrace, format: str = "md", *, digits: int = 6,
 
         document = with_modes(trace, detail=detail, numbers=shown)
     else:
-        document = (tensor_document.worksheet(trace, numbers=shown, detail=detail) if isinstance(trace, TensorTrace)
-                    else worksheet(trace, detail=detail, numbers=shown))
+        document = worksheet(trace, detail=detail, numbers=shown)
     return render_document(document, format, digits=digits)
 
 

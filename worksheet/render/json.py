@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import numpy as np
 import sympy
 from sympy import Expr
 
-from ..engine.tensor_trace import TensorStep, TensorTrace
 from ..tensors import nested_floats
 from ..engine.trace import Step, Trace
 from ..arith import as_float, exact_text, expression_text
@@ -23,49 +23,54 @@ from .notation import TextNotation
 SCHEMA = "worksheet.derive/1"
 
 
-def render(trace: Trace | TensorTrace) -> str:
-    data = tensor_derivation(trace) if isinstance(trace, TensorTrace) else derivation(trace)
-    data = modes_json.extend(data, trace)  # --mode, --check-numeric
+def render(trace: Trace) -> str:
+    data = modes_json.extend(derivation(trace), trace)  # --mode, --check-numeric
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def derivation(trace: Trace) -> dict:
-    graph = trace.graph
+    """The trace as JSON. A model's (``"tensor": true``) has the same keys, with each node's
+    and gradient's ``shape``, values as nested lists, and each step in matrix form (``vjp``)."""
+    graph, values, tensor = trace.graph, trace.values, trace.tensor
     written = trace.expansions.get(graph.node(graph.target).symbol)
-    values = trace.values
+    shape = (lambda name: {"shape": list(trace.shapes[name])}) if tensor else (lambda name: {})
+    show = _term_text() if tensor else form
     return {
         "schema": SCHEMA,
+        **({"tensor": True} if tensor else {}),
         "target": graph.target,
         **outputs(trace),
         "expression": form(written) if written is not None else None,
         "source": graph.source,
         "wrt": list(trace.wrt),
-        "at": {k: exact_text(v) for k, v in trace.point.items()} if trace.point is not None else None,
+        "at": {k: text(v) for k, v in trace.point.items()} if trace.point is not None else None,
         "nodes": [
             {
                 "name": node.name,
                 "op": node.op,
                 "kind": node.kind,
                 "inputs": list(node.inputs),
+                **shape(node.name),
                 "expr": None if node.is_input else form(node.expr),
                 **number("value", values[node.name] if values is not None else None),
             }
             for node in graph.nodes
         ],
-        "backward": [step(s, values is not None) for s in trace.steps],
+        "backward": [vjp(s, show) if tensor else step(s, values is not None) for s in trace.steps],
         "adjoints": {
             name: {
                 "paths": list(a.steps),
-                "expr": form(a.form),
+                "expr": None if tensor else form(a.form),
                 **number("value", a.value),
             }
             for name, a in trace.adjoints.items()
         },
         "gradients": {
             g.wrt: {
-                "expr": form(g.in_inputs),
-                "expr_in_nodes": form(g.in_names),
-                "expr_in_trace": form(g.in_trace),
+                "expr": show(g.in_inputs),
+                "expr_in_nodes": show(g.in_names),
+                "expr_in_trace": show(g.in_trace),
+                **shape(g.wrt),
                 **number("value", g.value),
             }
             for g in trace.gradients
@@ -73,30 +78,24 @@ def derivation(trace: Trace) -> dict:
     }
 
 
-def outputs(trace: Trace | TensorTrace) -> dict:
+def outputs(trace: Trace) -> dict:
     """Several outputs, the seed, auxiliary outputs and where stop_gradient stopped the sweep:
     ``outputs`` (the outputs whose sum is ``target``, or just ``[target]``), ``seed`` (∂L/∂L:
     ``"1"``, or the --seed-grad tensor), ``aux`` (name → value, like a node's ``value``, or the
     expression for a symbolic worksheet) with ``aux_float``, and ``stopped`` (each
     stop_gradient node the sweep reached, with the input that gets nothing through it)."""
     graph = trace.graph
-    tensor = isinstance(trace, TensorTrace)
-    seed = trace.seed
     aux = graph.aux
-    if tensor:
-        seed_value = tensor_number("seed", seed) if seed is not None else {"seed": "1", "seed_float": 1.0}
-        values = {name: tensor_number("value", trace.values[name]) for name in aux}
+    seed = number("seed", trace.seed if trace.seed is not None else sympy.S.One)
+    if trace.values is not None:
+        values = {name: number("value", trace.values[name]) for name in aux}
     else:
-        seed_value = number("seed", sympy.S.One)
-        if trace.values is not None:
-            values = {name: number("value", trace.values[name]) for name in aux}
-        else:
-            written = {name: trace.expansions.get(graph.node(name).symbol) for name in aux}
-            values = {name: {"value": form(written[name] or graph.node(name).expr), "value_float": None}
-                      for name in aux}
+        written = {name: trace.expansions.get(graph.node(name).symbol) for name in aux}
+        values = {name: {"value": form(written[name] or graph.node(name).expr), "value_float": None}
+                  for name in aux}
     return {
         "outputs": list(graph.outputs) or [graph.target],
-        **seed_value,
+        **seed,
         "aux": {name: v["value"] for name, v in values.items()},
         "aux_float": {name: v["value_float"] for name, v in values.items()},
         "stopped": [{"node": node, "input": name} for node, name in trace.stops],
@@ -104,6 +103,7 @@ def outputs(trace: Trace | TensorTrace) -> dict:
 
 
 def step(s: Step, numeric: bool) -> dict:
+    """A formula's step: the local derivative, the upstream gradient and their product."""
     return {
         "node": s.node,
         "input": s.input,
@@ -119,81 +119,46 @@ def step(s: Step, numeric: bool) -> dict:
     }
 
 
+def vjp(s: Step, show) -> dict:
+    """A model's step: the vector-Jacobian product in matrix form, and its numbers."""
+    return {
+        "node": s.node,
+        "input": s.input,
+        "position": s.position,
+        "vjp": show(s.vjp),
+        "shape": list(s.value.shape),
+        "upstream": text(s.upstream_value),
+        "upstream_float": nested_floats(s.upstream_value),
+        **number("product", s.value),
+    }
+
+
 def form(expr: Expr | None) -> str | None:
     """SymPy's string form, terms and factors in the order the worksheet shows them."""
     return None if expr is None else expression_text(expr, "none")
 
 
-def number(key: str, value: Expr | None) -> dict:
+def _term_text():
+    """A matrix-form term (``(∂J/∂o) hᵀ``) as text; None stays None."""
+    notation = TextNotation(17)
+    return lambda term: None if term is None else notation.term(term)
+
+
+def number(key: str, value) -> dict:
+    """``key``: the value's exact text, ``key_float``: its float (nested lists for a tensor)."""
     if value is None:
         return {key: None, f"{key}_float": None}
+    if isinstance(value, np.ndarray):
+        return {key: text(value), f"{key}_float": nested_floats(value)}
     return {key: exact_text(value), f"{key}_float": as_float(value)}
 
 
-# ── tensor programs: the same keys, values as nested lists, steps in matrix form ─────────
+def text(value):
+    """Exact text: ``"-1/2"``; a tensor's elements (``"3/10"``, a ball's certified 30 digits, or a
+    float's shortest decimal) nested like the tensor."""
+    if not isinstance(value, np.ndarray):
+        return exact_text(value)
 
-def tensor_derivation(trace: TensorTrace) -> dict:
-    graph, values, text = trace.graph, trace.values, TextNotation(17)
-    return {
-        "schema": SCHEMA,
-        "tensor": True,
-        "target": graph.target,
-        **outputs(trace),
-        "expression": None,
-        "source": graph.source,
-        "wrt": list(trace.wrt),
-        "at": {k: tensor_text(v) for k, v in trace.point.items()},
-        "nodes": [
-            {
-                "name": node.name,
-                "op": node.op,
-                "kind": node.kind,
-                "inputs": list(node.inputs),
-                "shape": list(trace.shapes[node.name]),
-                "expr": None if node.is_input else form(node.expr),
-                **tensor_number("value", values[node.name]),
-            }
-            for node in graph.nodes
-        ],
-        "backward": [tensor_step(s, trace, text) for s in trace.steps],
-        "adjoints": {
-            name: {"paths": list(a.steps), "expr": None, **tensor_number("value", a.value)}
-            for name, a in trace.adjoints.items()
-        },
-        "gradients": {
-            g.wrt: {
-                "expr": text.term(g.in_names or g.form) if g.form is not None else None,
-                "expr_in_nodes": text.term(g.in_names or g.form) if g.form is not None else None,
-                "expr_in_trace": text.term(g.form) if g.form is not None else None,
-                "shape": list(trace.shapes[g.wrt]),
-                **tensor_number("value", g.value),
-            }
-            for g in trace.gradients
-        },
-    }
-
-
-def tensor_step(s: TensorStep, trace: TensorTrace, text: TextNotation) -> dict:
-    upstream = trace.adjoints[s.node].value
-    return {
-        "node": s.node,
-        "input": s.input,
-        "position": s.position,
-        "vjp": text.term(s.form),
-        "shape": list(s.value.shape),
-        "upstream": tensor_text(upstream),
-        "upstream_float": nested_floats(upstream),
-        **tensor_number("product", s.value),
-    }
-
-
-def tensor_number(key: str, value) -> dict:
-    return {key: tensor_text(value), f"{key}_float": nested_floats(value)}
-
-
-def tensor_text(value):
-    """Exact strings (``"3/10"``, a ball's certified 30 digits, or a float's shortest decimal),
-    nested like the tensor."""
     def each(item):
         return [each(x) for x in item] if isinstance(item, list) else _element(item)
 
