@@ -7,9 +7,11 @@ One sweep (``trace.forward``, ``trace.backward``) runs over either kind of value
   (``arith.settle``). A value that is undefined or would not be a number is one line naming
   the node, its inputs and their values.
 * ``ELEMENTS`` — a model's values: NumPy arrays whose elements are exact ``Fraction``s or
-  certified ``Ball``s (``arith.elements``), or float64 in training (``train``, its default).
-  A trace of balls is computed again with twice the bits while an element it prints is not
-  certified (``certified``: Ziv's strategy), up to MAX_PRECISION.
+  certified ``Ball``s (``arith.elements``). A trace of balls is computed again with twice the
+  bits while an element it prints is not certified (``certified``: Ziv's strategy), up to
+  MAX_PRECISION.
+* ``DOUBLES`` — training's (``train``, its default): the same arrays of float64, as PyTorch's;
+  ``FRACTIONS`` — ``train --exact``: exact fractions only.
 
 A symbolic worksheet (no point) has no values: the sweep carries only forms.
 """
@@ -34,7 +36,7 @@ from ..forms import evaluate, put_in
 from ..lang.graph import Graph, Node
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, TooLarge, as_array, number, scalar, tidy_all
+from ..tensors import ShapeError, TooLarge, as_array, elementwise, number, scalar, tidy_all
 
 
 class BySymbol(Mapping):
@@ -160,7 +162,24 @@ class Elements:
         return as_array(running + value)
 
 
-EXACT, ELEMENTS = Exact(), Elements()
+class Doubles(Elements):
+    """Training's numbers: every element a float64, as PyTorch computes."""
+
+    def input(self, value) -> np.ndarray:
+        return elementwise(float, super().input(value))
+
+
+class Fractions(Elements):
+    """``train --exact``: every element an exact fraction, and so every step."""
+
+    def input(self, value) -> np.ndarray:
+        array = super().input(value)
+        if any(isinstance(x, float) for x in array.flat):
+            raise WorksheetError("--exact needs exact inputs (a value here is not a fraction)")
+        return array
+
+
+EXACT, ELEMENTS, DOUBLES, FRACTIONS = Exact(), Elements(), Doubles(), Fractions()
 
 
 def arg_value(arg: Expr, values: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -26,10 +26,10 @@ from ..errors import WorksheetError
 from ..lang.graph import Graph, build
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.parse import parse_source
-from .numbers import ELEMENTS
+from .numbers import DOUBLES, ELEMENTS, FRACTIONS
 from .tensor_trace import infer_shapes, tensor_work
 from .trace import backward, forward
-from ..tensors import as_array, elementwise, number, scalar
+from ..tensors import as_array, number
 
 MAX_TRAIN_STEPS = 100_000
 """More SGD steps (epochs × samples) than this are refused."""
@@ -106,11 +106,11 @@ def train(
     given = point_of(graph, parse_point(at) if at is not None else {})
     if given is None:
         raise WorksheetError("training needs a value for every input: declare them (param w = 1, data x = [1, 2])")
-    convert = _exact if exact else _double
-    start = {name: convert(_array(value)) for name, value in given.items()}
+    numbers = FRACTIONS if exact else DOUBLES
+    start = {name: numbers.input(value) for name, value in given.items()}
     given_rate = number(_rate(lr))
     try:
-        rate = convert(scalar(given_rate))[()]
+        rate = numbers.input(given_rate)[()]
     except Refused as error:  # 10**400 is no double
         raise WorksheetError(f"the learning rate would be {error}", where="--lr") from None
     samples = _samples(graph, start) if per_sample else None
@@ -139,7 +139,7 @@ def train(
             steps.append(TrainStep(epoch, sample, loss, dict(stored), params))
             if on_step:
                 on_step(len(steps), total)
-    prediction = _prediction(program, graph, start, params, predict, convert, source, filename)
+    prediction = _prediction(program, graph, start, params, predict, numbers, source, filename)
     explained = _explained(source, graph, start, steps, explain_steps, filename)
     written = decimal_inputs(source, lr if isinstance(lr, str) else {"lr": lr}, at or "")
     return Training(graph, given_rate, epochs, per_sample, zero_grad, exact, start, tuple(steps),
@@ -159,6 +159,8 @@ def _check_work(pass_work: int, steps: int, exact: bool) -> None:
 # ── one step ─────────────────────────────────────────────────────────────────────────────
 
 def _loss_and_gradients(graph: Graph, values: dict, source: str, filename: str | None):
+    """The loss and ∂loss/∂param at ``values`` — already training's numbers, so computed as a
+    model's are (``ELEMENTS``)."""
     def run():
         shapes = infer_shapes(graph, {k: v.shape for k, v in values.items()})
         if shapes[graph.target]:
@@ -200,20 +202,6 @@ def _sample(graph: Graph, start, sample: int | None) -> dict:
 
 # ── numbers ──────────────────────────────────────────────────────────────────────────────
 
-def _array(value) -> np.ndarray:
-    return value if isinstance(value, np.ndarray) else scalar(number(value))
-
-
-def _double(value: np.ndarray) -> np.ndarray:
-    return elementwise(float, value)
-
-
-def _exact(value: np.ndarray) -> np.ndarray:
-    if any(isinstance(x, float) for x in value.flat):
-        raise WorksheetError("--exact needs exact inputs (a value here is not a fraction)")
-    return value
-
-
 def _rate(lr):
     if isinstance(lr, str):
         try:
@@ -229,10 +217,10 @@ def _rate(lr):
 
 # ── prediction and the steps explained ───────────────────────────────────────────────────
 
-def _prediction(program, graph, start, params, predict, convert, source, filename) -> Prediction | None:
+def _prediction(program, graph, start, params, predict, numbers, source, filename) -> Prediction | None:
     if predict is None:
         return None
-    given = {k: convert(_array(v)) for k, v in parse_point(predict).items()}
+    given = {k: numbers.input(v) for k, v in parse_point(predict).items()}
     node = _prediction_node(graph, set(given))
     model = located(lambda: build(program, target=node), source, filename)
 
