@@ -33,7 +33,7 @@ from worksheet import derive
 from worksheet.arith import as_float, exact_text, is_exact
 from worksheet.errors import WorksheetError
 from worksheet.functions import relu, sigmoid, softplus, stop_gradient
-from worksheet.render.notation import TextNotation
+from worksheet.notation import TextNotation
 
 FUZZ_CASES = int(os.environ.get("WORKSHEET_FUZZ_CASES", "5000"))
 ORACLE_DIGITS = 1000

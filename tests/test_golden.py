@@ -91,14 +91,19 @@ def test_output_is_frozen(cli, name):
     _compare(name, _portable(result.out))
 
 
+HANDOUTS = {"backprop_set": ("7", ""), "model_set": ("3", "model_set.")}  # seed, prefix of the golden names
+
+
 @pytest.mark.parametrize("fmt", ["md", "txt"])
-def test_handout_is_frozen(cli, tmp_path, fmt):
+@pytest.mark.parametrize("problem_set", sorted(HANDOUTS))
+def test_handout_is_frozen(cli, tmp_path, fmt, problem_set):
+    seed, prefix = HANDOUTS[problem_set]
     out = tmp_path / "h"
-    result = cli("handout", str(SAMPLES / "backprop_set.toml"), "-n", "2", "--seed", "7", "--key", "-f", fmt,
+    result = cli("handout", str(SAMPLES / f"{problem_set}.toml"), "-n", "2", "--seed", seed, "--key", "-f", fmt,
                  "-o", str(out))
     assert result.code == 0, result.err
     for path in sorted(out.iterdir()):
-        _compare(f"handout.{fmt}.{path.name}", _portable(path.read_text(encoding="utf-8")))
+        _compare(f"handout.{fmt}.{prefix}{path.name}", _portable(path.read_text(encoding="utf-8")))
 
 
 def _portable(text: str) -> str:

@@ -14,7 +14,7 @@ from hypothesis import given, strategies as st
 
 from conftest import SAMPLES
 from worksheet import derive, render
-from worksheet.render.matrices import terminating
+from worksheet.notation.matrices import terminating
 
 NEURON, AT = "sigmoid(w*x + b)", "w=0.5,x=1.5,b=0.25"
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import SAMPLES, latex_available
 from worksheet import WorksheetError, derive, render
 from worksheet.lang.parse import Apply, ListLit, Make, parse_program
-from worksheet.render.notation import TextNotation
+from worksheet.notation import TextNotation
 from worksheet.tensors import to_float
 
 TENSOR_SAMPLES = ["linear_bce.ws", "mlp_l2.ws", "batch_vector.ws", "nn_linear.ws"]

@@ -16,7 +16,7 @@ from conftest import README_ARGS, ROOT, SAMPLES
 from worksheet import derive, render
 from worksheet.document import Document, Equations, Heading, Listing, Paragraph, Table
 from worksheet.render import render_training
-from worksheet.render.notation import TypstNotation, typst_name, typst_string
+from worksheet.notation import TypstNotation, typst_name, typst_string
 from worksheet.render.typst import compile_pdf, escape, render as render_typ
 from worksheet.terms import Equation, Form, Number
 from worksheet.engine.train import train

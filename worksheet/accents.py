@@ -24,7 +24,7 @@ def _plain(name: str) -> Symbol:
 
 def _is_terminal(printer) -> bool:
     """The worksheet's Unicode printer (not SymPy's plain string printer, which JSON uses)."""
-    from .render.notation import TextNotation
+    from .notation import TextNotation
 
     return isinstance(printer, TextNotation)
 

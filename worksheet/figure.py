@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sympy import Symbol
 
 from .lang.graph import Graph
+from .notation import TextNotation
 from .ops import RULES
 
 PREFIX_CONSTANT = {"add", "sub", "mul", "div", "pow"}  # 2×, 1−: a number written before the symbol
@@ -133,8 +134,6 @@ class _Shown:
     """A short text for a value: a number (rounded to ``digits``), or a tensor's shape."""
 
     def __init__(self, digits: int, numbers: str = "exact"):
-        from .render.notation import TextNotation  # (imported late: render imports document)
-
         self.notation = TextNotation(digits, numbers)
 
     def __call__(self, value) -> str:

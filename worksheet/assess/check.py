@@ -18,10 +18,10 @@ digits counting as rounded (``answers.py``).
 
 An incorrect answer is compared with the derivatives the usual mistakes give
 (``mistakes.py``), with its negative (``sign``), with constant multiples (``constant_factor``),
-and side by side at each point (``partial_domain``: right on one side of a kink only). An
-answer the parser refuses, that asks for the derivative (``diff(…)``), uses a name the
-question does not have, takes longer than ``TIME_LIMIT`` seconds to check, or fails in any
-other way is ``invalid``, with the reason: one answer never stops a batch.
+and side by side at each point (``partial_domain``: right on one side of a kink only), in
+``diagnosis.py``. An answer the parser refuses, that asks for the derivative (``diff(…)``),
+uses a name the question does not have, takes longer than ``TIME_LIMIT`` seconds to check, or
+fails in any other way is ``invalid``, with the reason: one answer never stops a batch.
 """
 
 from __future__ import annotations
@@ -39,25 +39,19 @@ from .answers import (is_off_in_its_last_digit, is_rounded_too_far, read_express
                       same_number)
 from ..arith import Refused, settle, short_expression
 from ..deadline import TimeLimit, time_limit
+from .diagnosis import diagnose
 from ..errors import WorksheetError
 from ..forms import evaluate
 from ..limits import MAX_CHECKED_OPERATIONS
 from .mistakes import Chain, mistakes
 from .sampling import COMPARE_BITS, both_sides, close, guards, numeric, sample_points
+from .verdict import CORRECT, INCORRECT, INVALID, Verdict
 from ..engine.trace import defined_somewhere
 
 SCHEMA = "worksheet.check/1"
 TIME_LIMIT = 2.0  # seconds per answer
 MIN_POINTS = 4  # a symbolic answer must be defined at this many points of the question's
 EXPAND_OPS = 40  # a difference this small is also expanded in the symbolic test
-CORRECT, INCORRECT, INVALID = "correct", "incorrect", "invalid"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    verdict: str  # correct, incorrect or invalid
-    diagnosis: tuple[str, ...] = ()  # sign, constant_factor, missing_chain_factor, …
-    feedback: str = ""  # one sentence for the student
 
 
 @dataclass(frozen=True)
@@ -119,7 +113,7 @@ class Question:
         for node in self.graph.operations:  # the question itself must be defined there (log(1 − x) at 20 is not)
             if numeric(self.chain.written[node.symbol], self.point) is None:
                 raise WorksheetError(f"{node.name} = {short_expression(node.expr)} is undefined at the "
-                                     f"given values ({self._where(self.point, self.inputs)})", where="--at")
+                                     f"given values ({self.where(self.point, self.inputs)})", where="--at")
         if numeric(self.correct, self.point) is None:
             raise WorksheetError(f"∂{self.target}/∂{self.wrt} is undefined at the given values", where="--at")
         try:
@@ -206,9 +200,9 @@ class Question:
                                               f"is defined (a logarithm or root of a negative number, a division by 0).")
             if all(close(answers[i], correct[i]) for i in compared):
                 return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
-            return self._diagnose([points[i] for i in compared], [answers[i] for i in compared],
-                                  [correct[i] for i in compared], [[m[i] for i in compared] for m in mistaken], expr,
-                                  single=False)
+            return diagnose(self, [points[i] for i in compared], [answers[i] for i in compared],
+                            [correct[i] for i in compared], [[m[i] for i in compared] for m in mistaken], expr,
+                            single=False)
 
     def _at_the_point(self, expr: Expr) -> Verdict | None:
         """A symbolic answer right as a function, at the point the program declares: None when
@@ -221,7 +215,7 @@ class Question:
             return None
         return Verdict(INCORRECT, ("partial_domain",),
                        f"Your answer is right as a function but not at the given point "
-                       f"({self._where(self.point, self.inputs)}), where ∂{self.target}/∂{self.wrt} takes the "
+                       f"({self.where(self.point, self.inputs)}), where ∂{self.target}/∂{self.wrt} takes the "
                        f"value of the frameworks' convention at a kink: look at the derivative there.")
 
     def _judge_number(self, expr: Expr, text: str) -> Verdict:
@@ -231,7 +225,7 @@ class Question:
                 raise Refused("undefined")
             value = settle(evaluate(expr, point))
         except Refused:
-            return Verdict(INCORRECT, (), f"Your answer is undefined at {self._where(point, self.inputs)}.")
+            return Verdict(INCORRECT, (), f"Your answer is undefined at {self.where(point, self.inputs)}.")
         if same_number(value, self.exact, text):
             return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt} at the given point.")
         if is_rounded_too_far(value, self.exact, text):
@@ -246,8 +240,8 @@ class Question:
             correct = [numeric(self.correct, point)]
             mistaken = [[numeric(m.expr, point)] for m in self.mistakes]
             allowance = rounding_allowance(text)
-            return self._diagnose([point], [answer], correct, mistaken, expr,
-                                  None if allowance is None else mpmath.mpf(allowance.p) / allowance.q, single=True)
+            return diagnose(self, [point], [answer], correct, mistaken, expr,
+                            None if allowance is None else mpmath.mpf(allowance.p) / allowance.q, single=True)
 
     def _points_for(self, expr: Expr, samples: Samples):
         """The sample points, and points on the unreached side of the answer's own kinks."""
@@ -262,72 +256,10 @@ class Question:
         mistaken = [values + [numeric(m.expr, p) for p in extra] for m, values in zip(self.mistakes, samples.mistaken)]
         return points, correct, mistaken
 
-    # ── diagnosis ────────────────────────────────────────────────────────────────────────
-
-    def _diagnose(self, points, answers, correct, mistaken, expr, allowance=None, *, single: bool) -> Verdict:
-        """The codes of an incorrect answer: a mistake's derivative (each ``mistakes.py`` finds),
-        its negative or a constant multiple of it, or right on one side of a kink only.
-        ``allowance``: how far a rounded number may be from the value it rounds; ``single``: a
-        number at the question's point (not a function at sample points)."""
-
-        def same(values) -> bool:
-            pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
-            return bool(pairs) and all(close(a, v) or (allowance is not None and abs(a - v) <= allowance)
-                                       for a, v in pairs)
-
-        if same([-c for c in correct]):
-            return Verdict(INCORRECT, ("sign",),
-                           "The sign is wrong: follow each minus sign along the chain (the − of a subtraction, "
-                           "of a derivative such as cos′ = −sin) and count them.")
-        k = _factor(answers, correct, single)
-        scaled = ("constant_factor",) if k is not None else ()
-        partial = self._partial(points, answers, correct, expr)
-        spread = (("partial_domain",), partial) if partial else ((), "")
-        matched = [m for m, values in zip(self.mistakes, mistaken) if same(values)]
-        if matched:
-            codes = tuple(dict.fromkeys(m.code for m in matched)) + scaled + spread[0]
-            return Verdict(INCORRECT, codes, _sentences(matched[0].feedback, spread[1]))
-        if k is not None:
-            return Verdict(INCORRECT, ("constant_factor",), _scaled(k, self.target, self.wrt))
-        for mistake, values in zip(self.mistakes, mistaken):
-            km = _factor(answers, values, single)
-            if km is not None:
-                also = "sign" if close(km, mpmath.mpf(-1)) else "constant_factor"
-                return Verdict(INCORRECT, (mistake.code, also),
-                               f"{mistake.feedback} {'The sign is wrong too.' if also == 'sign' else 'A constant factor is off too.'}")
-        if partial:
-            return Verdict(INCORRECT, *spread)
-        shown = _shown(answers[0])
-        return Verdict(INCORRECT, (), f"This is not ∂{self.target}/∂{self.wrt}: at {self._where(points[0])} your answer "
-                                      f"gives {shown}, which is not the derivative there. Work through the chain "
-                                      f"rule one step at a time (worksheet derive shows every step).")
-
-    def _partial(self, points, answers, correct, expr) -> str:
-        """Feedback for an answer right on part of the domain only ("" when it is not): where
-        it agrees with a derivative that is not 0 there, or on one side of a kink."""
-        from ..render.notation import TextNotation
-
-        agree = [close(a, c) for a, c in zip(answers, correct)]
-        if all(agree) or not any(agree):
-            return ""
-        for z in guards([self.correct, expr]):
-            sides = [numeric(z, p) for p in points]
-            right = {s > 0 for s, ok in zip(sides, agree) if ok and s is not None}
-            wrong = {s > 0 for s, ok in zip(sides, agree) if not ok and s is not None}
-            if len(right) == 1 and len(wrong) == 1 and right != wrong:
-                shown = TextNotation().doprint(_numbers_last(z))
-                good, bad = (">", "<") if right == {True} else ("<", ">")
-                return (f"Your answer is right where {shown} {good} 0 but not where {shown} {bad} 0: "
-                        f"look at the derivative on each side of the kink.")
-        if not any(ok and c != 0 for ok, c in zip(agree, correct)):
-            return ""  # it agrees only where the derivative happens to be 0
-        return (f"Your answer agrees with ∂{self.target}/∂{self.wrt} at some points but not at others, "
-                f"e.g. at {self._where(points[agree.index(False)])}.")
-
-    def _where(self, point, names=None) -> str:
+    def where(self, point, names=None) -> str:
         """``w = 1.37, x = −0.62``: the variables of a point that ``at`` does not fix (``names``:
         these instead); a value given with --at as a decimal where it ends (x = 1.35, not 27/20)."""
-        from ..render.notation import TextNotation
+        from ..notation import TextNotation
 
         notation = TextNotation(numbers="terminating")
         names = names or [s for s in point if s not in self.explicit] or list(point)
@@ -365,21 +297,10 @@ def _check_size(graph) -> None:
                              f"questions of at most {MAX_CHECKED_OPERATIONS:,}", line=line, column=column)
 
 
-def _sentences(*parts: str) -> str:
-    return " ".join(p for p in parts if p)
-
-
 def _decimal(value: Fraction) -> str:
     """A coordinate (thousandths) as a decimal, with a true minus sign."""
     text = f"{float(value):g}" if 1000 % value.denominator == 0 else str(value)
     return text.replace("-", "−")
-
-
-def _numbers_last(z: Expr) -> Expr:
-    """w − 10 rather than SymPy's −10 + w."""
-    if not z.is_Add:
-        return z
-    return sympy.Add(*sorted(z.args, key=lambda t: t.is_number), evaluate=False)
 
 
 def _proved_equal(answer: Expr, correct: Expr) -> bool:
@@ -391,48 +312,6 @@ def _proved_equal(answer: Expr, correct: Expr) -> bool:
     ):
         return False
     return sympy.expand(difference) == 0
-
-
-def _factor(answers, values, single: bool):
-    """k with answer = k·value at every point (k ≠ 0), or None; at a single point only a simple
-    fraction (p/q, both at most 12) counts, since any number is a multiple of any other."""
-    pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
-    if not pairs or any(v == 0 and a != 0 for a, v in pairs):
-        return None
-    ratios = [a / v for a, v in pairs if v != 0]
-    if not ratios or ratios[0] == 0 or not all(close(r, ratios[0]) for r in ratios):
-        return None
-    if single:
-        simple = _simple(ratios[0], 12)
-        if simple is None or abs(simple.numerator) > 12:
-            return None
-    return ratios[0]
-
-
-def _simple(k, limit: int) -> Fraction | None:
-    """The fraction p/q (q ≤ ``limit``) that k is exactly (to EQUAL_BITS), or None."""
-    if not mpmath.mpf("1e-9") < abs(k) < mpmath.mpf("1e9"):
-        return None
-    simple = Fraction(float(k)).limit_denominator(limit)
-    return simple if close(k, mpmath.mpf(simple.numerator) / simple.denominator) else None
-
-
-def _shown(x) -> str:
-    """A certified value for feedback: six digits, 0 as 0."""
-    return "0" if x == 0 else mpmath.nstr(x, 6).replace("-", "−")
-
-
-def _scaled(k, target: str, wrt: str) -> str:
-    if abs(k - 1) < mpmath.mpf("1e-3"):
-        return (f"Your answer is almost ∂{target}/∂{wrt} but not exactly: it is "
-                f"{mpmath.nstr(k, 20).replace('-', '−')} times it. "
-                f"A number in it is rounded: write numbers exactly in a formula (1/3, not 0.333).")
-    simple = _simple(k, 100)
-    shown = (str(simple) if simple is not None else mpmath.nstr(k, 4)).replace("-", "−")  # a true minus, as elsewhere
-    size = "too large" if abs(k) > 1 else "too small"
-    return (f"Your answer is {shown} times ∂{target}/∂{wrt} ({size}{', and the sign is wrong' if k < 0 else ''}): "
-            f"check the constant factors — the exponent the power rule brings down, the 1/N of a mean, "
-            f"each constant along the chain.")
 
 
 __all__ = ["CORRECT", "INCORRECT", "INVALID", "SCHEMA", "Question", "Verdict", "check"]

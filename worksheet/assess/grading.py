@@ -21,48 +21,23 @@ to the same question is judged once.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from .check import INVALID, Question, Verdict, question as asked
+from .report import Result, report_csv, totals_csv
+from .submissions import Submission, read_submissions
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.tokens import one_plain_line
+from ..lang.toml_tables import exact_number, names_text, point_text, program_file, read_toml, text_value
 from ..textfiles import read_text
 
-MAX_SUBMISSIONS_BYTES = 50_000_000
 MAX_KEY_BYTES = 4 * MAX_PROGRAM_CHARS
 MAX_QUESTIONS = 500
 QUESTION_KEYS = {"id", "expression", "program", "wrt", "points", "at"}
-COLUMNS = ("student", "question", "answer")
-REPORT_COLUMNS = ("student", "variant", "question", "answer", "verdict", "score", "diagnosis", "feedback")
-TOTALS_COLUMNS = ("student", "variant", "score", "possible", "answered")
-
-
-@dataclass(frozen=True)
-class Submission:
-    line: int
-    student: str
-    question: str
-    answer: str
-    variant: str = ""
-    problem: str = ""  # why the line cannot be read ("" when it can)
-
-
-@dataclass(frozen=True)
-class Result:
-    student: str
-    question: str
-    verdict: str
-    score: Fraction
-    diagnosis: tuple[str, ...]
-    feedback: str
-    answer: str = ""  # as submitted
-    variant: str = ""
 
 
 @dataclass
@@ -212,8 +187,6 @@ def load_key(path: str | Path, on_question: Callable[[int, int], None] | None = 
 
 def _toml_key(path: Path, text: str, on_question) -> TomlKey:
     where = str(path)
-    from ..handout.problems import read_toml
-
     data = read_toml(text, where, ("title", "question"))
     tables = data.get("question")
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
@@ -236,8 +209,6 @@ def _toml_key(path: Path, text: str, on_question) -> TomlKey:
 
 
 def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Fraction]:
-    from ..handout.problems import _exact, _program_file, _string, names_text, point_text
-
     here = f"{path}: question {number}"
     unknown = sorted(set(table) - QUESTION_KEYS)
     if unknown:
@@ -251,14 +222,14 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
     if ("expression" in table) == ("program" in table):
         raise WorksheetError("give exactly one of expression and program", where=here)
     key = "expression" if "expression" in table else "program"
-    text, filename = _string(table[key], f"{here}: {key}"), None
+    text, filename = text_value(table[key], f"{here}: {key}"), None
     if key == "program" and "\n" not in text and text.strip().endswith((".ws", ".txt")):
-        text, filename = _program_file(path, text.strip(), f"{here}: program")
+        text, filename = program_file(path, text.strip(), f"{here}: program")
     if "wrt" not in table:
         raise WorksheetError("which derivative? give wrt = \"w\"", where=here)
     wrt = names_text(table["wrt"], f"{here}: wrt")
     at = point_text(table["at"], f"{here}: at") if "at" in table else None
-    worth = _exact(table.get("points", 1), f"{here}: points")
+    worth = exact_number(table.get("points", 1), f"{here}: points")
     if worth <= 0:
         raise WorksheetError("must be positive", where=f"{here}: points")
     try:
@@ -268,187 +239,11 @@ def _question(path: Path, number: int, table: dict) -> tuple[str, Question, Frac
     return qid.strip(), question, worth
 
 
-# ── submissions ──────────────────────────────────────────────────────────────────────────
-
-def read_submissions(path: str | Path) -> list[Submission]:
-    """Every non-empty row after the header, in order (a quoted field may hold a line break: the
-    row is then one submission, as CSV says); a row that cannot be read is kept with the reason
-    (it becomes an ``invalid`` row of the report)."""
-    text = read_text(path, MAX_SUBMISSIONS_BYTES, "the submissions", lenient=True)
-    if Path(path).suffix.lower() == ".toml":
-        return _toml_submissions(text, str(path))
-    rows = list(_csv_rows(text, _delimiter(text)))
-    header = next((i for i, (_, fields, _) in enumerate(rows) if any(f.strip() for f in fields)), None)
-    if header is None:
-        raise WorksheetError("the file is empty (expected a header: student,question,answer)", where=str(path))
-    columns = _header(rows[header][1], str(path))
-    return [_submission(number, fields, error, columns) for number, fields, error in rows[header + 1:]
-            if error or any(f.strip() for f in fields)]
-
-
-def _delimiter(text: str) -> str:
-    """The header's separator: a comma, or a semicolon or a tab where the header has no comma
-    (a spreadsheet saved in a locale whose decimal mark is the comma writes ``;``)."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    if "," not in header:
-        for mark in (";", "\t"):
-            if mark in header:
-                return mark
-    return ","
-
-
-def _csv_rows(text: str, delimiter: str = ","):
-    """(line the row starts on, its fields, the reason it cannot be read or "") for each row. A
-    quoted field may run over a line break (up to SPAN lines: the row is then one submission);
-    a quote never closed spoils its own line only, not the rest of the file."""
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        for end in range(i + 1, min(i + SPAN, len(lines)) + 1):
-            fields = _fields("\n".join(lines[i:end]), delimiter)
-            if fields is not None:
-                yield i + 1, fields, ""
-                i = end
-                break
-        else:
-            yield i + 1, lines[i].split(delimiter), f"line {i + 1}: not a CSV row (a quote that is never closed)"
-            i += 1
-
-
-SPAN = 10
-"""The most lines one quoted field may run over."""
-
-
-def _fields(text: str, delimiter: str = ",") -> list[str] | None:
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error:
-        return None
-    return rows[0] if len(rows) == 1 else [] if not rows else None
-
-
-def _toml_submissions(text: str, where: str) -> list[Submission]:
-    """One student's answers to a handout's blanks:
-
-        student = "ada"
-        variant = "v03"
-        [answers]
-        1 = "-6"        # blank number = the value (a number or a text)
-    """
-    from ..handout.problems import read_toml
-
-    data = read_toml(text, where, ("student", "variant", "answers"))
-    student, variant, answers = data.get("student"), data.get("variant", ""), data.get("answers")
-    if not isinstance(student, str) or not student.strip() or not one_plain_line(student):
-        raise WorksheetError("expected the student's name, one line of plain text", where=f"{where}: student")
-    if not isinstance(variant, str) or not one_plain_line(variant):
-        raise WorksheetError("expected a variant id such as \"v03\"", where=f"{where}: variant")
-    if not isinstance(answers, dict):
-        raise WorksheetError("expected a table [answers] of blank number = value", where=f"{where}: answers")
-    rows = []
-    for number, (blank, value) in enumerate(answers.items(), start=1):
-        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        plain = one_plain_line(blank) and one_plain_line(str(value))
-        problem = ("" if ok else f"answers.{blank}: expected a number or a text") if plain else \
-            f"answer {number}: its blank or its value holds a line break or a control character"
-        rows.append(Submission(number, student.strip(), blank.strip() if plain else "",
-                               str(value) if ok and plain else "", variant.strip(), problem))
-    return rows
-
-
-def _header(fields: list[str], where: str) -> dict[str, int]:
-    names = [name.strip().lower() for name in fields]
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise WorksheetError(f"the header has no column {missing[0]!r} (it needs student, question, answer; "
-                             f"found: {', '.join(names)})", where=f"{where}:1")
-    return {name: names.index(name) for name in (*COLUMNS, "variant") if name in names}
-
-
-def _submission(number: int, fields: list[str], error: str, columns: dict[str, int]) -> Submission:
-    get = (lambda name: fields[columns[name]].strip() if name in columns and columns[name] < len(fields) else "")
-    if error:  # the line split at its separators: the student's name, where no quote is before it
-        student = get("student")
-        known = '"' not in "".join(fields[:columns["student"] + 1]) and one_plain_line(student)
-        return Submission(number, student if known else "", "", "", problem=error)
-    student, question, answer, variant = get("student"), get("question"), get("answer"), get("variant")
-    plain_answer = one_plain_line(answer)
-    if not all(one_plain_line(f) for f in (student, question, variant)):  # never echoed into the report
-        problem = f"line {number}: a student, question or variant holds a line break or a control character"
-        student = question = variant = ""
-    elif len(fields) < len(columns) or (len(fields) <= max(columns.values())):
-        problem = f"line {number}: expected {max(columns.values()) + 1} fields, found {len(fields)}"
-    elif not student or not question:
-        problem = f"line {number}: the student or the question is empty"
-    elif not plain_answer:
-        problem = f"line {number}: the answer holds a line break or a control character"
-    else:
-        problem = ""
-    if not plain_answer:
-        answer = ""  # never echoed into the report, whatever else is wrong with the row
-    return Submission(number, student, question, answer, variant, problem)
-
-
-# ── the report ───────────────────────────────────────────────────────────────────────────
+# ── grading ──────────────────────────────────────────────────────────────────────────────
 
 def grade(key, rows: Sequence[Submission], on_row: Callable[[], None] = lambda: None) -> list[Result]:
     """One result per row, in order."""
     return key.grade(rows, on_row)
-
-
-def report_csv(results: Iterable[Result]) -> str:
-    return _csv(REPORT_COLUMNS, ([r.student, r.variant, r.question, r.answer, r.verdict, score_text(r.score),
-                                  ";".join(r.diagnosis), r.feedback] for r in results))
-
-
-def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> str:
-    """Per student and variant, in order of first appearance: the score (the last row of each
-    question counts, as a resubmission replaces an answer), the points possible and the questions
-    answered. A student with rows for two variants gets two rows, each out of its own points."""
-    last: dict[tuple[str, str], dict[str, Fraction]] = {}
-    counted: dict[tuple[str, str], list[Submission]] = {}
-    for row, result in zip(rows, results):
-        if not row.student:
-            continue
-        sheet = (row.student, row.variant)
-        scores = last.setdefault(sheet, {})
-        if result.question:  # a line that could not be read names no question: none is answered
-            scores[result.question] = result.score
-        counted.setdefault(sheet, []).append(row)
-    return _csv(TOTALS_COLUMNS, ([student, variant, score_text(sum(scores.values(), Fraction(0))),
-                                  score_text(key.possible(counted[student, variant])), str(len(scores))]
-                                 for (student, variant), scores in last.items()))
-
-
-def score_text(score: Fraction) -> str:
-    """2, 0.5, 0.333333: an integer, else a short decimal."""
-    if score.denominator == 1:
-        return str(score.numerator)
-    return f"{float(score):.6g}"
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
-    return out.getvalue()
-
-
-def _safe_cell(cell: str) -> str:
-    """A student's text never becomes a spreadsheet formula (=, +, -, @ first are quoted with ')."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell) else cell
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 __all__ = ["Result", "Submission", "TomlKey", "grade", "load_key", "read_submissions", "report_csv", "totals_csv"]

@@ -88,7 +88,7 @@ class Chain:
 
     def text(self, name: str) -> str:
         """A node as the user wrote it, in the inputs (``w·x + b − y``)."""
-        from ..render.notation import TextNotation
+        from ..notation import TextNotation
 
         symbol = Symbol(name, real=True)
         return TextNotation().doprint(self.shown.get(symbol, symbol) or symbol)

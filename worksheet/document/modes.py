@@ -18,7 +18,7 @@ import numpy as np
 from sympy import Abs, Expr, Function, Max, Pow, Rational, S
 
 from .. import document as scalar_document
-from . import tensor as tensor_document
+from . import model as tensor_document
 from ..accents import Bar, Dot, PartialOf, Ratio, Update
 from . import Document, Equations, Heading, Paragraph, Table, distinct
 from ..forms import call, difference, power, product, substitute, total

@@ -8,10 +8,10 @@ import re
 import numpy as np
 
 from .. import document
-from . import tensor as tensor_document
+from . import model as tensor_document
 from . import Document, Equations, Heading, Listing, Paragraph, Table
 from ..lang.graph import symbol
-from ..render.matrices import entry
+from ..notation.matrices import entry
 from ..terms import Chain, Difference, Equation, Form, Partial, Sum
 from ..engine.train import Training
 

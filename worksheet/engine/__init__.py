@@ -1,3 +1,4 @@
-"""The engine: forward values and the backward sweep of a formula (``trace``) or a model
-(``tensor_trace``), forward mode (``forward``), central differences (``numeric``), which modes
-a trace carries (``modes``), and SGD training built on the tensor trace (``train``)."""
+"""The engine: one trace for a formula or a model (``trace``: the forward values and the reverse
+sweep, over the number policy of ``numbers``; a model's shapes and matrix forms in
+``tensor_trace``), forward mode (``forward``), central differences (``numeric``), which modes a
+trace carries (``modes``), and SGD training on the same sweep (``train``)."""

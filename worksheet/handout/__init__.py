@@ -16,22 +16,11 @@ import sympy
 from sympy import S
 
 from .. import formats
-from ..document import tensor as model
-from ..document.tensor import shown
-from ..document import (
-    Document,
-    Equations,
-    Heading,
-    Paragraph,
-    Table,
-    _operation,
-    _problem,
-    path,
-    worksheet,
-)
+from ..document import Document, Equations, Heading, Paragraph, fans_out, formula, model, node_blocks, worksheet
+from ..document.model import shown
 from ..lang.tokens import written_in_decimals
 from .problems import Drawn, ProblemSet
-from ..terms import Blank, Chain, Equation, Form, Number, Partial, Space, Sum
+from ..terms import Blank, Equation, Number, Partial
 
 FORMATS = tuple(formats.of("handout"))
 MANIFEST_SCHEMA = "worksheet.handout/1"
@@ -60,121 +49,46 @@ class _Slots:
 
 
 def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
-    """One problem: its statement, the forward table, the backward steps and the result."""
-    if drawn.trace.tensor:
-        return _model_blocks(drawn, slots)
-    trace, problem = drawn.trace, drawn.problem
-    hide = set(problem.blanks)
-    target = trace.target
-    blocks: list = [Heading(f"Problem {problem.number}"), *_problem(trace)]
-
-    rows = []
-    for node in trace.graph.nodes:
-        value = trace.values[node.name]
-        forward = {"kind": "forward", "node": node.name}
-        cell = Number(value) if node.is_input else slots(value, "forward" in hide, forward)
-        definition = None if node.is_input else Equation((Form(node.symbol), Form(node.expr)))
-        rows.append((Form(node.symbol), _operation(node), definition, cell))
-    blocks += [Heading("Forward pass", 3), Table(("node", "operation", "definition", "value"), tuple(rows), "lllr")]
-
-    blocks += _backward_intro(target, "upstream gradient times local derivative")
-    steps_from: dict[str, list] = {}
-    for step in trace.steps:
-        steps_from.setdefault(step.node, []).append(step)
-    for name, node, adjoint in _swept(trace):
-        equations = []
-        if len(adjoint.steps) > 1:  # the paths into this node add up
-            paths = [trace.steps[i] for i in reversed(adjoint.steps)]
-            equations.append(Equation((
-                Partial(target, name),
-                Sum(tuple(path(trace, s.node, name) for s in paths)),
-                slots(adjoint.value, "upstream" in hide, {"kind": "sum", "node": name}),
-            )))
-        for step in steps_from.get(name, ()):
-            fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
-            in_wrt = step.input in trace.wrt
-            hide_product = "upstream" in hide or (in_wrt and not fans_out and "gradients" in hide)
-            lhs = [] if fans_out else [Partial(target, step.input)]
-            at = {"node": step.node, "input": step.input, "position": step.position}
-            if step.node == target:  # ∂L/∂u is the local derivative itself
-                first = path(trace, step.node, step.input) if fans_out else lhs[0]
-                sides = [first, slots(step.local_value, "local" in hide or hide_product, {"kind": "local", **at})]
-            else:
-                upstream = slots(step.upstream_value, "upstream" in hide, {"kind": "upstream", **at})
-                local = slots(step.local_value, "local" in hide, {"kind": "local", **at})
-                sides = [*lhs, path(trace, step.node, step.input),
-                         Chain((upstream, local)), slots(step.product_value, hide_product, {"kind": "product", **at})]
-            equations.append(Equation(tuple(sides)))
-        blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), Form(node.expr))), ":")))
-        if equations:
-            blocks.append(Equations(tuple(equations)))
-
-    results = tuple(Equation((Partial(target, g.wrt),
-                              slots(g.value, "gradients" in hide, {"kind": "gradient", "wrt": g.wrt})))
-                    for g in trace.gradients)
-    blocks += [Heading("Result", 3), Equations(results)]
-    return blocks
-
-
-def _model_blocks(drawn: Drawn, slots: _Slots) -> list:
-    """A model's problem: the forward table (each vector or matrix one blank, below the table as
-    the worksheet writes it), each vector-Jacobian product in matrix form with its value, the result."""
+    """One problem: its statement, the forward table, the backward steps and the result, built
+    as the worksheet builds them (``document.formula``, ``document.model``) with each value the
+    problem's ``blanks`` hide written as a numbered blank (``slots``), and no working between."""
     trace, problem = drawn.trace, drawn.problem
     hide, target = set(problem.blanks), trace.target
-    blocks: list = [Heading(f"Problem {problem.number}"), *model._problem(trace)]
-    if problem.vary:
+    kind = model if trace.tensor else formula
+    cell = lambda value, quantity: slots(value, _hidden(trace, hide, quantity), quantity)  # noqa: E731
+    blocks: list = [Heading(f"Problem {problem.number}"), *kind.PARTS[0](trace)]
+    if trace.tensor and problem.vary:
         blocks.append(Paragraph((f"This variant's values of {', '.join(problem.vary)} are drawn: they are "
                                  "the ones below, not the program's.",)))
-
-    def cell(node):
-        value = trace.values[node.name]
-        return shown(value) if node.is_input else slots(value, "forward" in hide, {"kind": "forward", "node": node.name})
-
-    nodes = trace.graph.nodes
-    rows = [(Form(n.symbol), Space(trace.shapes[n.name]), model._operation(n), model._definition(trace, n),
-             cell(n) if trace.values[n.name].shape == () else None) for n in nodes]  # numbered in reading order:
-    tensors = [Equation((Form(n.symbol), *([model._definition(trace, n)] if not n.is_input else []), cell(n)))
-               for n in nodes if trace.values[n.name].shape != ()]  # the table's, then the matrices below it
-    blocks += [Heading("Forward pass", 3),
-               Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
-    if tensors:
-        blocks.append(Equations(tuple(tensors)))
-    blocks += _backward_intro(target, "the vector-Jacobian product of a node, in matrix form, then in numbers")
-    for name, node, adjoint in _swept(trace):
-        equations = []
-        if len(adjoint.steps) > 1:  # the paths into this node add up
-            paths = Sum(tuple(trace.steps[i].vjp for i in reversed(adjoint.steps)))
-            final = name in trace.wrt and "gradients" in hide
-            equations.append(Equation((Partial(target, name), paths, slots(
-                adjoint.value, "upstream" in hide or final, {"kind": "sum", "node": name}))))
-        for step in (s for s in trace.steps if s.node == name):
-            fans_out = len(trace.adjoints[step.input].steps) > 1 if step.input in trace.adjoints else False
-            final = step.input in trace.wrt and not fans_out and "gradients" in hide
-            lhs = [] if fans_out else [Partial(target, step.input)]
-            at = {"node": step.node, "input": step.input, "position": step.position}
-            equations.append(Equation((*lhs, step.vjp, slots(step.value, "upstream" in hide or final,
-                                                              {"kind": "product", **at}))))
-        blocks.append(Paragraph(("Node ", Equation((Form(node.symbol), model._definition(trace, node))), ":")))
-        if equations:
-            blocks.append(Equations(tuple(equations)))
-    results = tuple(Equation((Partial(target, g.wrt), slots(g.value, "gradients" in hide,
-                                                             {"kind": "gradient", "wrt": g.wrt})))
+    blocks += [Heading("Forward pass", 3), *kind.forward_table(trace, cell)]
+    each = ("the vector-Jacobian product of a node, in matrix form, then in numbers" if trace.tensor
+            else "upstream gradient times local derivative")
+    blocks += [Heading("Backward pass", 3), Paragraph((
+        "Seed ", Equation((Partial(target, target), Number(S.One))), f". Each step: {each}.",
+    ))]
+    blocks += node_blocks(trace, heading=kind.heading,
+                          equation=lambda t, step: kind.step_equation(t, step, cell, working=False),
+                          fan_out=lambda t, name: kind.fan_out(t, name, cell, working=False))
+    results = tuple(Equation((Partial(target, g.wrt), cell(g.value, {"kind": "gradient", "wrt": g.wrt})))
                     for g in trace.gradients)
     return blocks + [Heading("Result", 3), Equations(results)]
 
 
-def _backward_intro(target: str, each: str) -> list:
-    return [Heading("Backward pass", 3), Paragraph((
-        "Seed ", Equation((Partial(target, target), Number(S.One))), f". Each step: {each}.",
-    ))]
-
-
-def _swept(trace):
-    """Each operation the sweep reached, in its order: (name, node, adjoint)."""
-    for name, adjoint in trace.adjoints.items():
-        node = trace.graph.node(name)
-        if not node.is_input:
-            yield name, node, adjoint
+def _hidden(trace, hide: set[str], quantity: dict) -> bool:
+    """Is the value ``quantity`` names a blank, given the kinds the problem hides? A product that
+    is a requested gradient (no other path adds to it) is one when the gradients are."""
+    kind = quantity["kind"]
+    if kind in ("forward", "upstream"):
+        return kind in hide
+    if kind == "gradient":
+        return "gradients" in hide
+    if kind == "sum":
+        return "upstream" in hide or ("gradients" in hide and quantity["node"] in trace.wrt)
+    name = quantity["input"]
+    product = "upstream" in hide or ("gradients" in hide and name in trace.wrt and not fans_out(trace, name))
+    if kind == "product":
+        return product
+    return "local" in hide or (quantity["node"] == trace.target and product)  # at the output, the product
 
 
 def value_text(value) -> str:
@@ -189,7 +103,7 @@ def value_text(value) -> str:
 def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int,
               numbers: str = "exact") -> tuple[Document, Document, list]:
     """The student sheet, the key and the manifest entries of one variant (``numbers``: how
-    their values are written, ``render.notation.NUMBERS``)."""
+    their values are written, ``notation.NUMBERS``)."""
     header = Paragraph((
         f"Variant {vid}, seed {seed}. Fill in each numbered blank with its exact value: an integer, "
         "a decimal or a fraction such as 3/8.",

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +32,7 @@ from ..assess.manifest import Policy
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.tokens import one_plain_line
+from ..lang.toml_tables import exact_number, names_text, point_text, program_file, read_toml, text_value
 from ..textfiles import read_text
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
@@ -109,50 +108,13 @@ def _grading(table, where: str) -> Policy:
     unknown = sorted(set(table) - {"points", "consistent"})
     if unknown:
         raise WorksheetError(f"unknown key {unknown[0]!r} (keys: points, consistent)", where=where)
-    points = _exact(table.get("points", 1), f"{where}.points")
+    points = exact_number(table.get("points", 1), f"{where}.points")
     if points <= 0 or points > 10**6:
         raise WorksheetError("expected a positive number (at most 1000000)", where=f"{where}.points")
-    consistent = _exact(table.get("consistent", 1), f"{where}.consistent")
+    consistent = exact_number(table.get("consistent", 1), f"{where}.consistent")
     if not 0 <= consistent <= 1:
         raise WorksheetError("expected a number from 0 to 1", where=f"{where}.consistent")
     return Policy(points, consistent)
-
-
-def read_toml(text: str, where: str, keys: tuple[str, ...]) -> dict:
-    """A TOML file's table, with only ``keys`` at the top (a problem set, a grading key, answers)."""
-    _check_toml_shape(text, where)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise WorksheetError(f"not valid TOML ({str(error).splitlines()[0]})", where=where) from None
-    unknown = sorted(set(data) - set(keys))
-    if unknown:
-        raise WorksheetError(f"unknown key {unknown[0]!r} (keys: {', '.join(keys)})", where=where)
-    return data
-
-
-MAX_KEY_PARTS = 16
-MAX_TOML_DEPTH = 32
-
-
-def _check_toml_shape(text: str, where: str) -> None:
-    """Refuse, before tomllib reads it, a key of more than MAX_KEY_PARTS dotted parts or arrays
-    and tables nested deeper than MAX_TOML_DEPTH (tomllib would build them all: a key of 40,000
-    parts took 3.9 GB). Counted roughly, outside quotes: a real problem set is far inside."""
-    depth = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        bare = STRINGS.sub('""', line).split("#", 1)[0]
-        key = bare.split("=", 1)[0] if "=" in bare else bare.strip().strip("[]") if bare.lstrip().startswith("[") else ""
-        if key.count(".") >= MAX_KEY_PARTS:
-            raise WorksheetError(f"a key of more than {MAX_KEY_PARTS} dotted parts", where=f"{where}:{number}")
-        for ch in re.findall(r"[][{}]", bare):
-            depth += 1 if ch in "[{" else -1
-            if depth > MAX_TOML_DEPTH:
-                raise WorksheetError(f"arrays or tables nested more than {MAX_TOML_DEPTH} deep",
-                                     where=f"{where}:{number}")
-
-
-STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def _problem(path: Path, number: int, table: dict) -> Problem:
@@ -168,10 +130,10 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     if ("expression" in table) == ("program" in table):
         raise WorksheetError("give exactly one of expression and program", where=here)
     key = "expression" if "expression" in table else "program"
-    text = _string(table[key], f"{here}: {key}")
+    text = text_value(table[key], f"{here}: {key}")
     filename = None
     if key == "program" and "\n" not in text and text.strip().endswith(PROGRAM_SUFFIXES):
-        text, filename = _program_file(path, text.strip(), f"{here}: program")
+        text, filename = program_file(path, text.strip(), f"{here}: program")
     wrt = names_text(table["wrt"], f"{here}: wrt") if "wrt" in table else None
     at_text = point_text(table["at"], f"{here}: at") if "at" in table else ""
     blanks = table.get("blanks", list(BLANK_KINDS))
@@ -225,57 +187,6 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
                    tuple(b for b in BLANK_KINDS if b in blanks), shapes)
 
 
-def _string(value, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise WorksheetError("expected a non-empty text", where=where)
-    if len(value) > MAX_PROGRAM_CHARS:
-        raise WorksheetError(f"longer than {MAX_PROGRAM_CHARS:,} characters", where=where)
-    return value
-
-
-def names_text(value, where: str) -> str:
-    """``wrt``: "w,b", or the TOML list ["w", "b"]."""
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return ",".join(_string(v, where) for v in value)
-    if isinstance(value, list):
-        raise WorksheetError('expected a text "w,b" or a list of names ["w", "b"]', where=where)
-    return _string(value, where)
-
-
-def point_text(value, where: str) -> str:
-    """``at``: "x=2,y=4", or the TOML table {x = 2, y = 4} (numbers, or texts such as "1/3")."""
-    if isinstance(value, dict) and value:
-        for name, number in value.items():
-            if isinstance(number, bool) or not isinstance(number, (int, float, str)):
-                raise WorksheetError("expected a number or a text", where=f"{where}.{name}")
-        return ",".join(f"{name}={number}" for name, number in value.items())  # a float as its shortest repr
-    if isinstance(value, dict):
-        raise WorksheetError('expected a text "x=2,y=4" or a table {x = 2, y = 4}', where=where)
-    return _string(value, where)
-
-
-def _program_file(toml: Path, name: str, where: str) -> tuple[str, str]:
-    """A program file beside the TOML file (or below it): never outside its directory."""
-    base = toml.resolve().parent
-    target = (base / name).resolve()
-    if not target.is_relative_to(base):
-        raise WorksheetError("a program file must be in the problem set's directory", where=where)
-    if not target.is_file():
-        raise WorksheetError(f"no such file: {name}", where=where)
-    try:
-        return read_text(target, 4 * MAX_PROGRAM_CHARS), name
-    except WorksheetError as error:
-        raise WorksheetError(f"{name}: {error.message}", where=where) from None
-
-
-def _exact(value, where: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise WorksheetError("expected a number", where=where)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise WorksheetError("expected a finite number", where=where)
-    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
-
-
 def _choices(spec, where: str) -> tuple:
     """[min, max] (integers) or {min, max, step} → the exact values a draw picks from."""
     if isinstance(spec, list):
@@ -288,8 +199,8 @@ def _choices(spec, where: str) -> tuple:
             raise WorksheetError(f"unknown key {unknown[0]!r} (keys: min, max, step)", where=where)
         if "min" not in spec or "max" not in spec:
             raise WorksheetError("expected {min = …, max = …, step = …}", where=where)
-        low, high = _exact(spec["min"], f"{where}.min"), _exact(spec["max"], f"{where}.max")
-        step = _exact(spec.get("step", 1), f"{where}.step")
+        low, high = exact_number(spec["min"], f"{where}.min"), exact_number(spec["max"], f"{where}.max")
+        step = exact_number(spec.get("step", 1), f"{where}.step")
         if step <= 0:
             raise WorksheetError("must be positive", where=f"{where}.step")
     else:

@@ -12,100 +12,23 @@ Every walk over a parse tree here is iterative: a formula of 10,000 terms is 10,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
 from sympy import Expr, Symbol
 
 from ..errors import WorksheetError
 from ..forms import evaluate
 from ..limits import MAX_NODES
-from .parse import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from ..ops import RULES
 from .. import tensors
 from ..arith import OutsideDomain, Refused, settle, short_expression, short_text
+from .lets import Let, LetKeys
+from .nodes import Graph, Node, ancestor_nodes, number_unnamed, symbol
+from .syntax import Apply, Ast, ListLit, Make, Num, Program, Statement, Var, _postorder
+from .tokens import Pos
 
-Pos = tuple[int, int]
 OUTPUT_NAMES = ("L", "f", "out", "result")
 COMBINED_NAME = "L_total"  # the sum of several outputs (--target L,z)
-
-
-def symbol(name: str) -> Symbol:
-    """The SymPy symbol of a node: real, as every quantity on a worksheet is."""
-    return Symbol(name, real=True)
-
-
-@dataclass(frozen=True)
-class Node:
-    """One operation as the user wrote it (or an input variable, with op ``"input"``)."""
-
-    name: str
-    op: str
-    inputs: tuple[str, ...]  # the nodes it reads, in order, repeats kept
-    args: tuple[Expr, ...]  # the rule's arguments: symbols of those nodes, or numbers
-    expr: Expr  # its definition in terms of its inputs
-    pos: Pos | None = None
-    named: bool = False  # the user gave the name
-    kind: str = "op"  # "op", "param", "data" or "input" (a free variable)
-
-    @property
-    def symbol(self) -> Symbol:
-        return symbol(self.name)
-
-    @property
-    def is_input(self) -> bool:
-        return self.op == "input"
-
-
-@dataclass(frozen=True)
-class Graph:
-    nodes: tuple[Node, ...]  # inputs in order of first use, then operations in evaluation order
-    target: str
-    defaults: Mapping[str, Expr] = field(default_factory=dict)  # values declared in the program
-    source: str = ""  # the program's text
-    statements: int = 1  # how many statements it has (a formula has one)
-    outputs: tuple[str, ...] = ()  # several outputs (--target L,z): the target is their sum
-    aux: tuple[str, ...] = ()  # --aux: assignments whose values are reported, not differentiated
-
-    def __post_init__(self):
-        object.__setattr__(self, "by_name", {n.name: n for n in self.nodes})
-
-    def node(self, name: str) -> Node:
-        return self.by_name[name]
-
-    @property
-    def inputs(self) -> tuple[Node, ...]:
-        return tuple(n for n in self.nodes if n.is_input)
-
-    @property
-    def operations(self) -> tuple[Node, ...]:
-        return tuple(n for n in self.nodes if not n.is_input)
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        return tuple(n.name for n in self.nodes if n.kind == "param")
-
-    def depending_on(self, names) -> frozenset[str]:
-        """``names`` and every node whose value depends on one of them: those that carry a
-        tangent in forward mode, and that the reverse sweep visits."""
-        reached = set(names)
-        for node in self.operations:
-            if any(name in reached for name in node.inputs):
-                reached.add(node.name)
-        return frozenset(reached)
-
-    def ancestors(self, names) -> frozenset[str]:
-        """``names`` and every node they depend on (the output's: what its value needs)."""
-        return frozenset(n.name for n in _ancestors(list(self.nodes), names))
-
-
-@dataclass(frozen=True)
-class Let:
-    """``--let name=expr``: name the operation ``expr`` wherever the formula contains it."""
-
-    name: str
-    expr: Ast
-    source: str
 
 
 def build(
@@ -127,7 +50,7 @@ def build(
 class _Builder:
     def __init__(self, program: Program, lets: Sequence[Let]):
         self.program = program
-        self.lets = list(lets)
+        self.let_keys = LetKeys(lets)
         self.inputs: dict[str, Node] = {}
         self.operations: list[Node] = []
         self.env: dict[str, Expr] = {}  # name → symbol of its node
@@ -135,13 +58,10 @@ class _Builder:
         self.defaults: dict[str, Expr] = {}
         self.used: dict[str, Pos] = {}  # free names, first use
         self.counter = 0
-        self.let_keys: dict[int, Let] = {}
         self.let_done: dict[str, Expr] = {}
-        self.keys: dict[tuple, int] = {}
 
     # ── statements ──
     def build(self, targets: list[str], aux: list[str]) -> Graph:
-        self._index_lets()
         output = None
         statements = self.program.statements
         for index, statement in enumerate(statements):
@@ -158,13 +78,7 @@ class _Builder:
                         statement.pos,
                     )
                 output = self._output(statement)
-        for let in self.lets:
-            if let.name not in self.let_done:
-                raise WorksheetError(
-                    "this expression does not occur in the formula as written "
-                    "(same order and grouping)",
-                    where=f"--let {let.name}", source=let.source, line=1, column=1,
-                )
+        self.let_keys.check_all_found(self.let_done)
         outputs = list(dict.fromkeys(self._target(t, output) for t in targets or [None]))
         for name in aux:
             if name in outputs:
@@ -244,9 +158,9 @@ class _Builder:
         values: dict[int, Expr] = {}
         keys: dict[int, int] = {}
         for item in _postorder(root):
-            own = self._own_key(item, keys)
-            let = self.let_keys.get(own)
-            keys[id(item)] = self._seen_as(own)
+            own = self.let_keys.own_key(item, keys)
+            let = self.let_keys.find(own)
+            keys[id(item)] = self.let_keys.seen_as(own)
             if let is not None and let.name in self.let_done:
                 values[id(item)] = self.let_done[let.name]
                 continue
@@ -334,40 +248,6 @@ class _Builder:
             raise self._error(f"{what} must be a number", expr.pos)
         return value
 
-    # ── --let matching: structural keys, computed bottom-up ──
-    def _index_lets(self) -> None:
-        for let in self.lets:
-            if not isinstance(let.expr, Apply):
-                raise WorksheetError(
-                    "a --let names an operation of the formula, such as w*x+b",
-                    where=f"--let {let.name}", source=let.source, line=1, column=1,
-                )
-            if any(other.name == let.name for other in self.let_keys.values()):
-                raise WorksheetError(f"{let.name} is named twice", where="--let")
-            keys: dict[int, int] = {}
-            for item in _postorder(let.expr):
-                keys[id(item)] = self._seen_as(self._own_key(item, keys))
-            self.let_keys[self._own_key(let.expr, keys)] = let
-
-    def _own_key(self, item: Ast, keys: Mapping[int, int]) -> int:
-        """An integer that two subtrees share exactly when they are written alike."""
-        if isinstance(item, Num):
-            raw = ("num", item.value)
-        elif isinstance(item, (ListLit, Make)):
-            raw = ("value", id(item))
-        elif isinstance(item, Var):
-            raw = ("var", item.name)
-        else:
-            raw = (item.op, *(keys[id(a)] for a in item.args))
-        return self.keys.setdefault(raw, len(self.keys))
-
-    def _seen_as(self, key: int) -> int:
-        """How a parent sees a subtree: one written like a let reads as the let's name."""
-        let = self.let_keys.get(key)
-        if let is None:
-            return key
-        return self.keys.setdefault(("var", let.name), len(self.keys))
-
     # ── checks and the result ──
     def _check_new(self, name: str, pos: Pos, verb: str) -> None:
         if name in self.named:
@@ -383,11 +263,11 @@ class _Builder:
 
     def _finish(self, outputs: list[str], aux: list[str]) -> Graph:
         roots = outputs + aux
-        operations = _ancestors(self.operations, roots)
+        operations = ancestor_nodes(self.operations, roots)
         needed = {name for node in operations for name in node.inputs} | set(roots)
         inputs = [n for name, n in self.inputs.items() if name in needed or n.kind != "input"]
         taken = set(self.inputs) | {n.name for n in operations}
-        operations = _number_unnamed(operations, taken)
+        operations = number_unnamed(operations, taken)
         defaults = {k: v for k, v in self.defaults.items() if k in {n.name for n in inputs}}
         target, combined = outputs[0], ()
         if len(outputs) > 1:  # the sum of the outputs, the node the sweep starts from
@@ -485,60 +365,3 @@ def settle_constant(value: Expr) -> Expr:
     """A folded constant, kept exact (sqrt(2) stays √2) but refused outside the domain."""
     settle(value)
     return value
-
-
-def _postorder(root: Ast) -> Iterator[Ast]:
-    """Children before parents, without recursion."""
-    stack: list[tuple[Ast, bool]] = [(root, False)]
-    while stack:
-        item, expanded = stack.pop()
-        if expanded or not isinstance(item, Apply):
-            yield item
-            continue
-        stack.append((item, True))
-        for child in reversed(item.args):
-            stack.append((child, False))
-
-
-def _ancestors(operations: list[Node], targets: Sequence[str]) -> list[Node]:
-    """The nodes of ``operations`` the ``targets`` depend on (and they), in evaluation order."""
-    by_name = {n.name: n for n in operations}
-    keep, stack = set(), list(targets)
-    while stack:
-        name = stack.pop()
-        if name in keep or name not in by_name:
-            continue
-        keep.add(name)
-        stack.extend(by_name[name].inputs)
-    return [n for n in operations if n.name in keep]
-
-
-def _number_unnamed(operations: list[Node], taken: set[str]) -> list[Node]:
-    """Name the unnamed operations v1, v2, … in evaluation order, skipping names in use."""
-    renames: dict[str, str] = {}
-    counter = 0
-    for node in operations:
-        if node.name.startswith("\0"):
-            counter += 1
-            while f"v{counter}" in taken:
-                counter += 1
-            renames[node.name] = f"v{counter}"
-    if not renames:
-        return operations
-    mapping = {symbol(old): symbol(new) for old, new in renames.items()}
-    renamed = []
-    for node in operations:
-        args = tuple(mapping.get(a, a) for a in node.args)
-        renamed.append(
-            Node(
-                renames.get(node.name, node.name),
-                node.op,
-                tuple(renames.get(i, i) for i in node.inputs),
-                args,
-                RULES[node.op].form(*args),
-                node.pos,
-                node.named,
-                node.kind,
-            )
-        )
-    return renamed

@@ -14,94 +14,26 @@ The formula language (documented in the README):
                 | '[' item (',' item)* ']'               a vector; a list of lists is a matrix
                 | MAKER '(' expr [',' expr] [',' 'seed' '=' expr] ')'    ones, zeros, randn
 
-Numbers are read exactly (``0.01`` is 1/100). Nothing here calls ``eval``, ``sympify`` or
-``parse_expr``: every construct outside this grammar is refused with its line and column.
+The tree it makes is ``syntax``'s; numbers are read exactly (``0.01`` is 1/100) by ``numerals``.
+Nothing here calls ``eval``, ``sympify`` or ``parse_expr``: every construct outside this
+grammar is refused with its line and column.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import WorksheetError
 from ..limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
-from .tokens import Pos, Token, check_plain, describe, tokenize
+from .numerals import exact_number
+from .syntax import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
+from .tokens import Token, check_plain, describe, tokenize
 from .vocabulary import ALIASES, CALLED, FUNCTIONS
 
 CONSTANTS = ("pi", "e")
 KEYWORDS = ("param", "data")
 MAKERS = ("ones", "zeros", "randn")  # tensor values: ones(n), zeros(m, n), randn(m, n, seed=S)
-MAX_LITERAL_DIGITS = 300
 RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS) | set(MAKERS)
-
-@dataclass(frozen=True)
-class Num:
-    """A number literal, exact (a Fraction), or the constant π or e (its name). The parser
-    runs without SymPy, so that a syntax error answers at once; ``exact`` is the SymPy value."""
-
-    value: Fraction | str
-    pos: Pos
-    text: str
-
-    def exact(self):
-        import sympy
-
-        if isinstance(self.value, str):
-            return sympy.pi if self.value == "pi" else sympy.E
-        return sympy.Rational(self.value.numerator, self.value.denominator)
-
-
-@dataclass(frozen=True)
-class Var:
-    name: str
-    pos: Pos
-
-
-@dataclass(frozen=True)
-class Apply:
-    """An operation: ``op`` is a rule's name (``add``, ``pow``, ``sin``, …)."""
-
-    op: str
-    args: tuple[Num | Var | Apply, ...]
-    pos: Pos
-
-
-@dataclass(frozen=True, eq=False)
-class ListLit:
-    """``[1, 2]`` (a vector) or ``[[1, 2], [3, 4]]`` (a matrix): a tensor value, as written."""
-
-    items: tuple
-    pos: Pos
-
-
-@dataclass(frozen=True, eq=False)
-class Make:
-    """``ones(3)``, ``zeros(2, 3)``, ``randn(4, 3, seed=1)``: a tensor value made to a shape."""
-
-    name: str
-    args: tuple
-    seed: "Ast | None"
-    pos: Pos
-
-
-Ast = Num | Var | Apply | ListLit | Make
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One line of a program: ``kind`` is ``param``, ``data``, ``assign`` or ``expr``."""
-
-    kind: str
-    name: str | None
-    expr: Ast | None
-    pos: Pos
-
-
-@dataclass(frozen=True)
-class Program:
-    statements: tuple[Statement, ...]
-    source: str
 
 
 class Parser:
@@ -235,7 +167,7 @@ class Parser:
     def atom(self) -> Ast:
         token = self.advance()
         if token.kind == "num":
-            return Num(_number(token), token.pos, token.text)
+            return Num(exact_number(token), token.pos, token.text)
         if token.kind == "name":
             if self.at("(") and token.text in MAKERS:
                 return self.make(token)
@@ -359,33 +291,6 @@ class Parser:
 
 
 BINARY = {"*": "mul", "/": "div", "@": "matmul"}
-
-
-def _number(token: Token) -> Fraction:
-    """The exact value of a decimal literal; refused when it is not a finite double."""
-    mantissa = token.text.lower().split("e")[0]
-    if len(mantissa) > MAX_LITERAL_DIGITS:
-        raise WorksheetError(
-            f"the number {_short(token.text)} has more than {MAX_LITERAL_DIGITS} digits",
-            line=token.pos[0], column=token.pos[1],
-        )
-    if not math.isfinite(float(token.text)):
-        raise WorksheetError(
-            f"the number {_short(token.text)} is not finite (at most about 1.8e308)",
-            line=token.pos[0], column=token.pos[1],
-        )
-    if mantissa.strip("0.") == "":
-        return Fraction(0)  # 0e999999999 is 0 (Fraction would first compute 10**999999999)
-    if float(token.text) == 0.0:
-        raise WorksheetError(
-            f"the number {_short(token.text)} is too small (at least about 1e-308)",
-            line=token.pos[0], column=token.pos[1],
-        )
-    return Fraction(token.text)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 24 else text[:12] + "…" + text[-8:]
 
 
 def parse_expression(text: str, *, line: int = 1, column: int = 1) -> Ast:

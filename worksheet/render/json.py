@@ -18,7 +18,7 @@ from ..arith import as_float, exact_text, expression_text
 from ..arith.elements import Ball
 from ..limits import PRECISION
 from . import modes_json
-from .notation import TextNotation
+from ..notation import TextNotation
 
 SCHEMA = "worksheet.derive/1"
 

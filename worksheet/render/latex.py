@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..document import Document, Equation
+from ..document import Document
+from ..terms import Equation
 from .figures import tikz_embedded
-from .notation import LatexNotation, TextNotation
+from ..notation import LatexNotation, TextNotation
 from .templating import environment
 
 WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line

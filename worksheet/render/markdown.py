@@ -6,7 +6,7 @@ import re
 
 from ..document import Document
 from .figures import mermaid
-from .notation import LatexNotation
+from ..notation import LatexNotation
 from .templating import environment
 
 ALIGN = {"l": ":--", "r": "--:", "c": ":-:"}

@@ -7,7 +7,7 @@ import textwrap
 import unicodedata
 
 from ..document import Document, Figure, Table
-from .notation import TextNotation
+from ..notation import TextNotation
 from .templating import environment
 
 WIDTH = 88

@@ -14,10 +14,11 @@ import string
 import subprocess
 import sys
 
-from ..document import Document, Equation, Table
+from ..document import Document, Table
+from ..terms import Equation
 from ..errors import WorksheetError
 from ..limits import TYPESET_SECONDS
-from .notation import TextNotation, TypstNotation, typst_string
+from ..notation import TextNotation, TypstNotation, typst_string
 from .templating import environment
 
 WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...terms import Shown
-from ..matrices import entries
+from ..terms import Shown
+from .matrices import entries
 from .base import _OneLine, is_exact_number
 
 

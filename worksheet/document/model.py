@@ -10,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from . import (
-    Equations, Listing, Paragraph, Table, aux_blocks, blocked_note, distinct, outputs_note,
-    local, node_blocks, seeds_note,
-)
+from .blocks import Equations, Listing, Paragraph, Table
+from .sections import aux_blocks, blocked_note, distinct, fans_out, local, node_blocks, outputs_note, seeds_note
 from ..lang.graph import Node, symbol
 from ..ops.tensor import tensor_rule
 from ..engine.trace import Step, Trace
@@ -69,27 +67,34 @@ def _problem(trace: Trace) -> list:
     return blocks
 
 
+def value_cell(value: np.ndarray, quantity: dict):
+    """The worksheet's cell for a value: the number or the matrix itself (a handout's: a blank)."""
+    return shown(value)
+
+
 def _forward(trace: Trace) -> list:
-    graph = trace.graph
-    rows = []
-    for node in graph.nodes:
-        value = trace.values[node.name]
-        rows.append((
-            Form(node.symbol), Space(trace.shapes[node.name]), _operation(node), _definition(trace, node),
-            shown(value) if value.shape == () else None,
-        ))
     intro = Paragraph((
         "One row per node, in evaluation order: the inputs, then each operation as written, with "
         "the space its value lives in (",
         Space(()), " a number, ", Space((4,)), " a vector of 4, ", Space((4, 3)),
         " a matrix of 4 rows and 3 columns; a vector is a column). Scalars are in the table, vectors and matrices below it.",
     ))
-    tensors = [
-        Equation((Form(node.symbol), *([_definition(trace, node)] if not node.is_input else []),
-                  shown(trace.values[node.name])))
-        for node in graph.nodes if trace.values[node.name].shape != ()
-    ]
-    blocks = [intro, Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
+    return [intro, *forward_table(trace)]
+
+
+def forward_table(trace: Trace, cell=value_cell) -> list:
+    """One row per node with its space; the scalars' values in the table, the vectors' and
+    matrices' below it (numbered in reading order: the table's cells, then the matrices)."""
+    def written(node):
+        value = trace.values[node.name]
+        return shown(value) if node.is_input else cell(value, {"kind": "forward", "node": node.name})
+
+    nodes = trace.graph.nodes
+    rows = [(Form(n.symbol), Space(trace.shapes[n.name]), _operation(n), _definition(trace, n),
+             written(n) if trace.values[n.name].shape == () else None) for n in nodes]
+    tensors = [Equation((Form(n.symbol), *([_definition(trace, n)] if not n.is_input else []), written(n)))
+               for n in nodes if trace.values[n.name].shape != ()]
+    blocks = [Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
     if tensors:
         blocks.append(Equations(tuple(tensors)))
     return blocks
@@ -131,34 +136,33 @@ def _backward(trace: Trace, rules: bool = False) -> list:
     if trace.seed is not None:
         blocks.append(Equations((Equation((Partial(target, target), Form(symbol("g")), shown(trace.seed))),)))
     blocks += seeds_note(trace.graph, trace.shapes)
-    blocks += node_blocks(trace, equation=_step_equation, fan_out=_fan_out, heading=_heading,
+    blocks += node_blocks(trace, equation=step_equation, fan_out=fan_out, heading=heading,
                           rule_of=_rule_of(trace) if rules else None)
     return blocks
 
 
-def _heading(trace: Trace, node: Node) -> tuple:
+def heading(trace: Trace, node: Node) -> tuple:
     label = Equation((Form(node.symbol), _definition(trace, node)))
     return label, Paragraph(("Node ", label, ", in ", Space(trace.shapes[node.name]), ":"))
 
 
-def _fans_out(trace: Trace, name: str) -> bool:
-    adjoint = trace.adjoints.get(name)
-    return adjoint is not None and len(adjoint.steps) > 1
-
-
-def _step_equation(trace: Trace, step: Step) -> Equation:
+def step_equation(trace: Trace, step: Step, cell=value_cell, *, working: bool = True) -> Equation:
+    """One vector-Jacobian product, ∂J/∂u = its matrix form = its value (``cell``: the value,
+    or a numbered blank; a model's step has no working between the two)."""
     target = trace.target
-    sides: list = [] if _fans_out(trace, step.input) else [Partial(target, step.input)]
+    sides: list = [] if fans_out(trace, step.input) else [Partial(target, step.input)]
     if sides == [] and step.node == target:  # one path of several, out of the output itself
         sides.append(local(trace, step.node, step.input))
-    sides += [step.vjp, shown(step.value)]
+    at = {"node": step.node, "input": step.input, "position": step.position}
+    sides += [step.vjp, cell(step.value, {"kind": "product", **at})]
     return Equation(tuple(distinct(sides)))
 
 
-def _fan_out(trace: Trace, name: str) -> Equation:
+def fan_out(trace: Trace, name: str, cell=value_cell, *, working: bool = True) -> Equation:
+    """∂J/∂u = the sum of the paths' matrix forms = its value."""
     adjoint = trace.adjoints[name]
     forms = tuple(trace.steps[i].vjp for i in reversed(adjoint.steps))
-    return Equation((Partial(trace.target, name), Sum(forms), shown(adjoint.value)))
+    return Equation((Partial(trace.target, name), Sum(forms), cell(adjoint.value, {"kind": "sum", "node": name})))
 
 
 def _result(trace: Trace) -> list:

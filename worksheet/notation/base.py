@@ -8,14 +8,14 @@ import mpmath
 from sympy import Expr, Float, Number as SymNumber, Rational, S
 from sympy.printing.str import StrPrinter
 
-from ...arith import decimal_text, sign
-from ...terms import (
+from ..arith import decimal_text, sign
+from ..terms import (
     Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
     Sum, SumOver, Tensor, Transpose,
 )
-from ..matrices import is_rounded_tensor, terminating
-from ...forms import coefficient_and_factors, power, product
-from ...lang.graph import symbol
+from .matrices import is_rounded_tensor, terminating
+from ..forms import coefficient_and_factors, power, product
+from ..lang.graph import symbol
 
 MAX_EXACT_CHARS = 16  # a rational longer than this is shown rounded
 NUMBERS = ("exact", "terminating", "decimal")

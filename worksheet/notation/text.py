@@ -5,8 +5,8 @@ from __future__ import annotations
 from sympy import Expr, S
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 
-from ...terms import Equation, Partial, Shown, Tensor
-from ..matrices import entries
+from ..terms import Equation, Partial, Shown, Tensor
+from .matrices import entries
 from .base import SUPERSCRIPTS, _Notation, _OneLine, is_exact_number
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sympy import Number as SymNumber
 from sympy.printing.latex import LatexPrinter
 
-from ..matrices import entries
+from .matrices import entries
 from .base import _Notation
 
 
