@@ -380,14 +380,15 @@ def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str 
     """The figure of ``formula`` (a formula or a program's text), with the options of
     ``worksheet.api.derive``. With values (``at``, or every input declared with one), each
     arrow carries its value and gradient; without, the figure is the structure alone."""
-    from . import api
+    from .engine.derive import derive
+    from .lang.options import program_graph
 
-    graph = api.program_graph(formula, filename=filename, let=let, target=target)
+    graph = program_graph(formula, filename=filename, let=let, target=target)
     if at is None and not all(n.name in graph.defaults for n in graph.inputs):  # no values: the structure
         return figure(graph, digits=digits)
     if wrt is None and not graph.params and all(n.kind == "data" for n in graph.inputs):
         wrt = [n.name for n in graph.inputs]  # only data: show the gradient toward every input
-    trace = api.derive(formula, wrt, at, let=let, target=target, filename=filename)
+    trace = derive(formula, wrt, at, let=let, target=target, filename=filename)
     from .render import numbers_shown
 
     return figure(trace, digits=digits, numbers=numbers_shown(numbers, trace.decimal_inputs))

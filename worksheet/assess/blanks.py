@@ -192,7 +192,7 @@ def _same(value, expected, text: str | None = None) -> bool:
 
 @lru_cache(maxsize=64)
 def _rebuild(source: str, wrt: tuple[str, ...], inputs: tuple[tuple[str, str], ...]):
-    from ..api import derive
+    from ..engine.derive import derive
 
     return derive(source, wrt=list(wrt), at=dict(inputs), filename="manifest")
 

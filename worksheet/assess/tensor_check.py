@@ -42,7 +42,7 @@ class TensorQuestion:
 
     def __init__(self, formula: str, wrt: str, at=None, *, filename: str | None = None,
                  target: str | None = None):
-        from ..api import derive
+        from ..engine.derive import derive
         from ..lang.options import parse_names
 
         names = parse_names(wrt, "--wrt")

@@ -253,7 +253,7 @@ def _prediction_node(graph: Graph, given: set[str]) -> str:
 
 def _explained(source, graph, start, steps, count, filename) -> tuple:
     """Worksheets of the first ``count`` steps, at the values each step started from."""
-    from ..api import derive
+    from .derive import derive
 
     explained = []
     params = {p: start[p] for p in graph.params}

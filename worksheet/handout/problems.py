@@ -237,7 +237,7 @@ def nice_trace(trace) -> bool:
 
 def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> list[list[Drawn]]:
     """``variants`` variants of every problem: deterministic in ``seed``, nice numbers only."""
-    from ..api import derive
+    from ..engine.derive import derive
 
     if not 1 <= variants <= MAX_VARIANTS:
         raise WorksheetError(f"between 1 and {MAX_VARIANTS}", where="--variants")
