@@ -353,7 +353,7 @@ def test_huge_manifest_is_refused_before_reading(manifest_path, monkeypatch, tmp
     (lambda p: p["quantities"].update({"1": {"kind": "forward", "node": "zz"}}), "quantities.1: no such forward"),
     (lambda p: p.update(source="__import__('os')"), "problem 1.source: its source does not rebuild"),
     (lambda p: p.update(source="(w*x+b-y)**2 * " * 3000 + "1"), "problem 1.source: its source does not rebuild"),
-    (lambda p: p.update(source="data v = [1, 2]\nL = sum(v*w) + (w*x+b-y)**2"), "problem 1.source: expected a scalar formula"),
+    (lambda p: p.update(source="data v = [1, 2]\nL = sum(v*w) + (w*x+b-y)**2"), "quantities.1: the key of blank (1) is not the value of its quantity"),
 ])
 def test_tampered_problems_are_refused_at_grading(manifest_path, change, message):
     problem = json.loads(manifest_path.read_text())["variants"][0]["problems"][0]

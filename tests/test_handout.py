@@ -226,6 +226,47 @@ def test_a_model_handouts_blanks_are_graded_element_by_element(cli, tmp_path):
     assert "is a vector of 2; your answer is a 1×2 matrix" in bob[2]["feedback"]
 
 
+def test_a_model_handouts_blanks_carry_a_wrong_vector_forward_as_torch_computes_it(cli, tmp_path):
+    """A student who writes y_pred wrong and then computes every later blank correctly from it
+    earns "consistent" on those blanks: the values are PyTorch's, run from the student's y_pred
+    (an oracle that knows nothing of the sweep); one wrong element more is "incorrect"."""
+    torch = pytest.importorskip("torch")
+    from worksheet.assess.blanks import grade_blanks
+
+    _, manifest = _model_handout(cli, tmp_path, "-f", "txt")
+    entry = manifest["variants"][0]["problems"][0]
+    quantities = entry["quantities"]
+    inputs = {k: torch.tensor(json.loads(v), dtype=torch.float64) for k, v in entry["inputs"].items()}
+    n_pred = next(n for n, q in quantities.items() if q == {"kind": "forward", "node": "y_pred"})
+    mine = torch.tensor(json.loads(entry["blanks"][n_pred]), dtype=torch.float64) + torch.tensor([1.0, -2.0])
+    y_pred = mine.clone().requires_grad_()
+    loss = torch.nn.functional.mse_loss(y_pred, inputs["y"])
+    loss.backward()
+    g = y_pred.grad
+    carried = {  # each later quantity from the student's y_pred, as PyTorch computes it
+        ("forward", "loss"): loss.item(), ("product", "loss", "y_pred"): g.tolist(),
+        ("product", "y_pred", "v1"): g.tolist(), ("product", "y_pred", "b"): g.sum().item(),
+        ("product", "v1", "w"): (inputs["x"].T @ g).tolist(),
+        ("gradient", "w"): (inputs["x"].T @ g).tolist(), ("gradient", "b"): g.sum().item(),
+    }
+    answers = dict(entry["blanks"], **{n_pred: json.dumps(mine.tolist())})
+    later = {}
+    for n, q in quantities.items():
+        name = (q["kind"], *(q[k] for k in ("node", "input", "wrt") if k in q))
+        if name in carried:
+            later[n] = carried[name]
+            answers[n] = json.dumps(carried[name])
+    marks = grade_blanks(entry, answers)
+    assert marks[n_pred].verdict == "incorrect"
+    assert len(later) == 7 and all(marks[n].verdict == "consistent" for n in later), marks
+    assert f"follows correctly from your value in blank ({n_pred})" in marks[next(
+        n for n, q in quantities.items() if q == {"kind": "forward", "node": "loss"})].feedback
+    n_w = next(n for n, q in quantities.items() if q == {"kind": "gradient", "wrt": "w"})
+    wrong = list(later[n_w])
+    wrong[1] += 1
+    assert grade_blanks(entry, dict(answers, **{n_w: json.dumps(wrong)}))[n_w].verdict == "incorrect"
+
+
 @pytest.mark.parametrize("program, vary, words", [
     ("param W = randn(9, 9, seed=0)\ndata x = ones(9)\nL = sum(W @ x)\n", "W = [-2, 2]",
      "vary.W: W has 81 elements; a handout's vector or matrix has at most 64"),

@@ -126,8 +126,7 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
             "inputs": {name: value_text(value) for name, value in drawn.inputs.items()},
             "answers": {g.wrt: value_text(g.value) for g in drawn.trace.gradients},
             "blanks": {str(n): value_text(v) for n, v in student.values.items()},
-            **({} if drawn.trace.tensor else  # (a model's blanks: graded on their own)
-               {"quantities": {str(n): q for n, q in student.quantities.items()}}),
+            "quantities": {str(n): q for n, q in student.quantities.items()},
         })
     return (Document(problem_set.title, tuple(sheet), numbers),
             Document(f"{problem_set.title} (answer key)", tuple(key), numbers), entries)
