@@ -276,7 +276,7 @@ def question(formula: str, wrt: str, at: str | Mapping | None = None, *, filenam
 
     graph = program_graph(formula, filename=filename, target=target)
     if is_model(graph, at):
-        return TensorQuestion(formula, wrt, at, filename=filename, target=target)
+        return TensorQuestion(formula, wrt, at, filename=filename, target=target, graph=graph)
     return Question(formula, wrt, at, filename=filename, target=target, graph=graph)
 
 

@@ -41,7 +41,7 @@ class TensorQuestion:
     gradient is a vector or a matrix, and so is the answer."""
 
     def __init__(self, formula: str, wrt: str, at=None, *, filename: str | None = None,
-                 target: str | None = None):
+                 target: str | None = None, graph=None):
         from ..engine.derive import derive
         from ..lang.options import parse_names
 
@@ -49,7 +49,7 @@ class TensorQuestion:
         if len(names) != 1:
             raise WorksheetError("check one derivative at a time: give one variable", where="--wrt")
         self.formula, self.filename, self.at = formula, filename, at
-        self.trace = derive(formula, names, at, target=target, filename=filename)
+        self.trace = derive(formula, names, at, target=target, filename=filename, graph=graph)
         self.wrt, self.target = names[0], self.trace.target
         self.expected = np.asarray(self.trace.gradients[0].value, dtype=object)
         self.given: dict = {}  # (the values are tensors: JSON names none)

@@ -29,6 +29,7 @@ def derive(
     seed_grad: str | Number | Iterable | None = None,
     mode: str | None = None,
     check_numeric: bool = False,
+    graph=None,
 ) -> Trace:
     """The step-by-step gradient of ``formula`` (a formula or a program's text).
 
@@ -50,9 +51,11 @@ def derive(
     ``"forward"`` (the evaluation trace with a tangent column per variable) or ``"both"``;
     None is the plain reverse-mode worksheet. ``check_numeric``: a central-difference estimate
     of each gradient, and the gradient four ways (``trace.modes``; see ``worksheet.modes``).
+    ``graph``: the program's graph, where the caller has built it from ``formula`` already
+    (with the same ``let``, ``target`` and ``aux``), so that it is not built twice.
     """
     with _collector_paused():
-        result = _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric)
+        result = _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric, graph)
     return dataclasses.replace(result, decimal_inputs=decimal_inputs(formula, at))
 
 
@@ -69,8 +72,9 @@ def _collector_paused():
             gc.enable()
 
 
-def _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric):
-    graph = program_graph(formula, filename=filename, let=let, target=target, aux=aux)
+def _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric, graph=None):
+    if graph is None:
+        graph = program_graph(formula, filename=filename, let=let, target=target, aux=aux)
     names = wrt_names(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
     point = point_of(graph, parse_point(at) if at is not None else {})
     seed = parse_seed(seed_grad) if seed_grad is not None else None

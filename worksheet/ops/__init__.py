@@ -1,7 +1,7 @@
 """The operations of the formula language: one class per operation (``Rule``), grouped by family
 — ``arithmetic`` (+ − × ÷ ^), ``elementary`` (exp, ln, √, trigonometric, hyperbolic),
 ``activations`` (σ, relu, softplus, silu, elu, leaky_relu, gelu), ``piecewise`` (|·|, sgn,
-step, max, min), ``tensor`` (@, .T, the reductions, the losses) and ``softmax``.
+step, max, min), ``tensor`` (@, .T, the reductions), ``losses`` (mse, bce_with_logits) and ``softmax``.
 
 What a rule knows: what the node computes and its local derivatives.
 
@@ -36,7 +36,7 @@ class Rule:
     callable: bool = True  # written f(x) in formulas (operators are not)
     domain: str = "not a real number"  # why a value can be undefined, for error messages
     stops_gradient: bool = False  # no gradient flows back through it (stop_gradient)
-    tensor: bool = False  # a tensor operation (@, sum, a loss): ops/tensor.py
+    tensor: bool = False  # a tensor operation (@, sum, a loss): ops/tensor.py, ops/losses.py
     rule_name: str = ""  # the differentiation rule behind ``local`` (--detail full): "quotient rule"
     symbol: str = ""  # drawn in the graph's circle (figure.py): "×", "σ", "@"
     torch: str = ""  # the PyTorch code, over its arguments' code (--format torch): "torch.exp({0})"
@@ -91,7 +91,7 @@ def nonzero(w):
 
 
 # the families register their rules on import (at the end: they build on Rule and rule)
-from . import arithmetic, elementary, activations, piecewise, tensor, softmax  # noqa: E402,F401
+from . import arithmetic, elementary, activations, piecewise, tensor, losses, softmax  # noqa: E402,F401
 from ..lang.vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
 
 TENSOR_OPS = frozenset(op for op, r in RULES.items() if r.tensor)

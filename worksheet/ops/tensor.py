@@ -22,8 +22,7 @@ import sympy
 from sympy import Expr, Rational
 
 from ..arith import elements
-from ..forms import call, difference, product, quotient
-from ..functions import sigmoid
+from ..forms import product
 from . import RULES, Rule, rule
 from ..tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
 from ..terms import Call, Chain, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
@@ -339,88 +338,3 @@ class SumOfSquares(TensorRule):
 
     def vjp_form(self, i, g, out, args, shapes):
         return scaled(g, Form(product(2, args[0])), ())
-
-
-# ── losses ───────────────────────────────────────────────────────────────────────────────
-
-def _same_or_broadcast(p: Shape, t: Shape) -> Shape:
-    try:
-        return tuple(np.broadcast_shapes(p, t))
-    except ValueError:
-        raise ShapeError(
-            f"the prediction ({shape_text(p)}) and the target ({shape_text(t)}) have shapes that do not broadcast"
-        ) from None
-
-
-@rule
-class MSE(TensorRule):
-    """v = mse(P, T) = (1/N) Σᵢ (Pᵢ − Tᵢ)²  (the mean, as PyTorch's MSELoss);
-    ∂J/∂P = (∂J/∂v)·2(P − T)/N,   ∂J/∂T = −(∂J/∂v)·2(P − T)/N."""
-
-    op, title, arity = "mse", "mean squared error", 2
-    symbol = "mse"
-    torch = "F.mse_loss(*torch.broadcast_tensors({0}, {1}))"
-    rule_name = "power rule and mean: 2(P − T)/N"
-
-    def shape(self, p, t):
-        _same_or_broadcast(p, t)
-        return ()
-
-    def forward(self, p, t):
-        d = as_array(p - t)
-        return scalar(np.sum(d * d) / Fraction(d.size))
-
-    def vjp(self, i, g, out, p, t):
-        d = as_array(p - t)
-        share = as_array(d * (2 * g[()] / Fraction(d.size)))
-        return unbroadcast(share if i == 0 else as_array(-share), (p if i == 0 else t).shape)
-
-    def vjp_form(self, i, g, out, args, shapes):
-        n = math.prod(_same_or_broadcast(*shapes))
-        local = product(2, difference(*args))
-        if n > 1:  # 2(p − y)/N with N written, not cancelled against the 2
-            local = sympy.Mul(2, difference(*args), sympy.Pow(sympy.Integer(n), -1, evaluate=False), evaluate=False)
-        term = scaled(g, Form(local), ())
-        return term if i == 0 else negated(term)
-
-
-@rule
-class BCEWithLogits(TensorRule):
-    """v = bce_with_logits(Z, Y) = (1/N) Σᵢ [max(Zᵢ, 0) − Zᵢ Yᵢ + ln(1 + e^(−|Zᵢ|))]
-    = −(1/N) Σᵢ [Yᵢ ln σ(Zᵢ) + (1 − Yᵢ) ln(1 − σ(Zᵢ))]  (the mean, as PyTorch's);
-    ∂J/∂Z = (∂J/∂v)·(σ(Z) − Y)/N,   ∂J/∂Y = −(∂J/∂v)·Z/N."""
-
-    op, title, arity = "bce_with_logits", "binary cross-entropy with logits", 2
-    symbol = "bce"
-    torch = "F.binary_cross_entropy_with_logits(*torch.broadcast_tensors({0}, {1}))"
-    rule_name = "derivative of the logistic loss: (σ(Z) − Y)/N"
-
-    def shape(self, z, y):
-        _same_or_broadcast(z, y)
-        return ()
-
-    def forward(self, z, y):
-        each = elementwise(_bce, *np.broadcast_arrays(z, y))
-        return scalar(each.sum() / Fraction(each.size))
-
-    def vjp(self, i, g, out, z, y):
-        z_b, y_b = np.broadcast_arrays(z, y)
-        n = Fraction(z_b.size)
-        if i == 0:
-            local = elementwise(lambda a, b: RULES["sigmoid"].value(a) - b, z_b, y_b)
-        else:
-            local = as_array(-as_array(z_b))
-        return unbroadcast(as_array(local * (g[()] / n)), (z if i == 0 else y).shape)
-
-    def vjp_form(self, i, g, out, args, shapes):
-        n = math.prod(_same_or_broadcast(*shapes))
-        z, y = args
-        top = difference(call(sigmoid, z), y) if i == 0 else z
-        local = quotient(top, sympy.Integer(n)) if n > 1 else top
-        term = scaled(g, Form(local), ())
-        return term if i == 0 else negated(term)
-
-
-def _bce(z, y):
-    """max(z, 0) − z·y + ln(1 + e^(−|z|)) (z = 0 gives ln 2, a ball)."""
-    return max(z, 0) - z * y + elements.log1p_exp_minus_abs(z)

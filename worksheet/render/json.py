@@ -60,7 +60,7 @@ def derivation(trace: Trace) -> dict:
         "adjoints": {
             name: {
                 "paths": list(a.steps),
-                "expr": None if tensor else form(a.form),
+                "expr": form(a.form),  # a model's: where every path to it is scalar
                 **number("value", a.value),
             }
             for name, a in trace.adjoints.items()
