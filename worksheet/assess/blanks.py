@@ -170,8 +170,7 @@ def _consistent(n: str, expected: str, sources, policy: Policy) -> Mark:
     return Mark("consistent", policy.consistent, f"blank ({n}) follows correctly from {your} wrong.", expected)
 
 
-def _mark_tensor(n: str, expected: str, key, answer: _Answer, carried: Carried | None = None,
-                 policy: Policy = Policy()) -> Mark:
+def _mark_tensor(n: str, expected: str, key, answer: _Answer, carried: Carried | None, policy: Policy) -> Mark:
     """A model's blank: a vector or matrix, each element judged as ``worksheet check`` does, and
     consistent where it follows from the student's own wrong values."""
     from .tensor_check import same_tensor

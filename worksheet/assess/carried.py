@@ -162,28 +162,20 @@ class Carried:
         return values, sources
 
     def _forward(self, name: str):
-        """v = rule_v(inputs), at the student's values of the inputs."""
+        """v = rule_v(inputs), at the student's values of the inputs, in the trace's numbers."""
+        from ..engine.numbers import ELEMENTS, EXACT
+
         node = self.trace.graph.node(name)
         values, sources = self._forwards(node.inputs)
-        if self.trace.tensor:
-            from ..engine.numbers import ELEMENTS
-
-            return ELEMENTS.value(self.trace.graph, node, values), sources
-        from ..forms import evaluate
-
-        return _settle(evaluate(node.expr, _by_symbol(values))), sources
+        return (ELEMENTS if self.trace.tensor else EXACT).value(self.trace.graph, node, values), sources
 
     def _local(self, step):
         """∂v/∂u, evaluated at the student's forward values of v's arguments."""
-        from ..forms import evaluate
-        from ..ops import RULES
+        from ..engine.numbers import EXACT
 
         node = self.trace.graph.node(step.node)
         values, sources = self._forwards(node.inputs)
-        symbols = _by_symbol(values)
-        arguments = [evaluate(a, symbols) for a in node.args]
-        local = RULES[node.op].local_value(step.position, *arguments)
-        return _settle(local if local is not None else evaluate(step.local, symbols)), sources
+        return EXACT.local_at(node, step.position, step.input, step.local, values), sources
 
     def _vjp(self, step):
         """A model's step: the vector-Jacobian product of the student's ∂J/∂v, at the student's
@@ -261,12 +253,6 @@ def plain(x):
     if isinstance(x, Ball):
         return sympy.Float(x.text(30), 30)
     return sympy.Float(float(x), 17)
-
-
-def _by_symbol(values: dict) -> dict:
-    from ..lang.graph import symbol
-
-    return {symbol(name): value for name, value in values.items()}
 
 
 def _identity(q: dict) -> tuple:

@@ -12,11 +12,11 @@ from ..ops import RULES
 from ..terms import Chain, Equation, Form, Number, Partial, Sum, plugged
 from .blocks import Equations, Listing, Paragraph, Table
 from .sections import (
-    aux_blocks, blocked_note, distinct, fans_out, listed, node_blocks, outputs_note, path, seeds_note,
+    aux_blocks, blocked_note, distinct, fans_out, listed, node_blocks, operation, outputs_note, path, seeds_note,
 )
 
 
-def _problem(trace: Trace) -> list:
+def problem(trace: Trace) -> list:
     graph, target = trace.graph, trace.target
     blocks: list = []
     written = trace.expansions.get(graph.node(target).symbol)
@@ -69,18 +69,12 @@ def forward_table(trace: Trace, cell=value_cell) -> list:
     header = ("node", "operation", "definition") + (("value",) if values is not None else ())
     rows = []
     for node in trace.graph.nodes:
-        row = [Form(node.symbol), _operation(node), _definition(node)]
+        row = [Form(node.symbol), operation(node), _definition(node)]
         if values is not None:
             value = values[node.name]
             row.append(Number(value) if node.is_input else cell(value, {"kind": "forward", "node": node.name}))
         rows.append(tuple(row))
     return [Table(header, tuple(rows), "lll" + ("r" if values is not None else ""))]
-
-
-def _operation(node: Node) -> str:
-    if node.is_input:
-        return {"param": "parameter", "data": "data"}.get(node.kind, "input")
-    return RULES[node.op].title
 
 
 def _definition(node: Node):
@@ -212,4 +206,4 @@ def _aux(trace: Trace, name: str) -> list:
     return [Form(node.expr), *([Form(written)] if written is not None else [])]
 
 
-PARTS = (_problem, _forward, _adjoints, _backward, _result)
+PARTS = (problem, _forward, _adjoints, _backward, _result)

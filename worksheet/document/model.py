@@ -11,9 +11,12 @@ import numpy as np
 import sympy
 
 from .blocks import Equations, Listing, Paragraph, Table
-from .sections import aux_blocks, blocked_note, distinct, fans_out, local, node_blocks, outputs_note, seeds_note
+from .sections import (
+    aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, operation, outputs_note, seeds_note,
+)
 from ..lang.graph import Node, symbol
 from ..ops.tensor import tensor_rule
+from ..engine.numbers import arg_shapes
 from ..engine.trace import Step, Trace
 from ..tensors import is_exact
 from ..terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
@@ -52,17 +55,12 @@ def shown(value: np.ndarray):
     return Tensor(value)
 
 
-def _problem(trace: Trace) -> list:
+def problem(trace: Trace) -> list:
     graph = trace.graph
     blocks: list = [Listing(graph.source.strip())]
     blocks += outputs_note(graph, _definition(trace, graph.node(graph.target)))
     sentence: list = [f"Find the gradient{'s' if len(trace.wrt) > 1 else ''} of ", Form(symbol(graph.target)),
-                      " with respect to "]
-    for i, name in enumerate(trace.wrt):
-        if i:
-            sentence.append(" and " if i == len(trace.wrt) - 1 else ", ")
-        sentence.append(Form(symbol(name)))
-    sentence.append(" at the values below.")
+                      " with respect to ", *listed(trace.wrt), " at the values below."]
     blocks.append(Paragraph(tuple(sentence)))
     return blocks
 
@@ -90,7 +88,7 @@ def forward_table(trace: Trace, cell=value_cell) -> list:
         return shown(value) if node.is_input else cell(value, {"kind": "forward", "node": node.name})
 
     nodes = trace.graph.nodes
-    rows = [(Form(n.symbol), Space(trace.shapes[n.name]), _operation(n), _definition(trace, n),
+    rows = [(Form(n.symbol), Space(trace.shapes[n.name]), operation(n), _definition(trace, n),
              written(n) if trace.values[n.name].shape == () else None) for n in nodes]
     tensors = [Equation((Form(n.symbol), *([_definition(trace, n)] if not n.is_input else []), written(n)))
                for n in nodes if trace.values[n.name].shape != ()]
@@ -100,17 +98,10 @@ def forward_table(trace: Trace, cell=value_cell) -> list:
     return blocks
 
 
-def _operation(node: Node) -> str:
-    if node.is_input:
-        return {"param": "parameter", "data": "data"}.get(node.kind, "input")
-    return tensor_rule(node.op).title
-
-
 def _definition(trace: Trace, node: Node):
     if node.is_input:
         return None
-    shapes = tuple(trace.shapes[a.name] if isinstance(a, sympy.Symbol) else () for a in node.args)
-    return tensor_rule(node.op).definition(node.args, shapes)
+    return tensor_rule(node.op).definition(node.args, arg_shapes(node, trace.shapes))
 
 
 def _backward(trace: Trace, rules: bool = False) -> list:
@@ -180,6 +171,6 @@ def _result(trace: Trace) -> list:
                                                    shown(trace.values[name])])]
 
 
-PARTS = (_problem, _forward, _adjoints, _backward, _result)
+PARTS = (problem, _forward, _adjoints, _backward, _result)
 """A model's worksheet; ``detail`` as for a formula's (``document.DETAILS``): ``brief`` is the
 forward table, ∂J/∂v for every node and the result; ``full`` names each VJP's rule."""

@@ -8,6 +8,7 @@ from sympy import S
 
 from ..lang.graph import Node, symbol
 from ..limits import MAX_DRAWN_ARROWS
+from ..ops import RULES
 from ..terms import Chain, Equation, Form, Number, Ones, Partial
 from .blocks import Document, Equations, Figure, Heading, Paragraph
 
@@ -37,6 +38,13 @@ def sections(trace, parts, *, title: str, detail: str, numbers: str) -> Document
         *result(trace),
     ]
     return Document(title, tuple(blocks), numbers)
+
+
+def operation(node: Node) -> str:
+    """What a forward table calls a node: its kind of input, or its operation's title."""
+    if node.is_input:
+        return {"param": "parameter", "data": "data"}.get(node.kind, "input")
+    return RULES[node.op].title
 
 
 def local(trace, node: str, wrt: str) -> Partial:

@@ -81,14 +81,20 @@ class Exact:
     def send(self, graph: Graph, node: Node, position: int, name: str, upstream, local: Expr, values):
         """(∂node/∂name at the point, upstream · that): the local derivative's value and the
         product the step sends back."""
-        rule, symbols = RULES[node.op], BySymbol(values)
-        arg_values = [evaluate(a, symbols) for a in node.args]
-        local_value = rule.local_value(position, *arg_values)
-        if local_value is None:
-            local_value = settled(node, lambda: _local_value(local, symbols, arg_values), symbols, name)
-        product = settled(node, lambda: times(upstream, local_value), symbols,
+        local_value = self.local_at(node, position, name, local, values)
+        product = settled(node, lambda: times(upstream, local_value), BySymbol(values),
                           what=f"the product ∂L/∂{node.name} · ∂{node.name}/∂{name}")
         return local_value, product
+
+    def local_at(self, node: Node, position: int, name: str, local: Expr, values) -> Expr:
+        """∂node/∂name (``local``, in node names) at ``values``: the rule's own value where
+        evaluating the form would not give the limit."""
+        symbols = BySymbol(values)
+        arg_values = [evaluate(a, symbols) for a in node.args]
+        local_value = RULES[node.op].local_value(position, *arg_values)
+        if local_value is None:
+            local_value = settled(node, lambda: _local_value(local, symbols, arg_values), symbols, name)
+        return local_value
 
     def add(self, graph: Graph, node: Node, name: str, running, value, values):
         """``running`` + ``value``: another path into ∂L/∂name."""
@@ -184,6 +190,11 @@ EXACT, ELEMENTS, DOUBLES, FRACTIONS = Exact(), Elements(), Doubles(), Fractions(
 
 def arg_value(arg: Expr, values: Mapping[str, np.ndarray]) -> np.ndarray:
     return values[arg.name] if isinstance(arg, Symbol) else scalar(number(arg))
+
+
+def arg_shapes(node: Node, shapes: Mapping[str, tuple]) -> tuple[tuple, ...]:
+    """The shapes of a node's arguments (a number's is ())."""
+    return tuple(shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)
 
 
 def computed(graph: Graph, node: Node, compute, wrt: str | None = None) -> np.ndarray:

@@ -35,7 +35,9 @@ from ..forms import evaluate
 from ..lang.graph import Graph, symbol
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, as_array, number, scalar
+from ..tensors import ShapeError, as_array
+from .numbers import arg_value
+from .tensor_trace import tensor_work
 from .trace import Trace, expand
 from ..arith import Imprecise, Refused, certify, settle
 from ..arith.balls import exact_ball, working
@@ -236,7 +238,7 @@ def _tensor_output(trace: Trace, shifted: str, index: tuple, shift):
         if node.is_input or _holds(node.op):
             values[node.name] = moved(node.name, trace.values[node.name])
             continue
-        xs = [values[a.name] if isinstance(a, Symbol) else scalar(number(a)) for a in node.args]
+        xs = [arg_value(a, values) for a in node.args]
         values[node.name] = moved(node.name, as_array(tensor_rule(node.op).forward(*xs)))
     output = values[graph.target]
     seed = trace.seed
@@ -251,8 +253,4 @@ def _holds(op: str) -> bool:
 
 
 def _forward_work(trace: Trace) -> int:
-    work = 0
-    for node in trace.graph.operations:
-        shapes = tuple(trace.shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)
-        work += tensor_rule(node.op).work(*shapes)
-    return max(work, 1)
+    return max(tensor_work(trace.graph, trace.shapes), 1)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy
-from sympy import Expr, Symbol
+from sympy import Expr
 
 from ..errors import WorksheetError
 from ..forms import product, substitute
@@ -25,7 +25,7 @@ from ..ops import TENSOR_OPS
 from ..ops.tensor import tensor_rule
 from ..tensors import ShapeError, check_size, describe_shape, full, scalar, shape_text
 from ..terms import Chain, Form, Partial, Sum, Tensor
-from .numbers import ELEMENTS, as_written, certified, located
+from .numbers import ELEMENTS, arg_shapes, as_written, certified, located
 from .trace import Gradient, Trace, backward, expand, forward, stopped
 
 Shape = tuple[int, ...]
@@ -92,10 +92,9 @@ def infer_shapes(graph: Graph, inputs: Mapping[str, Shape]) -> dict[str, Shape]:
     shapes = dict(inputs)
     work = 0
     for node in graph.operations:
-        arg_shapes = tuple(_arg_shape(a, shapes) for a in node.args)
         rule = tensor_rule(node.op)
         try:
-            shapes[node.name] = rule.shape(*arg_shapes)
+            shapes[node.name] = rule.shape(*arg_shapes(node, shapes))
             check_size(shapes[node.name], node.name)
         except ShapeError as problem:
             raise located(graph, node, f"{as_written(node)}: {problem}") from None
@@ -111,11 +110,7 @@ def tensor_work(graph: Graph, shapes: Mapping[str, Shape]) -> int:
 
 
 def _node_work(node: Node, shapes: Mapping[str, Shape]) -> int:
-    return tensor_rule(node.op).work(*(_arg_shape(a, shapes) for a in node.args))
-
-
-def _arg_shape(arg: Expr, shapes: Mapping[str, Shape]) -> Shape:
-    return shapes[arg.name] if isinstance(arg, Symbol) else ()
+    return tensor_rule(node.op).work(*arg_shapes(node, shapes))
 
 
 def _check_output(graph: Graph, shapes: Mapping[str, Shape], seed: np.ndarray | None = None) -> None:

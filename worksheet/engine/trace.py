@@ -30,7 +30,7 @@ from ..lang.graph import Graph, Node
 from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from ..ops import RULES
 from ..terms import Partial
-from .numbers import EXACT
+from .numbers import EXACT, arg_shapes
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,7 @@ def _step(graph: Graph, node: Node, position: int, name: str, upstream, upstream
     vjp = None
     if numbers.tensor and forms:
         g = None if node.name == graph.target and seed is None else Partial(graph.target, node.name)
-        arg_shapes = tuple(shapes[a.name] if isinstance(a, Symbol) else () for a in node.args)
-        vjp = numbers.rule(node.op).vjp_form(position, g, node.symbol, node.args, arg_shapes)
+        vjp = numbers.rule(node.op).vjp_form(position, g, node.symbol, node.args, arg_shapes(node, shapes))
     return Step(node.name, name, position, local, local_value, upstream, upstream_value,
                 product_form, product_value, vjp)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import sympy
 from sympy import S
 
 from .. import formats
+from ..arith.elements import closed_form
 from ..document import Document, Equations, Heading, Paragraph, fans_out, formula, model, node_blocks, worksheet
 from ..document.model import shown
 from ..lang.tokens import written_in_decimals
@@ -37,8 +37,8 @@ class _Slots:
         self.quantities: dict[int, dict] = {}
 
     def __call__(self, value, hidden: bool, quantity: dict | None = None):
-        if getattr(value, "shape", None) == ():  # a model's scalar: a number
-            value = sympy.Rational(value[()].numerator, value[()].denominator)
+        if getattr(value, "shape", None) == ():  # a model's scalar: the (exact) number it holds
+            value = closed_form(value[()])
         if not hidden:
             return Number(value) if not getattr(value, "shape", ()) else shown(value)
         number = self.next
@@ -56,7 +56,7 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     hide, target = set(problem.blanks), trace.target
     kind = model if trace.tensor else formula
     cell = lambda value, quantity: slots(value, _hidden(trace, hide, quantity), quantity)  # noqa: E731
-    blocks: list = [Heading(f"Problem {problem.number}"), *kind.PARTS[0](trace)]
+    blocks: list = [Heading(f"Problem {problem.number}"), *kind.problem(trace)]
     if trace.tensor and problem.vary:
         blocks.append(Paragraph((f"This variant's values of {', '.join(problem.vary)} are drawn: they are "
                                  "the ones below, not the program's.",)))

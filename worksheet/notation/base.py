@@ -381,3 +381,9 @@ class _OneLine(_Notation, StrPrinter):
 
     def blank(self, number: int, filled: str | None) -> str:
         return self.BLANK.format(n=number) if filled is None else self.FILLED.format(n=number, v=filled)
+
+    def _print_sign(self, expr):
+        return self.call("sgn", expr.args)
+
+    def _print_Exp1(self, expr):
+        return "e"

@@ -102,12 +102,6 @@ class TextNotation(_OneLine):
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
-    def _print_sign(self, expr):
-        return self.call("sgn", expr.args)
-
-    def _print_Exp1(self, expr):
-        return "e"
-
     def _print_Pi(self, expr):
         return "π"
 
