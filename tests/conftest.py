@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-LATEX_PACKAGES = ("amsmath.sty", "booktabs.sty", "longtable.sty", "geometry.sty", "tikz.sty", "lmodern.sty")
+LATEX_PACKAGES = ("amsmath.sty", "array.sty", "booktabs.sty", "longtable.sty", "geometry.sty", "tikz.sty", "lmodern.sty")
 """What the LaTeX output uses (Debian: texlive-latex-base, texlive-latex-recommended,
 texlive-pictures, lmodern)."""
 

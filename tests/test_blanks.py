@@ -11,6 +11,7 @@ from fractions import Fraction
 import pytest
 import sympy
 from conftest import SAMPLES
+from rounding_oracle import rounded_oracle, same_value
 
 from worksheet.assess import blanks
 from worksheet.assess.blanks import Policy, grade_blanks, load_manifest
@@ -54,7 +55,7 @@ def oracle(nodes, inputs, wrt, override=None):
     forward = {k: sympy.Rational(v) for k, v in inputs.items()}
     out = {}
     for name, f, args in nodes:
-        forward[name] = sympy.nsimplify(f(*[forward[a] for a in args]))
+        forward[name] = settled(f(*[forward[a] for a in args]))
         if override and override[0] == name:
             forward[name] = sympy.Rational(override[1])
         out[("forward", name)] = forward[name]
@@ -67,7 +68,7 @@ def oracle(nodes, inputs, wrt, override=None):
         for i, arg in enumerate(args):
             local = sympy.diff(f(*symbols[:len(args)]), symbols[i]).subs(
                 dict(zip(symbols, [forward[a] for a in args])))
-            local = sympy.nsimplify(local)
+            local = settled(local)
             key = (name, arg, i)
             out[("local", *key)], out[("upstream", *key)], out[("product", *key)] = local, up, up * local
             grad[arg] = grad.get(arg, 0) + up * local
@@ -76,6 +77,11 @@ def oracle(nodes, inputs, wrt, override=None):
     for name in wrt:
         out[("gradient", name)] = grad.get(name, sympy.Integer(0))
     return out
+
+
+def settled(x):
+    """A rational as sympy's exact rational; σ(1)'s closed form left as it is."""
+    return sympy.nsimplify(x) if x.is_rational else x
 
 
 def identity(q):
@@ -112,7 +118,7 @@ def test_manifest_describes_every_blank_and_its_value_matches_the_oracle(manifes
             assert problem["problem"] == number and problem["wrt"]
             assert set(problem["quantities"]) == set(problem["blanks"])
             for n, value in expected_values(problem, NODES[number]).items():
-                assert sympy.Rational(problem["blanks"][n]) == value, (number, n, problem["quantities"][n])
+                assert same_value(problem["blanks"][n], value), (number, n, problem["quantities"][n])
     assert data["variants"][0]["problems"][2]["source"] == "y_pred = w*x + w*w\nL = (y_pred - y)**2\n"
 
 
@@ -125,10 +131,15 @@ def test_all_correct_answers_are_correct(manifest_path, fanout_path):
                 assert list(marks) == sorted(problem["blanks"], key=int)
                 assert {m.verdict for m in marks.values()} == {"correct"}
                 assert all(m.credit == 1 and m.expected == problem["blanks"][n] for n, m in marks.items())
-    # equivalent forms of the numbers count too
-    problem = load_manifest(manifest_path).variants[0].problems[1]
-    answers = {n: f"({v})*2/2" if "/" in v else f"{v}.0" for n, v in problem["blanks"].items()}
-    assert {m.verdict for m in grade_blanks(problem, answers).values()} == {"correct"}
+    # equivalent forms of the numbers count too: a fraction, an integer written 3.0, and (the
+    # sigmoid problem's values that cannot be exact) the value rounded to the problem's decimals
+    for problem in load_manifest(manifest_path).variants[0].problems:
+        truth = expected_values(problem, NODES[problem["problem"]])
+        answers = {}
+        for n, v in problem["blanks"].items():
+            places = problem["quantities"][n].get("decimals")
+            answers[n] = rounded_oracle(truth[n], places) if places else f"({v})*2/2" if "/" in v else f"{v}.0"
+        assert {m.verdict for m in grade_blanks(problem, answers).values()} == {"correct"}, answers
 
 
 def _carried_forward(problem, nodes, wrong_node, policy=Policy()):
@@ -160,22 +171,25 @@ def test_a_wrong_forward_value_carried_forward_is_consistent(manifest_path, numb
 
 
 def test_fan_out_gradient_is_the_sum_of_the_students_paths(manifest_path):
-    """Problem 3: w feeds v1 once and v2 twice; ∂L/∂w is the sum of the three products."""
+    """Problem 3: w feeds v1 once and v2 twice; ∂L/∂w = the sum of the three products is a blank
+    of its own, and the result's ∂L/∂w follows from it."""
     problem = load_manifest(manifest_path).variants[0].problems[2]
     q = problem["quantities"]
     truth = expected_values(problem, NODES[3])
     products = [n for n, d in q.items() if d["kind"] == "product" and d["input"] == "w"]
+    total = next(n for n, d in q.items() if d == {"kind": "sum", "node": "w"})
     gradient = next(n for n, d in q.items() if d["kind"] == "gradient")
-    assert len(products) == 3
+    assert len(products) == 3 and int(products[-1]) < int(total) < int(gradient)
+    assert truth[total] == sum(truth[p] for p in products) == truth[gradient]
     answers = {n: str(v) for n, v in truth.items()}
     answers[products[1]] = str(truth[products[1]] + 5)  # one wrong path
-    answers[gradient] = str(sum(truth[p] for p in products) + 5)  # summed correctly from it
+    answers[total] = answers[gradient] = str(sum(truth[p] for p in products) + 5)  # summed correctly from it
     marks = grade_blanks(problem, answers)
     assert marks[products[1]].verdict == "incorrect"
-    assert marks[gradient].verdict == "consistent"
-    assert f"({products[1]})" in marks[gradient].feedback
-    answers[gradient] = str(sum(truth[p] for p in products) + 6)  # neither the key nor from their values
-    assert grade_blanks(problem, answers)[gradient].verdict == "incorrect"
+    assert marks[total].verdict == "consistent" and f"({products[1]})" in marks[total].feedback
+    assert marks[gradient].verdict == "consistent" and f"({total})" in marks[gradient].feedback
+    answers[total] = str(sum(truth[p] for p in products) + 6)  # neither the key nor from their values
+    assert grade_blanks(problem, answers)[total].verdict == "incorrect"
 
 
 def test_sum_blanks_and_policy_from_the_grading_table(fanout_path):

@@ -89,8 +89,14 @@ def _walk(e):
               sympy.tanh: mpmath.tanh, stop_gradient: lambda u: u, sympy.Abs: abs,
               sigmoid: _sigmoid, softplus: _softplus,
               relu: lambda u: max(u, 0), sympy.Max: max, sympy.Min: min,
-              sympy.sign: lambda u: mpmath.mpf((u > 0) - (u < 0))}
+              sympy.sign: lambda u: mpmath.mpf((u > 0) - (u < 0)),
+              sympy.Heaviside: _heaviside}
     return simple[type(e)](*args)
+
+
+def _heaviside(u, at_zero=mpmath.mpf(1) / 2):
+    """H(u): 0 below zero, 1 above, H(0) (SymPy's 1/2 unless given) at zero."""
+    return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else at_zero
 
 
 def _sigmoid(u):

@@ -10,10 +10,12 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import latex_available
+from conftest import SAMPLES, latex_available
 from worksheet import derive, render
-from worksheet.figure import FigureEdge, FigureNode, Figure, _Boxes, _gaps, draw, figure
-from worksheet.render.figures import mermaid, mermaid_text, png, render_figure, svg, tex_text, tikz_document
+from worksheet.figure import FigureEdge, FigureNode, Figure, draw, figure
+from worksheet.figure.layout import crossings, isotonic
+from worksheet.render.figures import mermaid, mermaid_text, png, render_figure, svg
+from worksheet.render.tikz import tex_text, tikz_document
 
 README = ("(w*x+b-y)**2", "w=1,b=0,x=2,y=4")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -34,7 +36,7 @@ def test_edges_carry_value_and_gradient_of_that_use():
     assert (edge(fig, "v3", "L").value, edge(fig, "v3", "L").grad) == ("−2", "−4")
     assert fig.node("L").value == "4" and fig.seed == "1"
     assert [n.shape for n in fig.nodes] == ["box"] * 4 + ["circle"] * 4
-    assert [n.label for n in fig.nodes[4:]] == ["×", "+", "−", "^2"]
+    assert [n.label for n in fig.nodes[4:]] == ["×", "+", "−", "(·)²"]
 
 
 def test_each_use_is_its_own_edge():
@@ -50,7 +52,7 @@ def test_without_values_the_structure_alone():
     fig = draw("(w*x+b-y)**2")
     assert not fig.values and all(e.value is None and e.grad is None for e in fig.edges)
     root = ET.fromstring(svg(fig))
-    assert {t.text for t in root.iter(f"{SVG}text")} >= {"w", "x", "b", "y", "×", "v1", "L"}
+    assert {t.text for t in root.iter(f"{SVG}text")} >= {"w", "x", "b", "y", "×", "v₁", "L"}
 
 
 def test_tensor_program_shows_shapes():
@@ -93,35 +95,43 @@ def test_fifty_nodes_lay_out_without_overlap():
     ET.fromstring(svg(fig))
 
 
-@given(st.lists(st.tuples(*[st.floats(-500, 500, allow_nan=False)] * 2, *[st.floats(0, 300)] * 2), max_size=40),
-       st.tuples(*[st.floats(-500, 500, allow_nan=False)] * 2, *[st.floats(0, 300)] * 2))
-@settings(max_examples=300, deadline=None)
-def test_boxes_find_an_overlap_exactly_when_one_is_there(boxes, probe):
-    def box(x, y, w, h):
-        return (x, y, x + w, y + h)
+@given(st.lists(st.floats(-100, 100, allow_nan=False), max_size=30),
+       st.lists(st.floats(0.1, 10, allow_nan=False), min_size=30, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_isotonic_regression_is_nondecreasing_and_keeps_the_weighted_mean(values, weights):
+    weights = weights[:len(values)]
+    fitted = isotonic(values, weights)
+    assert all(a <= b + 1e-9 for a, b in zip(fitted, fitted[1:]))
+    if values:  # pooling keeps each block's weighted mean, so the whole one's
+        mean = sum(v * w for v, w in zip(values, weights)) / sum(weights)
+        assert sum(f * w for f, w in zip(fitted, weights)) / sum(weights) == pytest.approx(mean, abs=1e-6)
+    if values == sorted(values):
+        assert fitted == pytest.approx(values)
 
-    taken = _Boxes(box(*b) for b in boxes)
-    probe = box(*probe)
-    everyone = any(probe[0] < t[2] and t[0] < probe[2] and probe[1] < t[3] and t[1] < probe[3]
-                   for t in map(lambda b: box(*b), boxes))
-    assert taken.overlaps(probe) == everyone
 
+def test_crossings_counts_each_crossing_pair_once():
+    from worksheet.figure.layout import Item
 
-def test_a_long_arrow_tries_the_gaps_near_its_ends_only():
-    assert _gaps(2, 5) == [5, 4, 3]
-    assert _gaps(0, 8) == list(range(8, 0, -1))
-    assert _gaps(0, 3000) == [3000, 2999, 2998, 2997, 4, 3, 2, 1]
+    def ranks(pairs):
+        left = [Item("pass", i, 0, 1, 1, pos=i) for i in range(4)]
+        right = [Item("pass", i, 0, 1, 1, pos=i) for i in range(4)]
+        for a, b in pairs:
+            left[a].succs.append(right[b])
+        return [left, right]
+
+    assert crossings(ranks([(0, 0), (1, 1), (2, 2)])) == 0
+    assert crossings(ranks([(0, 1), (1, 0)])) == 1
+    assert crossings(ranks([(0, 3), (1, 2), (2, 1), (3, 0)])) == 6  # every pair
+    assert crossings(ranks([(0, 1), (0, 0)])) == 0  # from one end: they meet, not cross
 
 
 def test_an_input_used_on_every_line_of_a_long_program_keeps_labels_on_their_arrows():
     lines = ["a0 = x"] + [f"a{i} = a{i - 1}*x + {i}" for i in range(1, 400)]
     fig = draw("\n".join(lines), at="x=1/2", filename="fan.ws")
     check_layout(fig)
-    for e in fig.edges:  # each label on its own arrow, between its ends
-        (x0, y0), (x1, y1) = e.start, e.end
+    for e in fig.edges:  # each label on a level stretch of its own arrow
         x, y = e.label_at
-        assert x0 - 1 <= x <= x1 + 1, (e.source, e.target)
-        assert y == pytest.approx(y0 + (x - x0) / (x1 - x0) * (y1 - y0), abs=0.1)
+        assert any(a[1] == b[1] == y and a[0] - 1 <= x <= b[0] + 1 for a, b in zip(e.points, e.points[1:])), e
 
 
 def test_svg_is_xml_with_every_name_value_and_gradient():
@@ -129,11 +139,11 @@ def test_svg_is_xml_with_every_name_value_and_gradient():
     root = ET.fromstring(svg(fig))
     texts = [t.text for t in root.iter(f"{SVG}text")]
     for n in fig.nodes:
-        assert n.name in texts
+        assert n.label in texts and (n.caption is None or n.caption in texts)
     for e in fig.edges:
         assert e.value in texts and e.grad in texts
     assert root.find(f"{SVG}defs/{SVG}marker") is not None
-    assert len(list(root.iter(f"{SVG}line"))) == len(fig.edges) + 1  # and the output's own arrow
+    assert len(list(root.iter(f"{SVG}polyline"))) == len(fig.edges) + len(fig.trunks) + 1  # and the stub
 
 
 def test_mermaid_one_line_per_node_and_labelled_edges():
@@ -142,16 +152,17 @@ def test_mermaid_one_line_per_node_and_labelled_edges():
     assert text.startswith("flowchart LR\n")
     node_lines = [line for line in text.splitlines() if line.strip().startswith("n") and "-->" not in line]
     assert len(node_lines) == len(fig.nodes)
-    assert '-->|"2 / −4"|' in text and '-->|"1 / −8"|' in text
-    assert 'n0["w"]' in text and '(("×<br>v1"))' in text
+    assert '-->|"→ 2<br>← −4"|' in text and '-->|"→ 1<br>← −8"|' in text
+    assert 'n0["w"]' in text and '(("×<br>v₁"))' in text
+    assert '--> out' not in text and '-->|"→ 4<br>← 1"| out' in text  # the output's own arrow
 
 
 def hostile_figure(label: str) -> Figure:
     nodes = (
         FigureNode("a", label, "box", 0, 40, 40, 60, 28),
-        FigureNode("L", label, "circle", 1, 160, 40, 40, 40, op="mul", output=True, value=label),
+        FigureNode("L", label, "circle", 1, 160, 40, 40, 40, op="mul", output=True, value=label, caption=label),
     )
-    return Figure(nodes, (FigureEdge("a", "L", 0, label, label, (70, 40), (140, 40), (105, 40)),),
+    return Figure(nodes, (FigureEdge("a", "L", 0, label, label, ((70, 40), (140, 40)), (105, 40)),),
                   220, 80, "L", True, label)
 
 
@@ -196,7 +207,7 @@ def test_worksheet_markdown_embeds_mermaid_and_latex_tikz():
     md = render(trace, "md")
     assert "```mermaid\nflowchart LR\n" in md
     tex = render(trace, "tex")
-    assert "\\begin{tikzpicture}" in tex and "\\usepackage{graphicx,tikz}" in tex
+    assert "\\begin{tikzpicture}" in tex and "\\usepackage{graphicx,tikz,lscape,afterpage}" in tex
     assert "flowchart" not in render(trace, "txt")
     tensor = derive("param W = [[1, 2], [3, 4]]\ndata x = [1, 1]\nz = W @ x\nL = sum(z)", filename="f.ws")
     assert "```mermaid" in render(tensor, "md")
@@ -240,3 +251,74 @@ def test_symbolic_values_are_short_text():
     assert edge(fig, "w", "v1").value == "1"
     assert edge(fig, "v1", "L").value == "2.71828"
     assert isinstance(fig.width, float) and sympy.Float(fig.height) > 0
+
+
+# ── on the page: print size, a turned page of its own, parts ─────────────────────────────
+
+
+def chain_program(lines: int) -> str:
+    return "data x = 0.5\nv1 = sin(x)\n" + "\n".join(f"v{i} = sigmoid(v{i - 1})*x" for i in range(2, lines + 1))
+
+
+def test_placement_never_shrinks_text_below_seven_points():
+    from worksheet.render.figures import PX, SMALL, placement
+
+    small, wide = readme_figure(), draw(chain_program(30), filename="c.ws")
+    mlp = draw((SAMPLES / "mlp_l2.ws").read_text(), filename="mlp_l2.ws")
+    assert placement(small).kind == "inline" and placement(small).scale == 1.0
+    assert placement(mlp).kind == "landscape"
+    where = placement(wide)
+    assert where.kind == "split" and len(where.parts) > 1
+    for fig in (small, mlp, wide):
+        assert SMALL * PX * placement(fig).scale >= 7 - 1e-9
+    assert where.parts[0][0] == 0 and where.parts[-1][1] == wide.width  # the parts cover it, in order
+    assert all(a[1] == b[0] for a, b in zip(where.parts, where.parts[1:]))
+    assert all(p[1] in wide.cuts or p[1] == wide.width for p in where.parts)  # cut between ranks only
+
+
+def test_a_turned_page_for_a_wide_model_and_parts_for_a_long_chain_in_pdf(tmp_path):
+    import shutil
+
+    if not shutil.which("pdfinfo"):
+        pytest.skip("pdfinfo (poppler-utils) is not installed")
+    for name, trace in (("mlp", derive((SAMPLES / "mlp_l2.ws").read_text(), filename="mlp_l2.ws")),
+                        ("chain", derive(chain_program(30), wrt="x", filename="c.ws"))):
+        (tmp_path / f"{name}.pdf").write_bytes(render(trace, "pdf"))
+        info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", f"{name}.pdf"], cwd=tmp_path,
+                              capture_output=True, text=True).stdout
+        sizes = [tuple(map(float, m)) for m in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)]
+        turned = [w > h for w, h in sizes]
+        text = subprocess.run(["pdftotext", f"{name}.pdf", "-"], cwd=tmp_path, capture_output=True,
+                              text=True).stdout
+        if name == "mlp":
+            assert turned[-1] and not any(turned[:-1])  # the graph's own page, at the end
+            assert "drawn on a page of its own, turned: page" in text and "relu" in text
+        else:
+            assert not any(turned) and "The computational graph, in" in text
+
+
+def test_latex_worksheets_with_a_turned_page_and_with_parts_compile(tmp_path):
+    latex_available()
+    for name, trace in (("mlp", derive((SAMPLES / "mlp_l2.ws").read_text(), filename="mlp_l2.ws")),
+                        ("chain", derive(chain_program(30), wrt="x", filename="c.ws"))):
+        (tmp_path / f"{name}.tex").write_text(render(trace, "tex"), encoding="utf-8")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:]
+    tex = render(derive((SAMPLES / "mlp_l2.ws").read_text(), filename="mlp_l2.ws"), "tex")
+    assert "\\afterpage{\\begin{landscape}" in tex
+    assert "\\useasboundingbox" in render(derive(chain_program(30), wrt="x", filename="c.ws"), "tex")
+
+
+def test_long_values_are_abbreviated_to_four_digits():
+    fig = draw("exp(-40*x)*x", at="x=1")
+    assert all(len(t) <= 10 for e in fig.edges for t in (e.value, e.grad))
+    assert edge(fig, "v2", "L").value == "4.248e-18"  # e^−40 = 4.2483542552915889e-18
+
+
+def test_names_are_written_as_in_the_text():
+    fig = draw((SAMPLES / "mlp_l2.ws").read_text(), filename="mlp_l2.ws")
+    assert fig.node("lambda").label == "λ" and fig.node("W1").label == "W₁"
+    assert fig.node("v1").caption == "v₁" and fig.node("z").caption == "z"
+    assert draw("x**3 + x**-1", at="x=2").node("v1").label == "(·)³"
+    assert "^" not in tikz_document(readme_figure()).split("\\begin{document}")[1].replace("$^{2}$", "")

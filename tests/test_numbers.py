@@ -95,7 +95,7 @@ def test_every_format_and_the_figure_follow_numbers(cli):
         out = render(derive(NEURON, at=AT), fmt)
         assert "0.75" in out and "frac{3}{4}" not in out and "3/4" not in out, fmt
     mermaid = cli("graph", NEURON, "--at", AT).out
-    assert '"0.5 / ' in mermaid and "1/2" not in mermaid
+    assert '"→ 0.5<br>' in mermaid and "1/2" not in mermaid
     assert "1/2" in cli("graph", NEURON, "--at", AT, "--numbers", "exact").out
     data = json.loads(cli("derive", NEURON, "--at", AT, "-f", "json").out)
     assert data["nodes"][0]["value"] == "1/2"  # JSON stays exact, for machines

@@ -111,16 +111,23 @@ def test_training_traces_compile(sample, options):
 # ── the README example ───────────────────────────────────────────────────────────────────
 
 
-def test_readme_example_is_one_page_with_its_gradients(tmp_path):
+def test_readme_example_is_two_pages_with_its_gradients_and_a_figure_in_print_size(tmp_path):
     pdf = render(derive("(w*x+b-y)**2", wrt="w,b", at="w=1,b=0,x=2,y=4"), "pdf")
-    assert _pages(pdf) == 1
+    assert _pages(pdf) == 2
     if not HAS_POPPLER:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, timeout=60).stdout.decode()
-    assert re.search(r"^Pages:\s+1$", info, re.M)
+    assert re.search(r"^Pages:\s+2$", info, re.M)
     text = _text(pdf, tmp_path)
     assert re.search("[−-]8", text) and re.search("[−-]4", text)
     assert "Name:" in text and "Date:" in text
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    boxes = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", "r.pdf", "-"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60).stdout
+    words = {m[2]: float(m[1]) - float(m[0]) for m in re.findall(
+        r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', boxes)}
+    for label in ("(·)²", "v₁", "v₃", "×"):  # the figure is text on page 1, at print size
+        assert words.get(label, 0) >= 7, (label, words.get(label))
 
 
 def test_pdf_is_the_same_every_time():
@@ -201,7 +208,7 @@ def test_cli_writes_pdf_and_typ_by_extension(cli, tmp_path):
     pdf, typ = tmp_path / "ws.pdf", tmp_path / "ws.typ"
     assert cli(*README_ARGS, "-o", str(pdf)).code == 0
     assert cli(*README_ARGS, "-o", str(typ)).code == 0
-    assert pdf.read_bytes().startswith(b"%PDF") and _pages(pdf.read_bytes()) == 1
+    assert pdf.read_bytes().startswith(b"%PDF") and _pages(pdf.read_bytes()) == 2
     assert typ.read_text(encoding="utf-8") == (ROOT / "tests" / "golden" / "readme.typ").read_text(encoding="utf-8")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
 
@@ -217,7 +224,7 @@ def test_cli_pdf_to_a_pipe_is_bytes():
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     done = subprocess.run([sys.executable, "-m", "worksheet", *README_ARGS, "--format", "pdf"],
                           capture_output=True, timeout=120, env=env, cwd=ROOT)
-    assert done.returncode == 0 and done.stdout.startswith(b"%PDF") and _pages(done.stdout) == 1
+    assert done.returncode == 0 and done.stdout.startswith(b"%PDF") and _pages(done.stdout) == 2
 
 
 def test_cli_refuses_pdf_to_a_terminal():

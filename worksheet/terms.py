@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sympy import AtomicExpr, Expr
+from sympy import AtomicExpr, Expr, Float
 
 from .forms import substitute
 
@@ -30,10 +30,13 @@ class Number:
 @dataclass(frozen=True)
 class Partial:
     """∂of/∂wrt. ``of`` is a node's name, or an expression: the output's local derivative is
-    written on its definition, ∂(v₁ + a)/∂a, as ∂L/∂a names the whole gradient."""
+    written on its definition, ∂(v₁ + a)/∂a, as ∂L/∂a names the whole gradient. Where ``of``
+    uses ``wrt`` more than once (w·w), ``use`` says which use this is, counted from the left
+    in its definition (1, 2, …: ∂v₂/∂w (first use)); None where it uses it once."""
 
     of: str | Expr
     wrt: str
+    use: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,19 @@ class Shown(AtomicExpr):
 
     def _hashable_content(self):
         return (self.value,)
+
+
+class Rounded(Float):
+    """A value written rounded to its decimals, trailing zeros kept (0.8800, −12.0500), with ≈
+    before it: a handout's number that cannot be exact. It is the rounded decimal itself
+    (``assess.rounding.rounded``, certified), not the value it rounds."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, text: str):
+        obj = Float.__new__(cls, text, max(15, len(text) + 2))
+        obj.text = text
+        return obj
 
 
 def plugged(form: Expr, values) -> Form:

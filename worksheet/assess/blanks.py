@@ -22,8 +22,10 @@ from the student's values with the model's own operations (``carried``).
 
 An answer equal to the key is ``correct``; else equal to the ECF expectation, which differs
 from the key because an earlier value of the student's is wrong, ``consistent`` (credit: the
-policy's share); else ``incorrect``. A manifest without ``source``/``wrt``/``quantities``
-(an older one) is graded against the key alone.
+policy's share); else ``incorrect``. A blank whose quantity has ``"decimals"`` (a value that
+cannot be exact, written rounded) is equal to a value when it rounds alike to those places
+(``rounding.alike``): 0.7311 or 0.73106 for σ(1) at 4 places, not 0.731. A manifest without
+``source``/``wrt``/``quantities`` (an older one) is graded against the key alone.
 
 The manifest is untrusted input: its size is capped, every key and type is checked (one-line
 errors naming the key path), and every number goes through the formula parser, never eval.
@@ -37,6 +39,7 @@ from fractions import Fraction
 
 from .answers import MIN_DIGITS, is_rounded_too_far, read_number
 from .carried import Carried, matches, same
+from .rounding import alike, places_written
 from ..deadline import TimeLimit, time_limit
 from ..errors import WorksheetError
 from .manifest import Manifest, Policy, Variant, _kind, check_problem, load_manifest, parse_manifest
@@ -70,7 +73,9 @@ def grade_blanks(problem: Mapping, answers: Mapping[str, str], policy: Policy = 
     carried = _isolated(lambda: Carried.of(entry, keys, given, where), lambda reason: None, key=True)
     marks = {}
     for n in numbers:
-        marks[n] = _isolated(lambda n=n: _mark(n, entry["blanks"][n], keys[n], given[n], carried, policy),
+        places = entry.get("quantities", {}).get(n, {}).get("decimals")
+        marks[n] = _isolated(lambda n=n, places=places: _mark(n, entry["blanks"][n], keys[n], given[n], carried,
+                                                               policy, places),
                              lambda reason, n=n: Mark("invalid", Fraction(0), f"blank ({n}): {reason}",
                                                       entry["blanks"][n]))
     return marks
@@ -140,25 +145,41 @@ def _answer(number: str, text) -> _Answer:
     return _Answer(text, value)
 
 
-def _mark(n: str, expected: str, key, answer: _Answer, carried: Carried | None, policy: Policy) -> Mark:
-    """The verdict of one blank: correct, consistent (error carried forward), or incorrect."""
+def _mark(n: str, expected: str, key, answer: _Answer, carried: Carried | None, policy: Policy,
+          places: int | None = None) -> Mark:
+    """The verdict of one blank: correct, consistent (error carried forward), or incorrect;
+    ``places``: the decimals a rounded blank's value is written to."""
     if answer.text is None:
         return Mark("unanswered", Fraction(0), f"blank ({n}) is empty.", expected)
     if answer.value is None:
         return Mark("invalid", Fraction(0), answer.problem, expected)
     if getattr(key, "shape", ()) or getattr(answer.value, "shape", ()):
         return _mark_tensor(n, expected, key, answer, carried, policy)
-    if same(answer.value, key, answer.text):
+    if _equal(answer, key, places):
         return Mark("correct", Fraction(1), f"blank ({n}) is correct.", expected)
     ecf, sources = carried.expectation(n) if carried else (None, ())
-    if ecf is not None and sources and not matches(ecf, key) and same(answer.value, ecf, answer.text):
+    if ecf is not None and sources and not matches(ecf, key) and _equal(answer, ecf, places):
         return _consistent(n, expected, sources, policy)
     what = carried.describe(n) if carried else ""
+    if places is not None and (places_written(answer.text) or 0) < places and (
+            is_rounded_too_far(answer.value, key, answer.text) or _equal(answer, key, places_written(answer.text))):
+        return Mark("incorrect", Fraction(0),
+                    f"blank ({n}){what} is rounded too far: give {places} decimal places.", expected)
     if is_rounded_too_far(answer.value, key, answer.text) or (
             ecf is not None and is_rounded_too_far(answer.value, ecf, answer.text)):
         return Mark("incorrect", Fraction(0),
                     f"blank ({n}){what} is rounded too far: give at least {MIN_DIGITS} significant digits.", expected)
     return Mark("incorrect", Fraction(0), f"blank ({n}){what} is not right: check it.", expected)
+
+
+def _equal(answer: _Answer, value, places: int | None) -> bool:
+    """Is the answer ``value``: as ``same`` judges, or for a rounded blank rounding alike."""
+    if places is None:
+        return same(answer.value, value, answer.text)
+    try:
+        return alike(answer.value, value, places, answer.text)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 def _consistent(n: str, expected: str, sources, policy: Policy) -> Mark:

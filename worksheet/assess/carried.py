@@ -40,8 +40,8 @@ class Carried:
         self.paths = {name: [trace.steps[i] for i in a.steps] for name, a in trace.adjoints.items()}
         self.blank_of = {_identity(q): n for n, q in quantities.items()}
         self.mine: dict[str, object] = {}  # blank → the student's value (the true one when it is correct)
-        for n in quantities:
-            if given[n].value is not None and not agrees(given[n].value, keys[n], given[n].text):
+        for n, q in quantities.items():
+            if given[n].value is not None and not agrees(given[n].value, keys[n], given[n].text, q.get("decimals")):
                 self.mine[n] = self._own(given[n].value)
 
     @classmethod
@@ -103,15 +103,16 @@ class Carried:
         return self.true(q), ()
 
     def adjoint(self, name: str) -> tuple[object, tuple[str, ...]]:
-        """The student's ∂L/∂name: 1 for the output, their sum blank, the single path's product,
-        or Σ of their products of the paths."""
+        """The student's ∂L/∂name: 1 for the output, their sum blank (an input's, where the sheet
+        has one), the single path's product, or Σ of their products of the paths."""
         if name == self.target:
             return self._own(_settle(1)), ()
         paths = self.paths.get(name)
         if not paths:
             return self.trace.adjoints[name].value if name in self.trace.adjoints else 0, ()
-        if len(paths) > 1 and not self.trace.graph.node(name).is_input:
-            return self.value({"kind": "sum", "node": name})
+        total = {"kind": "sum", "node": name}  # an input's sum: a blank of its own on a newer sheet
+        if len(paths) > 1 and (not self.trace.graph.node(name).is_input or _identity(total) in self.blank_of):
+            return self.value(total)
         return _total([self.product(s) for s in paths])
 
     def product(self, step) -> tuple[object, tuple[str, ...]]:
@@ -208,14 +209,22 @@ class Carried:
 
 # ── comparing values ─────────────────────────────────────────────────────────────────────
 
-def agrees(value, key, text: str | None) -> bool:
+def agrees(value, key, text: str | None, places: int | None = None) -> bool:
     """Is a student's answer (``text``, read as ``value``) the key: a number as ``same_number``
-    judges, a vector or matrix element by element (``tensor_check.same_tensor``)?"""
+    judges (rounding alike to ``places`` decimals, for a rounded blank), a vector or matrix
+    element by element (``tensor_check.same_tensor``)?"""
     if getattr(value, "shape", ()) or getattr(key, "shape", ()):
         from .tensor_check import same_tensor
 
         shaped = getattr(value, "shape", ()) and getattr(key, "shape", ())
         return bool(shaped) and value.shape == key.shape and same_tensor(text, key)
+    if places is not None:
+        from .rounding import alike
+
+        try:
+            return alike(value, key, places, text)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
     return same(value, key, text)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
+from .rounding import MAX_PLACES, MIN_PLACES
 
 SCHEMA = "worksheet.handout/1"
 MAX_MANIFEST_BYTES = 64 * 2**20
@@ -28,6 +29,9 @@ FIELDS = {
     "sum": ("node",),
     "gradient": ("wrt",),
 }
+ROUNDING = "decimals"
+"""A key any quantity may have: its value is written rounded to this many decimal places (its
+value stays exact in ``blanks``), and an answer that rounds alike is right (``rounding.alike``)."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BLANK = re.compile(r"^[1-9][0-9]{0,6}$")
 
@@ -144,10 +148,13 @@ def _quantity(data, where: str) -> dict:
     kind = data.get("kind")
     if kind not in FIELDS:
         raise WorksheetError(f"expected one of {', '.join(FIELDS)}", where=f"{where}.kind")
-    unknown = sorted(set(data) - {"kind", *FIELDS[kind]})
+    unknown = sorted(set(data) - {"kind", ROUNDING, *FIELDS[kind]})
     if unknown:
-        raise WorksheetError(f"unknown key (keys of {kind}: {', '.join(FIELDS[kind])})", where=f"{where}.{unknown[0]}")
+        raise WorksheetError(f"unknown key (keys of {kind}: {', '.join((*FIELDS[kind], ROUNDING))})",
+                             where=f"{where}.{unknown[0]}")
     checked: dict = {"kind": kind}
+    if ROUNDING in data:
+        checked[ROUNDING] = _places(data[ROUNDING], f"{where}.{ROUNDING}")
     for key in FIELDS[kind]:
         value = data.get(key)
         if key == "position":
@@ -157,6 +164,13 @@ def _quantity(data, where: str) -> dict:
         else:
             checked[key] = _name(value, f"{where}.{key}")
     return checked
+
+
+def _places(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PLACES <= value <= MAX_PLACES:
+        raise WorksheetError(f"expected a whole number of decimal places from {MIN_PLACES} to {MAX_PLACES}",
+                             where=where)
+    return value
 
 
 def _policy(data, where: str) -> Policy:

@@ -1,5 +1,6 @@
-"""The blocks of a ``Document``: headings, paragraphs, tables, chains of equations, listings and
-figures — plain data whose math parts are *terms* (``worksheet.terms``), in no output syntax."""
+"""The blocks of a ``Document``: headings, paragraphs, tables, chains of equations, listings,
+figures and groups of blocks that belong together — plain data whose math parts are *terms*
+(``worksheet.terms``), in no output syntax."""
 
 from __future__ import annotations
 
@@ -59,8 +60,43 @@ class Figure:
         return self.make()
 
 
+DISPLAYS = (Table, Equations, Listing, Figure)
+"""The blocks set off from the text: a paragraph just before one introduces it, and is kept with it."""
+
+
+@dataclass(frozen=True)
+class Together:
+    """Blocks that belong together, as a handout's problem: printed on one page when they fit on
+    one (starting a fresh page when they do not fit on the rest of this one), else broken
+    between blocks, each heading kept with what follows. Formats without pages print the
+    blocks in order. It holds no figure (a figure finds its own place) and no other group."""
+
+    blocks: tuple
+
+    def __post_init__(self):
+        if any(isinstance(b, (Figure, Together)) for b in self.blocks):
+            raise ValueError("a group of blocks holds no figure and no other group")
+
+    @property
+    def lead(self) -> tuple:
+        """Its heading and statement: the blocks before its second heading, never left at the foot of a page."""
+        later = [i for i, b in enumerate(self.blocks) if isinstance(b, Heading) and i > 0]
+        return self.blocks[:later[0]] if later else self.blocks
+
+    @property
+    def rest(self) -> tuple:
+        return self.blocks[len(self.lead):]
+
+
+def flattened(blocks) -> tuple:
+    """``blocks`` with each group's blocks in its place: the document as a format without pages reads it."""
+    return tuple(inner for b in blocks for inner in (b.blocks if isinstance(b, Together) else (b,)))
+
+
 @dataclass(frozen=True)
 class Document:
     title: str
     blocks: tuple
     numbers: str = "exact"  # how its values are written: notation.NUMBERS
+    name_line: str = "print"  # a Name/Date line under the title: "print" (on a page: Typst, LaTeX),
+    # "every" (in every format, Markdown and text too: a student's sheet) or "none" (a key)

@@ -12,7 +12,8 @@ from ..ops import RULES
 from ..terms import Chain, Equation, Form, Number, Partial, Sum, plugged
 from .blocks import Equations, Listing, Paragraph, Table
 from .sections import (
-    aux_blocks, blocked_note, distinct, fans_out, listed, node_blocks, operation, outputs_note, path, seeds_note,
+    aux_blocks, blocked_note, distinct, fans_out, listed, node_blocks, operation, outputs_note, path, paths_into,
+    seeds_note,
 )
 
 
@@ -136,12 +137,12 @@ def step_equation(trace: Trace, step: Step, cell=value_cell, *, working: bool = 
     shown = [plugged(step.local, trace.values)] if working and trace.values and not step.local.is_Atom else []
     if step.node == target:
         if fans_out(trace, step.input):  # one path of several: ∂(v₁ + a)/∂a, as the sum writes it
-            sides.append(path(trace, step.node, step.input))
+            sides.append(path(trace, step.node, step.input, step.position))
         sides += [local, *shown] if working else []
         if step.local_value is not None:
             sides.append(cell(step.local_value, {"kind": "local", **at}))
         return Equation(tuple(distinct(sides)))
-    sides.append(path(trace, step.node, step.input))
+    sides.append(path(trace, step.node, step.input, step.position))
     if step.upstream_value is not None:
         upstream = cell(step.upstream_value, {"kind": "upstream", **at})
         if working:
@@ -162,10 +163,10 @@ def fan_out(trace: Trace, name: str, cell=value_cell, *, working: bool = True) -
     """∂L/∂u = Σ over the nodes u feeds of ∂L/∂v · ∂v/∂u (``cell``, ``working``: as for a step)."""
     target = trace.target
     adjoint = trace.adjoints[name]
-    steps = [trace.steps[i] for i in reversed(adjoint.steps)]  # in the order of the formula
+    steps = paths_into(trace, name)
     sides: list = [
         Partial(target, name),
-        Sum(tuple(path(trace, s.node, name) for s in steps)),
+        Sum(tuple(path(trace, s.node, name, s.position) for s in steps)),
     ]
     if adjoint.value is not None:
         if working:

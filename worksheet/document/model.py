@@ -12,7 +12,8 @@ import sympy
 
 from .blocks import Equations, Listing, Paragraph, Table
 from .sections import (
-    aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, operation, outputs_note, seeds_note,
+    aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, operation, outputs_note, path, paths_into,
+    seeds_note, use_of,
 )
 from ..lang.graph import Node, symbol
 from ..ops.tensor import tensor_rule
@@ -143,7 +144,9 @@ def step_equation(trace: Trace, step: Step, cell=value_cell, *, working: bool = 
     target = trace.target
     sides: list = [] if fans_out(trace, step.input) else [Partial(target, step.input)]
     if sides == [] and step.node == target:  # one path of several, out of the output itself
-        sides.append(local(trace, step.node, step.input))
+        sides.append(local(trace, step.node, step.input, step.position))
+    elif use_of(trace.graph.node(step.node), step.input, step.position):  # which use: w·w has two
+        sides.append(path(trace, step.node, step.input, step.position))
     at = {"node": step.node, "input": step.input, "position": step.position}
     sides += [step.vjp, cell(step.value, {"kind": "product", **at})]
     return Equation(tuple(distinct(sides)))
@@ -152,7 +155,7 @@ def step_equation(trace: Trace, step: Step, cell=value_cell, *, working: bool = 
 def fan_out(trace: Trace, name: str, cell=value_cell, *, working: bool = True) -> Equation:
     """∂J/∂u = the sum of the paths' matrix forms = its value."""
     adjoint = trace.adjoints[name]
-    forms = tuple(trace.steps[i].vjp for i in reversed(adjoint.steps))
+    forms = tuple(s.vjp for s in paths_into(trace, name))
     return Equation((Partial(trace.target, name), Sum(forms), cell(adjoint.value, {"kind": "sum", "node": name})))
 
 

@@ -4,7 +4,7 @@ notes on several outputs, auxiliary outputs and stop_gradient."""
 
 from __future__ import annotations
 
-from sympy import S
+from sympy import S, Symbol
 
 from ..lang.graph import Node, symbol
 from ..limits import MAX_DRAWN_ARROWS
@@ -47,17 +47,36 @@ def operation(node: Node) -> str:
     return RULES[node.op].title
 
 
-def local(trace, node: str, wrt: str) -> Partial:
+def local(trace, node: str, wrt: str, position: int | None = None) -> Partial:
     """∂v/∂u, node v's local derivative; the output's is written on its definition,
-    ∂(v₁ + a)/∂a, since ∂L/∂a is the whole gradient (1 and −2 in one line otherwise)."""
-    return Partial(trace.graph.node(node).expr if node == trace.target else node, wrt)
+    ∂(v₁ + a)/∂a, since ∂L/∂a is the whole gradient (1 and −2 in one line otherwise). With
+    the ``position`` of u among v's arguments, where v uses u more than once, it says which
+    use it is (∂v₂/∂w (first use)), as the graph draws one arrow per use."""
+    use = use_of(trace.graph.node(node), wrt, position) if position is not None else None
+    return Partial(trace.graph.node(node).expr if node == trace.target else node, wrt, use)
 
 
-def path(trace, node: str, wrt: str):
-    """One path of a fan-out: ∂L/∂v · ∂v/∂u; out of the output itself, ∂(v₁ + a)/∂a alone."""
+def use_of(node: Node, wrt: str, position: int) -> int | None:
+    """Which use of ``wrt`` argument ``position`` of ``node`` is, counted from the left (1, 2, …);
+    None where the node uses it once."""
+    uses = [i for i, arg in enumerate(node.args) if isinstance(arg, Symbol) and arg.name == wrt]
+    return uses.index(position) + 1 if len(uses) > 1 and position in uses else None
+
+
+def path(trace, node: str, wrt: str, position: int | None = None):
+    """One path of a fan-out: ∂L/∂v · ∂v/∂u; out of the output itself, ∂(v₁ + a)/∂a alone
+    (``position``: as for ``local``)."""
     if node == trace.target:
-        return local(trace, node, wrt)
-    return Chain((Partial(trace.target, node), local(trace, node, wrt)))
+        return local(trace, node, wrt, position)
+    return Chain((Partial(trace.target, node), local(trace, node, wrt, position)))
+
+
+def paths_into(trace, name: str) -> list:
+    """The steps whose products add up to ∂L/∂name, in the order of the formula: by node, in
+    evaluation order, then by argument (w·w: its first use, then its second)."""
+    order = {node.name: i for i, node in enumerate(trace.graph.nodes)}
+    steps = [trace.steps[i] for i in trace.adjoints[name].steps]
+    return sorted(steps, key=lambda s: (order[s.node], s.position))
 
 
 def fans_out(trace, name: str) -> bool:
@@ -83,11 +102,13 @@ def _key(side):
     return side
 
 
-def node_blocks(trace, *, equation, fan_out, heading, rule_of=None) -> list:
+def node_blocks(trace, *, equation, fan_out, heading, rule_of=None, input_sums: bool = False) -> list:
     """The backward pass node by node, from the output back, for a formula or a model: the node
     (``heading(trace, node)``: its label and paragraph), the sum where its value feeds several
     nodes (``fan_out``), one equation per chain-rule step (``equation(trace, step)``), the rule
-    behind each (``rule_of``, for --detail full) and where the gradient stops."""
+    behind each (``rule_of``, for --detail full) and where the gradient stops. With
+    ``input_sums``, an input used more than once gets its sum as a step of its own too, where
+    the sweep completes it (a handout's sheet: the worksheet writes it in the result)."""
     stops: dict[str, list[str]] = {}
     for node_name, input_name in trace.stops:
         stops.setdefault(node_name, []).append(input_name)
@@ -98,6 +119,8 @@ def node_blocks(trace, *, equation, fan_out, heading, rule_of=None) -> list:
     for name, adjoint in trace.adjoints.items():
         node = trace.graph.node(name)
         if node.is_input:
+            if input_sums and len(adjoint.steps) > 1:
+                blocks += [input_paragraph(trace, name), Equations((fan_out(trace, name),))]
             continue
         steps = steps_from.get(name, [])
         rows = ([fan_out(trace, name)] if len(adjoint.steps) > 1 else []) + [equation(trace, step) for step in steps]
@@ -112,6 +135,13 @@ def node_blocks(trace, *, equation, fan_out, heading, rule_of=None) -> list:
     return blocks
 
 
+def input_paragraph(trace, name: str) -> Paragraph:
+    """Where an input's paths meet: ``Input w, used twice: its paths add up.``"""
+    count = len(trace.adjoints[name].steps)
+    times = "twice" if count == 2 else f"{count} times"
+    return Paragraph(("Input ", Form(symbol(name)), f", used {times}: its paths add up.",))
+
+
 def rules_named(trace, steps, rule_of) -> Paragraph | None:
     """The rule ``rule_of(node, step)`` behind each step's local derivative, ∂v/∂u, one
     paragraph per node: ``Rules: ∂v2/∂a: constant multiple rule; ∂v2/∂b: quotient rule.``"""
@@ -119,7 +149,7 @@ def rules_named(trace, steps, rule_of) -> Paragraph | None:
     for step in steps:
         node = trace.graph.node(step.node)
         name = rule_of(node, step)
-        partial = local(trace, step.node, step.input)
+        partial = local(trace, step.node, step.input, step.position)
         if name and partial not in named.setdefault(name, []):
             named[name].append(partial)
     parts: list = []

@@ -12,15 +12,17 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from sympy import S
+from sympy import Basic, Rational, S
 
 from .. import formats
 from ..arith.elements import closed_form
-from ..document import Document, Equations, Heading, Paragraph, fans_out, formula, model, node_blocks, worksheet
+from ..arith.real import unfold
+from ..assess.rounding import rounded
+from ..document import Document, Equations, Heading, Paragraph, Together, formula, model, node_blocks, worksheet
 from ..document.model import shown
 from ..lang.tokens import written_in_decimals
-from .problems import Drawn, ProblemSet
-from ..terms import Blank, Equation, Number, Partial
+from .problems import Drawn, ProblemSet, written_places
+from ..terms import Blank, Equation, Number, Partial, Rounded
 
 FORMATS = tuple(formats.of("handout"))
 MANIFEST_SCHEMA = "worksheet.handout/1"
@@ -28,7 +30,9 @@ MANIFEST_SCHEMA = "worksheet.handout/1"
 
 class _Slots:
     """Numbers the hidden values in reading order; a key writes them in, a sheet leaves gaps.
-    ``quantity`` says what a blank is, for grading (``{"kind": "local", "node": "v3", …}``)."""
+    ``quantity`` says what a blank is, for grading (``{"kind": "local", "node": "v3", …}``);
+    a value that cannot be exact is written rounded to ``places`` decimals (0.7311), the blank
+    keeping its exact value and, in its quantity, the rounding (``"decimals": 4``)."""
 
     def __init__(self, start: int, key: bool):
         self.next = start
@@ -36,16 +40,18 @@ class _Slots:
         self.values: dict[int, object] = {}
         self.quantities: dict[int, dict] = {}
 
-    def __call__(self, value, hidden: bool, quantity: dict | None = None):
+    def __call__(self, value, hidden: bool, quantity: dict | None = None, places: int | None = None):
         if getattr(value, "shape", None) == ():  # a model's scalar: the (exact) number it holds
             value = closed_form(value[()])
+        rounding = written_places(value, places) if places and not getattr(value, "shape", ()) else None
+        written = Rounded(rounded(value, rounding)) if rounding else value
         if not hidden:
-            return Number(value) if not getattr(value, "shape", ()) else shown(value)
+            return Number(written) if not getattr(value, "shape", ()) else shown(value)
         number = self.next
         self.next += 1
         self.values[number] = value
-        self.quantities[number] = quantity or {}
-        return Blank(number, value if self.key else None)
+        self.quantities[number] = {**(quantity or {}), **({"decimals": rounding} if rounding else {})}
+        return Blank(number, written if self.key else None)
 
 
 def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
@@ -55,8 +61,8 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     trace, problem = drawn.trace, drawn.problem
     hide, target = set(problem.blanks), trace.target
     kind = model if trace.tensor else formula
-    cell = lambda value, quantity: slots(value, _hidden(trace, hide, quantity), quantity)  # noqa: E731
-    blocks: list = [Heading(f"Problem {problem.number}"), *kind.problem(trace)]
+    cell = lambda value, quantity: slots(value, _hidden(trace, hide, quantity), quantity, drawn.places)  # noqa: E731
+    blocks: list = [Heading(f"Problem {problem.number}"), *kind.problem(trace), *_rounding_note(drawn.places)]
     if trace.tensor and problem.vary:
         blocks.append(Paragraph((f"This variant's values of {', '.join(problem.vary)} are drawn: they are "
                                  "the ones below, not the program's.",)))
@@ -68,15 +74,28 @@ def sheet_blocks(drawn: Drawn, slots: _Slots) -> list:
     ))]
     blocks += node_blocks(trace, heading=kind.heading,
                           equation=lambda t, step: kind.step_equation(t, step, cell, working=False),
-                          fan_out=lambda t, name: kind.fan_out(t, name, cell, working=False))
+                          fan_out=lambda t, name: kind.fan_out(t, name, cell, working=False), input_sums=True)
     results = tuple(Equation((Partial(target, g.wrt), cell(g.value, {"kind": "gradient", "wrt": g.wrt})))
                     for g in trace.gradients)
     return blocks + [Heading("Result", 3), Equations(results)]
 
 
+def _rounding_note(places: int | None) -> list:
+    """What a problem whose values cannot all be exact asks of the student: how to round."""
+    if places is None:
+        return []
+    example = Number(Rounded(rounded(Rational(2, 3), places)))
+    return [Paragraph((
+        f"Write a value that is not exact rounded to {places} decimal places, as ", Equation((
+            Number(Rational(2, 3)), example)), " (one unit off in the last place, from working with rounded "
+        "values, is accepted).",
+    ))]
+
+
 def _hidden(trace, hide: set[str], quantity: dict) -> bool:
     """Is the value ``quantity`` names a blank, given the kinds the problem hides? A product that
-    is a requested gradient (no other path adds to it) is one when the gradients are."""
+    is a requested gradient, or a path of one (its fan-out sum is a step of its own), is one
+    when the gradients are."""
     kind = quantity["kind"]
     if kind in ("forward", "upstream"):
         return kind in hide
@@ -85,28 +104,31 @@ def _hidden(trace, hide: set[str], quantity: dict) -> bool:
     if kind == "sum":
         return "upstream" in hide or ("gradients" in hide and quantity["node"] in trace.wrt)
     name = quantity["input"]
-    product = "upstream" in hide or ("gradients" in hide and name in trace.wrt and not fans_out(trace, name))
+    product = "upstream" in hide or ("gradients" in hide and name in trace.wrt)
     if kind == "product":
         return product
     return "local" in hide or (quantity["node"] == trace.target and product)  # at the output, the product
 
 
 def value_text(value) -> str:
-    """A value as the manifest keeps it: an exact number (``-1/2``), or nested lists of them."""
+    """A value as the manifest keeps it: an exact number (``-1/2``, ``2*sigmoid(1) - 2``: a carried
+    ``Real`` written out in its recipe), or nested lists of them."""
     if getattr(value, "shape", ()):
         return "[" + ", ".join(value_text(v) for v in value) + "]"
     if getattr(value, "shape", None) == ():
         value = value[()]
-    return str(value)
+    return str(unfold(value) or value) if isinstance(value, Basic) else str(value)
 
 
 def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int,
               numbers: str = "exact") -> tuple[Document, Document, list]:
     """The student sheet, the key and the manifest entries of one variant (``numbers``: how
-    their values are written, ``notation.NUMBERS``)."""
+    their values are written, ``notation.NUMBERS``). Each problem is a group of blocks, kept on
+    one page when it fits on one."""
     header = Paragraph((
         f"Variant {vid}, seed {seed}. Fill in each numbered blank with its exact value: an integer, "
-        "a decimal or a fraction such as 3/8.",
+        "a decimal or a fraction such as 3/8" + (", or rounded where a problem says so." if any(
+            d.places is not None for d in variant) else "."),
     ))
     key_text = (f"Answer key: variant {vid}, seed {seed}. Each blank's value is written in, under its number; "
                 "each problem's full worksheet follows it.")
@@ -115,8 +137,8 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
     start = 1
     for drawn in variant:
         student, filled = _Slots(start, key=False), _Slots(start, key=True)
-        sheet += sheet_blocks(drawn, student)
-        key += sheet_blocks(drawn, filled)
+        sheet.append(Together(tuple(sheet_blocks(drawn, student))))  # a problem starts a page it fits on
+        key.append(Together(tuple(sheet_blocks(drawn, filled))))
         key += [Heading(f"Problem {drawn.problem.number}: full derivation", 3), *_derivation(drawn, numbers)]
         start = student.next
         entries.append({
@@ -128,8 +150,8 @@ def documents(problem_set: ProblemSet, variant: list[Drawn], vid: str, seed: int
             "blanks": {str(n): value_text(v) for n, v in student.values.items()},
             "quantities": {str(n): q for n, q in student.quantities.items()},
         })
-    return (Document(problem_set.title, tuple(sheet), numbers),
-            Document(f"{problem_set.title} (answer key)", tuple(key), numbers), entries)
+    return (Document(problem_set.title, tuple(sheet), numbers, name_line="every"),  # the key: no Name/Date
+            Document(f"{problem_set.title} (answer key)", tuple(key), numbers, name_line="none"), entries)
 
 
 def decimal_inputs(problem_set: ProblemSet) -> bool:

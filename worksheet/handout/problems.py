@@ -7,15 +7,19 @@
     wrt = "w,b"
     at = "x=2,y=4"                  # fixed values, as --at
     blanks = ["forward", "local", "upstream", "gradients"]   # what the student fills in
+    decimals = 4                    # values that cannot be exact: rounded to 4 places (or at the top, for all)
     [problem.vary]
     w = [-3, 3]                     # a random integer in the range
     b = {min = -1, max = 1, step = 0.5}
 
 The file is untrusted input: every key and type is checked (one-line errors naming the key),
 and the formulas go through the formula parser, never ``eval``. Draws are deterministic
-(``random.Random(f"{seed}:{variant}")``) and redrawn until every forward value, step value and
-gradient is a "nice number" (an exact rational with a denominator dividing 100, |x| ≤ 1000) and
-the point is inside the formula's domain.
+(``random.Random(f"{seed}:{variant}")``) and redrawn until the point is inside the formula's
+domain and every forward value, step value and gradient is a "nice number": exact, a rational
+with a denominator dividing 100 (|x| ≤ 1000), or else written rounded (``assess.rounding``,
+certified) to the problem's ``decimals`` with at least MIN_SIGNIFICANT significant digits.
+Without ``decimals``, a value that cannot be exact (σ(1), e^−2, not 1/3, which a redraw
+avoids) is rounded to DEFAULT_DECIMALS places. A model's values are exact only.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from pathlib import Path
 
 import sympy
 
+from ..arith.real import unfold
 from ..assess.manifest import Policy
+from ..assess.rounding import MAX_PLACES, MIN_PLACES, rounded, significant
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.tokens import one_plain_line
@@ -36,7 +42,7 @@ from ..lang.toml_tables import exact_number, names_text, point_text, program_fil
 from ..textfiles import read_text
 
 BLANK_KINDS = ("forward", "local", "upstream", "gradients")
-PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks"}
+PROBLEM_KEYS = {"expression", "program", "wrt", "at", "vary", "blanks", "decimals"}
 MAX_PROBLEMS = 50
 MAX_VARIANTS = 500
 MAX_CHOICES = 100_000
@@ -45,6 +51,8 @@ MODEL_ATTEMPTS = 50  # for a model, whose every draw is a whole forward and back
 MAX_BLANK_ELEMENTS = 64  # a model's vector or matrix in a handout: one blank a student writes out
 NICE_DENOMINATOR = 100
 NICE_LIMIT = 1000
+DEFAULT_DECIMALS = 4  # a value that cannot be exact, in a problem that does not say: 0.7311
+MIN_SIGNIFICANT = 3  # a rounded value shows at least this many digits (0.0250, not 0.0003): as grading reads them
 PROGRAM_SUFFIXES = (".ws", ".txt")
 
 
@@ -58,6 +66,7 @@ class Problem:
     vary: dict  # name → tuple of exact choices
     blanks: tuple[str, ...]
     shapes: dict = field(default_factory=dict)  # a varied vector or matrix: its shape (every element drawn)
+    decimals: int | None = None  # the places a value that cannot be exact is rounded to (None: DEFAULT_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Drawn:
     problem: Problem
     inputs: dict
     trace: object = field(repr=False)
+    places: int | None = None  # the decimals its rounded values are written to; None: every value is exact
 
 
 def load(path: str | Path) -> ProblemSet:
@@ -83,7 +93,7 @@ def load(path: str | Path) -> ProblemSet:
     path = Path(path)
     where = str(path)
     text = read_text(path, 4 * MAX_PROGRAM_CHARS)
-    data = read_toml(text, where, ("title", "problem", "grading"))
+    data = read_toml(text, where, ("title", "problem", "grading", "decimals"))
     title = data.get("title", "Backpropagation problems")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise WorksheetError("expected a non-empty text of at most 200 characters", where=f"{where}: title")
@@ -96,8 +106,17 @@ def load(path: str | Path) -> ProblemSet:
     if len(problems) > MAX_PROBLEMS:
         raise WorksheetError(f"at most {MAX_PROBLEMS} problems", where=f"{where}: problem")
     policy = _grading(data.get("grading", {}), f"{where}: grading")
+    decimals = _decimals(data["decimals"], f"{where}: decimals") if "decimals" in data else None
     return ProblemSet(path.stem, title.strip(),
-                      tuple(_problem(path, i, p) for i, p in enumerate(problems, start=1)), where, policy)
+                      tuple(_problem(path, i, p, decimals) for i, p in enumerate(problems, start=1)), where, policy)
+
+
+def _decimals(value, where: str) -> int:
+    """``decimals = 4``: the places a value that cannot be exact is written to."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PLACES <= value <= MAX_PLACES:
+        raise WorksheetError(f"expected a whole number of decimal places from {MIN_PLACES} to {MAX_PLACES}",
+                             where=where)
+    return value
 
 
 def _grading(table, where: str) -> Policy:
@@ -117,7 +136,7 @@ def _grading(table, where: str) -> Policy:
     return Policy(points, consistent)
 
 
-def _problem(path: Path, number: int, table: dict) -> Problem:
+def _problem(path: Path, number: int, table: dict, decimals: int | None = None) -> Problem:
     from ..lang.options import located, parse_names, parse_point, wrt_names
     from ..lang.graph import build
     from ..lang.parse import parse_program
@@ -142,6 +161,8 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
     for b in blanks:
         if b not in BLANK_KINDS:
             raise WorksheetError(f"{b!r} is not one of {', '.join(BLANK_KINDS)}", where=f"{here}: blanks")
+    if "decimals" in table:
+        decimals = _decimals(table["decimals"], f"{here}: decimals")
     vary_table = table.get("vary", {})
     if not isinstance(vary_table, dict):
         raise WorksheetError("expected a table of name = [min, max] or {min, max, step}", where=f"{here}: vary")
@@ -184,7 +205,7 @@ def _problem(path: Path, number: int, table: dict) -> Problem:
             raise WorksheetError(f"{name} has {math.prod(shape):,} elements; a handout's vector or matrix has at "
                                  f"most {MAX_BLANK_ELEMENTS}", where=f"{here}: vary.{name}")
     return Problem(number, text, filename, ",".join(chosen), at, vary,
-                   tuple(b for b in BLANK_KINDS if b in blanks), shapes)
+                   tuple(b for b in BLANK_KINDS if b in blanks), shapes, decimals)
 
 
 def _choices(spec, where: str) -> tuple:
@@ -219,20 +240,55 @@ def is_nice(value) -> bool:
             and abs(value) <= NICE_LIMIT)
 
 
-def nice_trace(trace) -> bool:
-    """Is every value a student would write (forward, backward, gradients) a nice number? For
-    a model, every element of every vector and matrix."""
-    import numpy as np
+def written_places(value, decimals: int | None) -> int | None | bool:
+    """How a formula's value is written on a sheet: exactly (None), rounded to this many places,
+    or not at all (False: draw again). Exact where it is nice (``is_nice``); rounded where it
+    cannot be exact, or any other value where the problem gives ``decimals`` (1/3: 0.3333);
+    only one with a closed form (the manifest keeps it: a carried ``Real`` written out in its
+    recipe), with at least MIN_SIGNIFICANT significant digits and |x| ≤ NICE_LIMIT."""
+    if is_nice(value):
+        return None
+    if (value.is_Rational and decimals is None) or unfold(value) is None:
+        return False
+    places = decimals or DEFAULT_DECIMALS
+    text = rounded(value, places)
+    if text is None or significant(text) < MIN_SIGNIFICANT or abs(float(text)) > NICE_LIMIT:
+        return False
+    return places
 
+
+def scalar_values(trace) -> list:
+    """Every value a student would write on a formula's sheet: forward, backward, gradients."""
     values = [*trace.values.values(), *(g.value for g in trace.gradients)]
-    if trace.tensor:
-        values += [s.value for s in trace.steps] + [a.value for a in trace.adjoints.values()]
-        return all(isinstance(x, Fraction | int) and is_nice(sympy.Rational(x.numerator, x.denominator))
-                   for v in values for x in np.asarray(v, dtype=object).flat)
     for step in trace.steps:
         values += [step.local_value, step.upstream_value, step.product_value]
     values += [a.value for a in trace.adjoints.values() if a.value is not None]
-    return all(is_nice(v) for v in values if v is not None)
+    return [v for v in values if v is not None]
+
+
+def nice_places(trace, decimals: int | None = None) -> int | None | bool:
+    """Is every value a student would write a nice number: False if not, else the places its
+    rounded values are written to (None: every one is exact). A model's are exact only, every
+    element of every vector and matrix."""
+    import numpy as np
+
+    if trace.tensor:
+        values = [*trace.values.values(), *(g.value for g in trace.gradients)]
+        values += [s.value for s in trace.steps] + [a.value for a in trace.adjoints.values()]
+        return None if all(isinstance(x, Fraction | int) and is_nice(sympy.Rational(x.numerator, x.denominator))
+                           for v in values for x in np.asarray(v, dtype=object).flat) else False
+    places = None
+    for value in scalar_values(trace):
+        written = written_places(value, decimals)
+        if written is False:
+            return False
+        places = places or written
+    return places
+
+
+def nice_trace(trace, decimals: int | None = None) -> bool:
+    """Is every value a student would write (forward, backward, gradients) a nice number?"""
+    return nice_places(trace, decimals) is not False
 
 
 def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> list[list[Drawn]]:
@@ -284,21 +340,27 @@ def _draw_one(problem_set: ProblemSet, problem: Problem, rng: random.Random, der
                 raise WorksheetError(f"a value of {largest:,} elements is too large for a handout (a vector or "
                                      f"matrix blank has at most {MAX_BLANK_ELEMENTS})",
                                      where=f"{problem_set.path or problem_set.name}: problem {problem.number}")
-            nice = trace is not None and trace.values is not None and nice_trace(trace)
-            cache[memo] = trace if nice else (_MODEL if trace is not None and trace.tensor else None)
-        trace = cache[memo]
+            places = nice_places(trace, problem.decimals) if trace is not None and trace.values is not None else False
+            cache[memo] = (trace, places) if places is not False else (
+                _MODEL if trace is not None and trace.tensor else None)
+        found = cache[memo]
+        trace = found[0] if isinstance(found, tuple) else found
         model = model or trace is _MODEL or (trace is not None and trace.tensor)
-        if trace is not None and trace is not _MODEL:
+        if isinstance(found, tuple):
             full = {n.name: trace.point[n.name] for n in trace.graph.inputs}
-            return Drawn(problem, full, trace)
+            return Drawn(problem, full, trace, found[1])
     if not problem.vary:
         raise WorksheetError(
             f"at its fixed values the problem leaves the domain or has values that are not nice numbers "
-            f"(exact, denominator dividing {NICE_DENOMINATOR}, |x| ≤ {NICE_LIMIT})",
+            f"({NICE_WORDS})",
             where=f"{problem_set.path or problem_set.name}: problem {problem.number}: at",
         )
     raise WorksheetError(
-        f"no draw with nice numbers (exact, denominator dividing {NICE_DENOMINATOR}, |x| ≤ {NICE_LIMIT}) "
-        f"inside the domain in {attempts} attempts: change at or the vary ranges",
+        f"no draw with nice numbers ({NICE_WORDS}) inside the domain in {attempts} attempts: change at, "
+        f"the vary ranges or decimals",
         where=f"{problem_set.path or problem_set.name}: problem {problem.number}",
     )
+
+
+NICE_WORDS = (f"exact with a denominator dividing {NICE_DENOMINATOR}, or rounded with at least {MIN_SIGNIFICANT} "
+              f"significant digits; |x| ≤ {NICE_LIMIT}")

@@ -10,8 +10,8 @@ from sympy.printing.str import StrPrinter
 
 from ..arith import decimal_text, sign
 from ..terms import (
-    Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Shown, Space,
-    Sum, SumOver, Tensor, Transpose,
+    Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Rounded, Shown,
+    Space, Sum, SumOver, Tensor, Transpose,
 )
 from .matrices import is_rounded_tensor, terminating
 from ..forms import coefficient_and_factors, power, product
@@ -215,7 +215,8 @@ class _Notation:
         if isinstance(t, Number):
             return self.number(t.value)
         if isinstance(t, Partial):
-            return self.partial(self._differentiated(t.of), self._print(symbol(t.wrt)))
+            text = self.partial(self._differentiated(t.of), self._print(symbol(t.wrt)))
+            return text if t.use is None else self.used(text, use_label(t.use))
         if isinstance(t, Chain):
             if len(t.factors) == 2 and t.factors[0] == Number(S.NegativeOne) and not isinstance(
                 t.factors[1], (Form, Number)
@@ -291,7 +292,13 @@ class _Notation:
         return self.paren(text) if compound else text
 
     def number(self, value: Expr) -> str:
+        if isinstance(value, Rounded):  # rounded already, to the decimals it keeps
+            return value.text.replace("-", self.minus, 1)
         return self._print(value) if self.is_exact(value) else self.rounded(value)
+
+    def used(self, partial: str, label: str) -> str:
+        """∂v₂/∂w with the use it differentiates along: ∂v₂/∂w (first use)."""
+        return rf"{partial}\,\text{{({label})}}"
 
     def _grouped(self, t, before: bool = False) -> str:
         """A factor or later term, in parentheses where it needs them: a negative number, a sum,
@@ -336,10 +343,20 @@ class _Notation:
 
     def rounds(self, side) -> bool:
         """Is ``side`` shown rounded? A double whose digits are all shown (1.8) is not."""
+        if isinstance(side, Number) and isinstance(side.value, Rounded):
+            return True
         if isinstance(side, Number) and isinstance(side.value, Float):
             shown = mpmath.nstr(mpmath.mpf(float(side.value)), self.digits, min_fixed=-4, max_fixed=7)
             return float(shown) != float(side.value)
         return is_rounded(side, self.is_exact)
+
+
+USES = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def use_label(use: int) -> str:
+    """Which use of a value a partial follows, in words: first use, second use, … (use 11)."""
+    return f"{USES[use - 1]} use" if use <= len(USES) else f"use {use}"
 
 
 def is_exact_number(value: Expr) -> bool:

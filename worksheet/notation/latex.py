@@ -95,3 +95,17 @@ class LatexNotation(_Notation, LatexPrinter):
         if not shape:
             return r"\mathbb{R}"
         return r"\mathbb{R}^{%s}" % r" \times ".join(map(str, shape))
+
+
+class TexNotation(LatexNotation):
+    """LaTeX math for .tex documents (Markdown keeps ``LatexNotation``'s plain blanks): a blank is a
+    box, its number in small type inside, as a rule under a fraction reads as a second bar; and
+    the lines of one equation are never parted by a page break (``\\\\*``)."""
+
+    line_break = " \\\\*\n  "
+
+    def blank(self, number: int, filled: str | None) -> str:
+        """The template's \\blankbox{3} to write in, or a key's \\filledbox{3}{value}."""
+        if filled is None:
+            return r"\blankbox{%d}" % number
+        return r"\filledbox{%d}{%s}" % (number, filled)

@@ -111,6 +111,9 @@ class TextNotation(_OneLine):
     def partial(self, of: str, wrt: str) -> str:
         return f"∂{of}/∂{wrt}"
 
+    def used(self, partial: str, label: str) -> str:
+        return f"{partial} ({label})"
+
     # ── matrices ──
     juxtaposed = " "
     odot = " ⊙ "

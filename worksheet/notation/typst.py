@@ -99,8 +99,17 @@ class TypstNotation(_OneLine):
     chain_times = " dot.op "
     approx = " approx "
     line_break = " \\\n  "  # Typst's line break in math
-    BLANK = "underline(#h(1.6cm))_(({n}))"
-    FILLED = "underline(space {v} space)_(({n}))"
+
+    def blank(self, number: int, filled: str | None) -> str:
+        """The template's numbered box to write in, or (in a key) the box with its value written
+        in: ``#blank(3);`` (";" ends the code, so a "(" after it is math again)."""
+        if filled is None:
+            return f"#blank({number});"
+        return f"#blank({number}, value: ${filled}$);"
+
+    def filled_tensor(self, value) -> str:
+        """A key's vector or matrix, at full size in its box (inline math would shrink it)."""
+        return f"display({super().filled_tensor(value)})"
 
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
         """frac(a, b): a lone factor in parentheses loses them, as the bar groups it already."""
@@ -166,6 +175,9 @@ class TypstNotation(_OneLine):
 
     def partial(self, of: str, wrt: str) -> str:
         return f"frac(partial {of}, partial {wrt})"
+
+    def used(self, partial: str, label: str) -> str:
+        return f'{partial} thin "({label})"'
 
     # ── matrices ──
     juxtaposed = " thin "

@@ -2,17 +2,20 @@
 
     render_figure(figure, "mermaid" | "tikz" | "svg" | "png") -> str (bytes for png)
 
-Every renderer draws the coordinates ``worksheet.figure`` computed (Mermaid lays the graph
-out itself). Text from the user — names, values — is escaped for each format: a label can
-never become Mermaid syntax, XML markup or a TeX command.
+Every renderer draws the boxes, polylines and texts ``worksheet.figure`` placed (Mermaid
+lays the graph out itself, its nodes declared in the layout's order); ``render/tikz.py`` and
+``render/typst_figure.py`` draw the same for LaTeX and Typst, and PNG is the Typst picture
+rasterised. Text from the user — names, values — is escaped for each format: a label can
+never become Mermaid syntax, XML markup, Typst code or a TeX command.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from xml.sax.saxutils import escape as xml_escape
 
 from .. import formats
-from ..figure import FONT, SMALL, Figure, FigureNode
+from ..figure import SMALL, Figure
 
 FIGURE_FORMATS = {name: f.description for name, f in formats.of("graph").items()}
 FIGURE_EXTENSIONS = formats.by_extension("graph")
@@ -22,13 +25,78 @@ RED = "#cf222e"  # gradients
 INK = "#24292f"
 BOX_FILL = "#ddf4ff"
 CIRCLE_FILL = "#fff8c5"
+COLOURS = {"label": INK, "name": INK, "value": GREEN, "grad": RED}
+
+PX = 0.75  # pt per CSS px: a figure's natural size on paper
+LEAST_TEXT = 7.0  # pt: no text of a printed figure is smaller
+PAGE = (470.0, 700.0)  # pt: an A4 page's text area inside the worksheets' 2.2 cm margins (width, height)
+LANDSCAPE = (717.0, 440.0)
 
 
 def render_figure(figure: Figure, format: str) -> str | bytes:
     """``figure`` in ``format``; PNG is bytes, the others text."""
     if format not in FIGURE_FORMATS:
         raise ValueError(f"unknown figure format {format!r} (formats: {', '.join(FIGURE_FORMATS)})")
+    from .tikz import tikz_document
+
     return {"mermaid": mermaid, "tikz": tikz_document, "svg": svg, "png": png}[format](figure)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a figure sits on an A4 page: ``inline`` (scaled by ``scale`` to the line),
+    ``landscape`` (a page of its own, turned) or ``split`` (``parts``: (left, right, top,
+    bottom) in px, cut between ranks, one under another). ``least``: the smallest scale that keeps its text
+    at LEAST_TEXT."""
+
+    kind: str
+    scale: float
+    least: float
+    parts: tuple[tuple[float, float, float, float], ...] = ()
+
+
+def placement(figure: Figure) -> Placement:
+    """Shrink to the line only while the smallest text stays at 7 pt; a wider graph gets a
+    landscape page, and a graph wider still is cut between ranks into parts, not shrunk."""
+    least = LEAST_TEXT / (SMALL * PX)
+    width, height = figure.width * PX, figure.height * PX
+
+    def fit(area) -> float:
+        return min(1.0, area[0] / width, area[1] / height)
+
+    if fit(PAGE) >= least:
+        return Placement("inline", fit(PAGE), least)
+    if fit(LANDSCAPE) >= least:
+        return Placement("landscape", fit(LANDSCAPE), least)
+    scale = max(least, min(1.0, PAGE[1] / height))
+    return Placement("split", scale, least, _parts(figure, PAGE[0] / (scale * PX)))
+
+
+def _parts(figure: Figure, limit: float) -> tuple[tuple[float, float, float, float], ...]:
+    """Cut points chosen greedily, each part as wide as ``limit`` px allows; each part as
+    (left, right, top, bottom): only as tall as what is drawn in it."""
+    cuts, start, last = [], 0.0, 0.0
+    for cut in (*figure.cuts, figure.width):
+        if cut - start > limit and last > start:
+            cuts.append((start, last))
+            start = last
+        last = cut
+    cuts.append((start, figure.width))
+    return tuple((a, b, *_band(figure, a, b)) for a, b in cuts)
+
+
+def _band(figure: Figure, a: float, b: float) -> tuple[float, float]:
+    """The heights of everything drawn between x = a and x = b (with a few px to spare)."""
+    ys = [y for n in figure.nodes if n.right >= a and n.left <= b for y in (n.top, n.bottom + SMALL * 1.4)]
+    ys += [y for t in figure.texts() if t.box[2] >= a and t.box[0] <= b for y in (t.box[1], t.box[3])]
+    for points, _ in figure.lines():
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for x in (max(a, min(x0, x1)), min(b, max(x0, x1))):
+                if min(x0, x1) <= x <= max(x0, x1):
+                    ys.append(y0 if x1 == x0 else y0 + (x - x0) / (x1 - x0) * (y1 - y0))
+    if not ys:
+        return 0.0, figure.height
+    return max(0.0, min(ys) - 6), min(figure.height, max(ys) + 6)
 
 
 # ── Mermaid ──────────────────────────────────────────────────────────────────────────────
@@ -45,22 +113,24 @@ def mermaid_text(text: str) -> str:
 
 
 def mermaid(figure: Figure) -> str:
-    """flowchart LR: variables as boxes [ ], operations as circles (( )), one arrow per use,
-    labelled "value / gradient". Node ids are n0, n1, … so no name is ever read as syntax."""
+    """flowchart LR: variables as boxes [ ], operations as circles (( )) with their names under
+    the symbol, one arrow per use labelled "→ value" and "← gradient" on two lines, and the
+    output's own arrow out. Nodes are declared in the layout's order (layer, then height), so
+    Mermaid's own layout starts from ours. Node ids are n0, n1, …: no name is read as syntax."""
     ids = {n.name: f"n{i}" for i, n in enumerate(figure.nodes)}
     lines = ["flowchart LR"]
-    for n in figure.nodes:
+    for n in sorted(figure.nodes, key=lambda n: (n.layer, n.y)):
         if n.shape == "box":
             lines.append(f'    {ids[n.name]}["{mermaid_text(n.label)}"]')
         else:
-            label = mermaid_text(n.label) + ("" if n.label == n.name else f"<br>{mermaid_text(n.name)}")
-            lines.append(f'    {ids[n.name]}(("{label}"))')
+            caption = f"<br>{mermaid_text(n.caption)}" if n.caption else ""
+            lines.append(f'    {ids[n.name]}(("{mermaid_text(n.label)}{caption}"))')
     for e in figure.edges:
-        text = " / ".join(t for t in (e.value, e.grad) if t is not None)
-        if e.value is None and e.grad is not None:
-            text = f"∇ {e.grad}"
-        arrow = f'-->|"{mermaid_text(text)}"|' if text else "-->"
-        lines.append(f"    {ids[e.source]} {arrow} {ids[e.target]}")
+        lines.append(f"    {ids[e.source]} {_mermaid_arrow(e.value, e.grad)} {ids[e.target]}")
+    if figure.values:
+        lines.append('    out[" "]')
+        lines.append(f"    {ids[figure.output]} {_mermaid_arrow(figure.node(figure.output).value, figure.seed)} out")
+        lines.append("    style out fill:none,stroke:none")
     lines.append(f"    classDef variable fill:{BOX_FILL},stroke:{INK}")
     lines.append(f"    classDef operation fill:{CIRCLE_FILL},stroke:{INK}")
     boxes = [ids[n.name] for n in figure.nodes if n.shape == "box"]
@@ -72,174 +142,56 @@ def mermaid(figure: Figure) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mermaid_arrow(value: str | None, grad: str | None) -> str:
+    """-->|"→ value<br>← gradient"|: the forward value and the gradient on lines of their own,
+    so a fraction's slash is never read as a separator."""
+    parts = [f"{mark} {mermaid_text(text)}" for mark, text in (("→", value), ("←", grad)) if text is not None]
+    return f'-->|"{"<br>".join(parts)}"|' if parts else "-->"
+
+
 # ── SVG ──────────────────────────────────────────────────────────────────────────────────
 
 
 def svg(figure: Figure) -> str:
-    """A standalone SVG: boxes, circles, arrows (a marker), values above in green, gradients
-    below in red. Every text is XML-escaped."""
+    """A standalone SVG: boxes, circles, polylines with arrowheads (a marker), values above in
+    green, gradients below in red, in the font the layout measured. Every text is XML-escaped."""
     w, h = figure.width, figure.height
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:g}" height="{h:g}" viewBox="0 0 {w:g} {h:g}" '
-        f'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+        f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
         "<defs>",
         f'<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{INK}"/></marker>',
         "</defs>",
         f'<rect x="0" y="0" width="{w:g}" height="{h:g}" fill="white"/>',
     ]
-    halo = 'stroke="white" stroke-width="3" paint-order="stroke"'
-    for e in figure.edges:
-        (x1, y1), (x2, y2) = e.start, e.end
-        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{INK}" '
-                   f'stroke-width="1.2" marker-end="url(#arrow)"/>')
-    for e in figure.edges:
-        lx, ly = e.label_at
-        if e.value is not None:
-            out.append(f'<text x="{lx:.1f}" y="{ly - 4:.1f}" font-size="{SMALL}" text-anchor="middle" '
-                       f'fill="{GREEN}" {halo}>{xml_escape(e.value)}</text>')
-        if e.grad is not None:
-            out.append(f'<text x="{lx:.1f}" y="{ly + SMALL + 2:.1f}" font-size="{SMALL}" text-anchor="middle" '
-                       f'fill="{RED}" {halo}>{xml_escape(e.grad)}</text>')
+    for points, head in figure.lines():
+        text = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        marker = ' marker-end="url(#arrow)"' if head else ""
+        out.append(f'<polyline points="{text}" fill="none" stroke="{INK}" stroke-width="1.2"{marker}/>')
     for n in figure.nodes:
-        out += _svg_node(n)
-    if figure.values:
-        out += _svg_stub(figure, figure.node(figure.output))
+        if n.shape == "box":
+            out.append(f'<rect x="{n.left:.1f}" y="{n.top:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" '
+                       f'rx="4" fill="{BOX_FILL}" stroke="{INK}" stroke-width="1.2"/>')
+        else:
+            out.append(f'<circle cx="{n.x:.1f}" cy="{n.y:.1f}" r="{n.width / 2:.1f}" fill="{CIRCLE_FILL}" '
+                       f'stroke="{INK}" stroke-width="1.2"/>')
+    for t in figure.texts():
+        style = ' font-style="italic"' if t.role == "name" else ""
+        out.append(f'<text x="{t.x:.1f}" y="{t.baseline:.1f}" font-size="{t.size:g}" text-anchor="middle" '
+                   f'fill="{COLOURS[t.role]}" class="{t.role}"{style}>{xml_escape(t.text)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _svg_node(n: FigureNode) -> list[str]:
-    out = []
-    if n.shape == "box":
-        out.append(f'<rect x="{n.left:.1f}" y="{n.top:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" '
-                   f'rx="4" fill="{BOX_FILL}" stroke="{INK}" stroke-width="1.2"/>')
-    else:
-        out.append(f'<circle cx="{n.x:.1f}" cy="{n.y:.1f}" r="{n.width / 2:.1f}" fill="{CIRCLE_FILL}" '
-                   f'stroke="{INK}" stroke-width="1.2"/>')
-    out.append(f'<text x="{n.x:.1f}" y="{n.y + FONT * 0.35:.1f}" font-size="{FONT}" text-anchor="middle" '
-               f'fill="{INK}">{xml_escape(n.label)}</text>')
-    if n.shape != "box" and n.label != n.name:
-        out.append(f'<text x="{n.x:.1f}" y="{n.bottom + SMALL + 1:.1f}" font-size="{SMALL}" text-anchor="middle" '
-                   f'fill="{INK}" font-style="italic">{xml_escape(n.name)}</text>')
-    return out
-
-
-def _svg_stub(figure: Figure, n: FigureNode) -> list[str]:
-    """The output's own arrow out to the right: its value above, the seed ∂L/∂L below."""
-    x1, x2 = n.right, figure.width - 10
-    out = [f'<line x1="{x1:.1f}" y1="{n.y:.1f}" x2="{x2:.1f}" y2="{n.y:.1f}" stroke="{INK}" '
-           f'stroke-width="1.2" marker-end="url(#arrow)"/>']
-    mid = (x1 + x2) / 2
-    if n.value is not None:
-        out.append(f'<text x="{mid:.1f}" y="{n.y - 4:.1f}" font-size="{SMALL}" text-anchor="middle" '
-                   f'fill="{GREEN}">{xml_escape(n.value)}</text>')
-    if figure.seed is not None:
-        out.append(f'<text x="{mid:.1f}" y="{n.y + SMALL + 2:.1f}" font-size="{SMALL}" text-anchor="middle" '
-                   f'fill="{RED}">{xml_escape(figure.seed)}</text>')
-    return out
-
-
-# ── TikZ ─────────────────────────────────────────────────────────────────────────────────
-
-TEX_MATH = {
-    "×": r"$\times$", "÷": r"$\div$", "−": r"$-$", "σ": r"$\sigma$", "Σ": r"$\Sigma$", "ᵀ": r"$^{\top}$",
-    "‖": r"$\|$", "·": r"$\cdot$", "²": r"$^{2}$", "√": r"$\surd$", "∇": r"$\nabla$", "^": r"\textasciicircum{}",
-}
-PX = 0.75  # pt per px (CSS)
-PAGE_WIDTH = 620  # px: a worksheet's figure wider than this is scaled to the line width
-
-
-def tex_text(text: str) -> str:
-    """Text that TeX typesets as written: the figure's few math characters as math, the rest
-    escaped (ASCII only)."""
-    from .latex import escape
-
-    return "".join(TEX_MATH.get(ch) or escape(ch) for ch in text)
-
-
-def tikz(figure: Figure) -> str:
-    """A tikzpicture at the figure's coordinates (y grows downwards, as in SVG)."""
-    s = PX
-    out = [
-        rf"\begin{{tikzpicture}}[x={s}pt,y=-{s}pt,>=stealth,font=\sffamily\small,"
-        r"every label/.style={font=\sffamily\scriptsize}]",
-        r"\definecolor{wsgreen}{HTML}{1A7F37}\definecolor{wsred}{HTML}{CF222E}",
-        r"\definecolor{wsbox}{HTML}{DDF4FF}\definecolor{wscircle}{HTML}{FFF8C5}",
-    ]
-    for i, n in enumerate(figure.nodes):
-        if n.shape == "box":
-            shape = (f"draw,fill=wsbox,rounded corners=2pt,minimum width={n.width * s:.1f}pt,"
-                     f"minimum height={n.height * s:.1f}pt")
-        else:
-            shape = f"draw,fill=wscircle,circle,minimum size={n.width * s:.1f}pt,inner sep=0pt"
-        out.append(rf"\node[{shape}] (n{i}) at ({n.x:.1f},{n.y:.1f}) {{{tex_text(n.label)}}};")
-        if n.shape != "box" and n.label != n.name:
-            out.append(rf"\node[font=\sffamily\scriptsize\itshape,anchor=north] at ({n.x:.1f},{n.bottom:.1f}) "
-                       rf"{{{tex_text(n.name)}}};")
-    for e in figure.edges:
-        (x1, y1), (x2, y2) = e.start, e.end
-        (lx, ly) = e.label_at
-        out.append(rf"\draw[->] ({x1:.1f},{y1:.1f}) -- ({x2:.1f},{y2:.1f});")
-        if e.value is not None:
-            out.append(rf"\node[font=\sffamily\scriptsize,text=wsgreen,fill=white,inner sep=0.5pt,anchor=south] "
-                       rf"at ({lx:.1f},{ly - 1:.1f}) {{{tex_text(e.value)}}};")
-        if e.grad is not None:
-            out.append(rf"\node[font=\sffamily\scriptsize,text=wsred,fill=white,inner sep=0.5pt,anchor=north] "
-                       rf"at ({lx:.1f},{ly + 1:.1f}) {{{tex_text(e.grad)}}};")
-    if figure.values:
-        n = figure.node(figure.output)
-        x1, x2 = n.right, figure.width - 10
-        mid = (x1 + x2) / 2
-        out.append(rf"\draw[->] ({x1:.1f},{n.y:.1f}) -- ({x2:.1f},{n.y:.1f});")
-        if n.value is not None:
-            out.append(rf"\node[font=\sffamily\scriptsize,text=wsgreen,anchor=south] at ({mid:.1f},{n.y - 1:.1f}) "
-                       rf"{{{tex_text(n.value)}}};")
-        if figure.seed is not None:
-            out.append(rf"\node[font=\sffamily\scriptsize,text=wsred,anchor=north] at ({mid:.1f},{n.y + 1:.1f}) "
-                       rf"{{{tex_text(figure.seed)}}};")
-    out.append(r"\end{tikzpicture}")
-    return "\n".join(out)
-
-
-def tikz_embedded(figure: Figure) -> str:
-    """The tikzpicture for a worksheet page: scaled down to the line width when wider."""
-    picture = tikz(figure)
-    if figure.width > PAGE_WIDTH:
-        return "\\resizebox{\\linewidth}{!}{%\n" + picture + "%\n}"
-    return picture
-
-
-def tikz_document(figure: Figure) -> str:
-    """A LaTeX document whose page is the picture (pdflatex; TikZ and geometry only)."""
-    w, h = figure.width * PX + 8, figure.height * PX + 8
-    return "\n".join([
-        r"\documentclass{article}",
-        r"\usepackage[T1]{fontenc}",
-        r"\usepackage{lmodern}",
-        rf"\usepackage[paperwidth={w:.1f}pt,paperheight={h:.1f}pt,margin=4pt]{{geometry}}",
-        r"\usepackage{tikz}",
-        r"\pagestyle{empty}",
-        r"\setlength{\parindent}{0pt}",
-        r"\begin{document}",
-        r"\noindent",
-        tikz(figure),
-        r"\end{document}",
-    ]) + "\n"
-
-
-# ── PNG (drawn by Typst from the SVG) ────────────────────────────────────────────────────
+# ── PNG (the Typst picture, rasterised) ──────────────────────────────────────────────────
 
 
 def png(figure: Figure, *, ppi: int = 144) -> bytes:
-    """The SVG as a PNG, rasterised by Typst (no Cairo): a page the size of the picture with
-    the SVG on it. The SVG is passed as an input, never spliced into Typst source."""
+    """The figure as a PNG, drawn by Typst (no Cairo): a page the size of the picture."""
     from .typst import compile_pdf
+    from .typst_figure import picture
 
-    source = (
-        '#set page(width: auto, height: auto, margin: 0pt, fill: white)\n'
-        '#image(bytes(sys.inputs.at("svg")), format: "svg", width: '
-        f'{figure.width * PX:.1f}pt)\n'
-    )
-    return compile_pdf(source, "png", ppi, {"svg": svg(figure)})[0]
+    source = "#set page(width: auto, height: auto, margin: 0pt, fill: white)\n#" + picture(figure) + "\n"
+    return compile_pdf(source, "png", ppi)[0]

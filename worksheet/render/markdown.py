@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-from ..document import Document
+from ..document import Document, flattened
 from .figures import mermaid
 from ..notation import LatexNotation
 from .templating import environment
@@ -14,6 +15,7 @@ ALIGN = {"l": ":--", "r": "--:", "c": ":-:"}
 
 def render(doc: Document, *, digits: int = 6) -> str:
     notation = LatexNotation(digits, doc.numbers)
+    doc = dataclasses.replace(doc, blocks=flattened(doc.blocks))  # a page-less format: groups read in order
 
     math = notation.math
 

@@ -40,5 +40,7 @@ def environment(latex: bool = False) -> jinja2.Environment:
         equations=lambda b: isinstance(b, document.Equations),
         listing=lambda b: isinstance(b, document.Listing),
         figure=lambda b: isinstance(b, document.Figure),
+        together=lambda b: isinstance(b, document.Together),
+        display=lambda b: isinstance(b, document.DISPLAYS),  # what a paragraph just before introduces
     )
     return env

@@ -6,7 +6,7 @@ import dataclasses
 import textwrap
 import unicodedata
 
-from ..document import Document, Figure, Table
+from ..document import Document, Figure, Table, flattened
 from ..notation import TextNotation
 from .templating import environment
 
@@ -15,8 +15,8 @@ WIDTH = 88
 
 def render(doc: Document, *, digits: int = 6) -> str:
     notation = TextNotation(digits, doc.numbers)
-    # a terminal shows no pictures: the graph's figure is left out (worksheet graph draws it)
-    doc = dataclasses.replace(doc, blocks=tuple(b for b in doc.blocks if not isinstance(b, Figure)))
+    # no pages (groups read in order) and no pictures: the graph's figure is left out (worksheet graph draws it)
+    doc = dataclasses.replace(doc, blocks=tuple(b for b in flattened(doc.blocks) if not isinstance(b, Figure)))
 
     math = notation.math
 

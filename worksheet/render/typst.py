@@ -9,20 +9,23 @@ code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import string
 import subprocess
 import sys
 
-from ..document import Document, Table
-from ..terms import Equation
+from ..document import Document, Equations, Table
+from ..terms import Blank, Equation, Tensor
 from ..errors import WorksheetError
 from ..limits import TYPESET_SECONDS
 from ..notation import TextNotation, TypstNotation, typst_string
+from . import typst_figure
 from .templating import environment
 
 WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line
 KEEP_TOGETHER = 30  # a table of at most this many rows is never split across pages
+FEW_ROWS = 3  # a display of at most this many rows is never split across pages (nor one with a matrix)
 ALIGN = {"l": "left", "r": "right", "c": "center"}
 PUNCTUATION = frozenset(string.punctuation) - frozenset(",;:!?()%&|")  # those stay plain in markup
 
@@ -41,30 +44,70 @@ def render(doc: Document, *, digits: int = 6) -> str:
             return "[]"
         return f"[{escape(item)}]" if isinstance(item, str) else f"[${math(item)}$]"
 
+    def wide(eq: Equation) -> bool:
+        """Does the equation take one line per side (it would not fit the page on one)?"""
+        return len(plain.equation(eq)) > WIDE and len(eq.sides) > 2
+
     def aligned(eq: Equation) -> str:
         """lhs &= a = b …, or one side per line when it would not fit the page."""
-        return notation.aligned(eq, wide=len(plain.equation(eq)) > WIDE and len(eq.sides) > 2)
+        return notation.aligned(eq, wide=wide(eq))
+
+    def display(block: Equations) -> str:
+        """The rows as one aligned display. A few rows, or rows that hold a matrix or take several
+        lines, are kept together (``kept``): a page break never parts a row from its lhs."""
+        rows = [aligned(eq) for eq in block.rows]
+        whole = "$ " + " \\\n  ".join(rows) + " $"
+        if not (1 < len(rows) <= FEW_ROWS or any(holds_matrix(eq) or wide(eq) for eq in block.rows)):
+            return whole  # one line, or many scalar rows of one line each: a page may break between any two
+        each = [f"$ {row} $" for row in rows] if len(rows) > 1 else []
+        return "#kept(" + ",\n  ".join([whole, *each]) + ")"
 
     def table(block: Table) -> dict:
         return {
             "columns": len(block.header),
-            "align": "(" + ", ".join(ALIGN.get(a, "left") for a in block.align) + ",)",
+            "align": "(" + ", ".join(ALIGN.get(a, "left") + " + horizon" for a in block.align) + ",)",
             "header": [f"[{escape(h)}]" for h in block.header],
             "rows": [[cell(item) for item in row] for row in block.rows],
             "breakable": "true" if len(block.rows) > KEEP_TOGETHER else "false",
         }
 
-    def figure(block) -> str:
-        """The graph figure, drawn from its SVG (a string literal: it cannot reach Typst code)."""
-        from .figures import svg
+    labels: dict[int, str] = {}  # each figure's label, for a page reference
 
-        return typst_string(svg(block.figure))
+    def figure(block) -> str:
+        """The graph, drawn in Typst (``typst_figure``), in the flow: top-level markup."""
+        return typst_figure.placed(block.figure, labels.setdefault(id(block), f"graph-{len(labels) + 1}"))
+
+    def figure_page(block) -> str:
+        """The graph's own turned page, at the end, when it needs one."""
+        return typst_figure.page_of(block.figure, labels.setdefault(id(block), f"graph-{len(labels) + 1}"))
+
+    def fits_line(block) -> bool:
+        return typst_figure.placement(block.figure).kind == "inline"
+
+    def figure_inline(block) -> str:
+        return typst_figure.inline(block.figure)
+
+    def beside(block, room: str) -> str:
+        return typst_figure.beside(block.figure, room)
 
     text = environment().get_template("worksheet.typ.j2").render(
-        doc=doc, inline=inline, aligned=aligned, table=table, escape=escape, string=typst_string,
-        figure=figure,
+        doc=doc, inline=inline, aligned=aligned, display=display, table=table, escape=escape, string=typst_string,
+        figure=figure, figure_page=figure_page, fits_line=fits_line, figure_inline=figure_inline, beside=beside,
     )
     return text.rstrip() + "\n"
+
+
+def holds_matrix(term) -> bool:
+    """Is a vector or matrix written anywhere in ``term`` (a key's blank may hold one)?"""
+    if isinstance(term, Tensor):
+        return True
+    if isinstance(term, Blank):
+        return bool(getattr(term.value, "shape", ()))
+    if isinstance(term, tuple):
+        return any(holds_matrix(t) for t in term)
+    if dataclasses.is_dataclass(term):
+        return any(holds_matrix(getattr(term, f.name)) for f in dataclasses.fields(term))
+    return False
 
 
 def render_pdf(doc: Document, *, digits: int = 6) -> bytes:
