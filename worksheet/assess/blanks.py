@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .answers import MIN_DIGITS, is_rounded_too_far, read_number
-from .carried import Carried, matches, same
-from .rounding import alike, places_written
+from .carried import Carried, agrees, matches
+from .rounding import places_written
 from ..deadline import TimeLimit, time_limit
 from ..errors import WorksheetError
 from .manifest import Manifest, Policy, Variant, _kind, check_problem, load_manifest, parse_manifest
@@ -155,14 +155,15 @@ def _mark(n: str, expected: str, key, answer: _Answer, carried: Carried | None, 
         return Mark("invalid", Fraction(0), answer.problem, expected)
     if getattr(key, "shape", ()) or getattr(answer.value, "shape", ()):
         return _mark_tensor(n, expected, key, answer, carried, policy)
-    if _equal(answer, key, places):
+    if agrees(answer.value, key, answer.text, places):
         return Mark("correct", Fraction(1), f"blank ({n}) is correct.", expected)
     ecf, sources = carried.expectation(n) if carried else (None, ())
-    if ecf is not None and sources and not matches(ecf, key) and _equal(answer, ecf, places):
+    if ecf is not None and sources and not matches(ecf, key) and agrees(answer.value, ecf, answer.text, places):
         return _consistent(n, expected, sources, policy)
     what = carried.describe(n) if carried else ""
-    if places is not None and (places_written(answer.text) or 0) < places and (
-            is_rounded_too_far(answer.value, key, answer.text) or _equal(answer, key, places_written(answer.text))):
+    written = places_written(answer.text)
+    if places is not None and (written or 0) < places and (
+            is_rounded_too_far(answer.value, key, answer.text) or agrees(answer.value, key, answer.text, written)):
         return Mark("incorrect", Fraction(0),
                     f"blank ({n}){what} is rounded too far: give {places} decimal places.", expected)
     if is_rounded_too_far(answer.value, key, answer.text) or (
@@ -170,16 +171,6 @@ def _mark(n: str, expected: str, key, answer: _Answer, carried: Carried | None, 
         return Mark("incorrect", Fraction(0),
                     f"blank ({n}){what} is rounded too far: give at least {MIN_DIGITS} significant digits.", expected)
     return Mark("incorrect", Fraction(0), f"blank ({n}){what} is not right: check it.", expected)
-
-
-def _equal(answer: _Answer, value, places: int | None) -> bool:
-    """Is the answer ``value``: as ``same`` judges, or for a rounded blank rounding alike."""
-    if places is None:
-        return same(answer.value, value, answer.text)
-    try:
-        return alike(answer.value, value, places, answer.text)
-    except (TypeError, ValueError, ArithmeticError):
-        return False
 
 
 def _consistent(n: str, expected: str, sources, policy: Policy) -> Mark:

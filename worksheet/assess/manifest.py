@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
-from .rounding import MAX_PLACES, MIN_PLACES
+from .rounding import checked_places
 
 SCHEMA = "worksheet.handout/1"
 MAX_MANIFEST_BYTES = 64 * 2**20
@@ -154,7 +154,7 @@ def _quantity(data, where: str) -> dict:
                              where=f"{where}.{unknown[0]}")
     checked: dict = {"kind": kind}
     if ROUNDING in data:
-        checked[ROUNDING] = _places(data[ROUNDING], f"{where}.{ROUNDING}")
+        checked[ROUNDING] = checked_places(data[ROUNDING], f"{where}.{ROUNDING}")
     for key in FIELDS[kind]:
         value = data.get(key)
         if key == "position":
@@ -164,13 +164,6 @@ def _quantity(data, where: str) -> dict:
         else:
             checked[key] = _name(value, f"{where}.{key}")
     return checked
-
-
-def _places(value, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PLACES <= value <= MAX_PLACES:
-        raise WorksheetError(f"expected a whole number of decimal places from {MIN_PLACES} to {MAX_PLACES}",
-                             where=where)
-    return value
 
 
 def _policy(data, where: str) -> Policy:

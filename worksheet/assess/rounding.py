@@ -14,6 +14,7 @@ from __future__ import annotations
 from sympy import Expr, Integer
 
 from ..arith import Refused, certify, sign
+from ..errors import WorksheetError
 from ..arith.balls import working
 
 MIN_PLACES, MAX_PLACES = 1, 8
@@ -27,6 +28,15 @@ then (0.2384 · 0.1050 is 0.02503, the product of the true values 0.02502)."""
 START_BITS, MAX_BITS = 64, 4096
 """Relative precision of the first ball, and the last one tried before a rounding is refused
 (a value within 2^−4096 of a tie between two decimals)."""
+
+
+def checked_places(value, where: str) -> int:
+    """``decimals = 4`` as a problem set or a manifest gives it: a whole number of places,
+    MIN_PLACES to MAX_PLACES (a one-line error naming ``where`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PLACES <= value <= MAX_PLACES:
+        raise WorksheetError(f"expected a whole number of decimal places from {MIN_PLACES} to {MAX_PLACES}",
+                             where=where)
+    return value
 
 
 def units(value: Expr, places: int) -> int | None:
@@ -90,4 +100,4 @@ def places_written(text: str) -> int | None:
     return len(fraction)
 
 
-__all__ = ["DRIFT", "MAX_PLACES", "MIN_PLACES", "alike", "places_written", "rounded", "significant", "units"]
+__all__ = ["DRIFT", "MAX_PLACES", "MIN_PLACES", "alike", "checked_places", "places_written", "rounded", "significant", "units"]

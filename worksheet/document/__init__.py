@@ -12,7 +12,8 @@ from __future__ import annotations
 from ..engine.trace import Trace
 from . import formula, model
 from .blocks import (  # noqa: F401
-    DISPLAYS, Document, Equations, Figure, Heading, Listing, Paragraph, Table, Together, flattened,
+    DISPLAYS, FEW_ROWS, PAGE_ROWS, Document, Equations, Figure, Heading, Listing, Paragraph, Table, Together,
+    flattened,
 )
 from .sections import (  # noqa: F401  (what the handouts, modes and training build with)
     DETAILS, aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, path, sections,

@@ -60,6 +60,11 @@ class Figure:
         return self.make()
 
 
+PAGE_ROWS = 30
+"""A table of at most this many rows fits on a page: every format with pages keeps it whole."""
+FEW_ROWS = 3
+"""A display of at most this many rows is kept on one page (each row always is)."""
+
 DISPLAYS = (Table, Equations, Listing, Figure)
 """The blocks set off from the text: a paragraph just before one introduces it, and is kept with it."""
 

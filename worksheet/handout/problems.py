@@ -34,7 +34,7 @@ import sympy
 
 from ..arith.real import unfold
 from ..assess.manifest import Policy
-from ..assess.rounding import MAX_PLACES, MIN_PLACES, rounded, significant
+from ..assess.rounding import checked_places, rounded, significant
 from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
 from ..lang.tokens import one_plain_line
@@ -106,17 +106,9 @@ def load(path: str | Path) -> ProblemSet:
     if len(problems) > MAX_PROBLEMS:
         raise WorksheetError(f"at most {MAX_PROBLEMS} problems", where=f"{where}: problem")
     policy = _grading(data.get("grading", {}), f"{where}: grading")
-    decimals = _decimals(data["decimals"], f"{where}: decimals") if "decimals" in data else None
+    decimals = checked_places(data["decimals"], f"{where}: decimals") if "decimals" in data else None
     return ProblemSet(path.stem, title.strip(),
                       tuple(_problem(path, i, p, decimals) for i, p in enumerate(problems, start=1)), where, policy)
-
-
-def _decimals(value, where: str) -> int:
-    """``decimals = 4``: the places a value that cannot be exact is written to."""
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_PLACES <= value <= MAX_PLACES:
-        raise WorksheetError(f"expected a whole number of decimal places from {MIN_PLACES} to {MAX_PLACES}",
-                             where=where)
-    return value
 
 
 def _grading(table, where: str) -> Policy:
@@ -162,7 +154,7 @@ def _problem(path: Path, number: int, table: dict, decimals: int | None = None) 
         if b not in BLANK_KINDS:
             raise WorksheetError(f"{b!r} is not one of {', '.join(BLANK_KINDS)}", where=f"{here}: blanks")
     if "decimals" in table:
-        decimals = _decimals(table["decimals"], f"{here}: decimals")
+        decimals = checked_places(table["decimals"], f"{here}: decimals")
     vary_table = table.get("vary", {})
     if not isinstance(vary_table, dict):
         raise WorksheetError("expected a table of name = [min, max] or {min, max, step}", where=f"{here}: vary")
@@ -285,10 +277,6 @@ def nice_places(trace, decimals: int | None = None) -> int | None | bool:
         places = places or written
     return places
 
-
-def nice_trace(trace, decimals: int | None = None) -> bool:
-    """Is every value a student would write (forward, backward, gradients) a nice number?"""
-    return nice_places(trace, decimals) is not False
 
 
 def draw(problem_set: ProblemSet, variants: int, seed: int, on_variant=None) -> list[list[Drawn]]:

@@ -3,7 +3,7 @@ a table that fits a page is a tabular, a longer one a longtable of fixed column 
 
 from __future__ import annotations
 
-from ..document import Document, Table, Together
+from ..document import FEW_ROWS, PAGE_ROWS, Document, Table, Together
 from ..terms import Equation
 from .tikz import tikz_embedded
 from ..notation import TexNotation, TextNotation
@@ -15,8 +15,6 @@ SPECIAL = {
     "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
 }
 PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/", "σ": "sigma", "′": "'", "√": "sqrt"}
-TABULAR_ROWS = 30  # a table of at most this many rows fits a page: a tabular, kept whole
-FEW_ROWS = 3  # the rows of a display of at most this many are kept on one page (each row always is)
 LINE_EM = 43  # the text width of the 11 pt A4 page, in em
 COLUMN = {"l": r">{\raggedright\arraybackslash}", "c": r">{\centering\arraybackslash}",
           "r": r">{\raggedleft\arraybackslash}"}
@@ -58,7 +56,7 @@ def render(doc: Document, *, digits: int = 6) -> str:
 
 def long(block: Table) -> bool:
     """Is the table too long for a page (a longtable, which breaks), rather than a tabular?"""
-    return len(block.rows) > TABULAR_ROWS
+    return len(block.rows) > PAGE_ROWS  # else a tabular, kept whole
 
 
 def boxed(group: Together) -> bool:

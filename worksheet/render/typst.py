@@ -15,7 +15,7 @@ import string
 import subprocess
 import sys
 
-from ..document import Document, Equations, Table
+from ..document import FEW_ROWS, PAGE_ROWS, Document, Equations, Table
 from ..terms import Blank, Equation, Tensor
 from ..errors import WorksheetError
 from ..limits import TYPESET_SECONDS
@@ -24,8 +24,6 @@ from . import typst_figure
 from .templating import environment
 
 WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line
-KEEP_TOGETHER = 30  # a table of at most this many rows is never split across pages
-FEW_ROWS = 3  # a display of at most this many rows is never split across pages (nor one with a matrix)
 ALIGN = {"l": "left", "r": "right", "c": "center"}
 PUNCTUATION = frozenset(string.punctuation) - frozenset(",;:!?()%&|")  # those stay plain in markup
 
@@ -68,18 +66,21 @@ def render(doc: Document, *, digits: int = 6) -> str:
             "align": "(" + ", ".join(ALIGN.get(a, "left") + " + horizon" for a in block.align) + ",)",
             "header": [f"[{escape(h)}]" for h in block.header],
             "rows": [[cell(item) for item in row] for row in block.rows],
-            "breakable": "true" if len(block.rows) > KEEP_TOGETHER else "false",
+            "breakable": "true" if len(block.rows) > PAGE_ROWS else "false",
         }
 
     labels: dict[int, str] = {}  # each figure's label, for a page reference
 
+    def label(block) -> str:
+        return labels.setdefault(id(block), f"graph-{len(labels) + 1}")
+
     def figure(block) -> str:
         """The graph, drawn in Typst (``typst_figure``), in the flow: top-level markup."""
-        return typst_figure.placed(block.figure, labels.setdefault(id(block), f"graph-{len(labels) + 1}"))
+        return typst_figure.placed(block.figure, label(block))
 
     def figure_page(block) -> str:
         """The graph's own turned page, at the end, when it needs one."""
-        return typst_figure.page_of(block.figure, labels.setdefault(id(block), f"graph-{len(labels) + 1}"))
+        return typst_figure.page_of(block.figure, label(block))
 
     def fits_line(block) -> bool:
         return typst_figure.placement(block.figure).kind == "inline"

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from ..figure import Figure
 from ..notation import typst_string
-from .figures import BOX_FILL, CIRCLE_FILL, GREEN, INK, RED, Placement, placement
+from .figures import BOX_FILL, CIRCLE_FILL, COLOURS, INK, PX, Placement, placement
 
-PX = 0.75  # pt per px
-COLOURS = {"label": INK, "name": INK, "value": GREEN, "grad": RED}
 FONT = "DejaVu Sans Mono"  # embedded in typst: the font the layout measures
 
 
