@@ -29,6 +29,7 @@ FORMATS = (
     Format("torch", "torch", "a PyTorch script that checks every gradient", (".py",), frozenset({"derive"})),
     Format("typ", "typst", "Typst markup (typst compile makes the PDF)", (".typ",), WORKSHEETS),
     Format("pdf", "typst", "a PDF typeset by typst, no TeX needed (bytes)", (".pdf",), WORKSHEETS, binary=True),
+    Format("html", "html", "a self-contained web page (MathML, inline SVG figure)", (".html", ".htm"), WORKSHEETS),
     Format("mermaid", "figures", "a Mermaid flowchart (GitHub renders it in Markdown)", (".mmd", ".mermaid"),
            frozenset({"graph"})),
     Format("tikz", "figures", "a LaTeX document with a TikZ picture (pdflatex)", (".tex",), frozenset({"graph"})),

@@ -1,18 +1,24 @@
-"""The report of a grading: one ``Result`` per submission row as CSV (``report_csv``), and the
-totals per student and variant (``totals_csv``); a student's text never becomes a spreadsheet
-formula."""
+"""The report of a grading: one ``Result`` per submission row as CSV (``report_csv``) or as JSON
+lines (``report_line``, one object a row), and the totals per student and variant
+(``totals_csv``); a student's text never becomes a spreadsheet formula. (Gradescope's
+results.json, one student's, is ``gradescope.py``.)"""
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from .submissions import Submission
+if TYPE_CHECKING:  # (the command line reads FORMATS at start-up: nothing more is imported for it)
+    from .submissions import Submission
 
 REPORT_COLUMNS = ("student", "variant", "question", "answer", "verdict", "score", "diagnosis", "feedback")
 TOTALS_COLUMNS = ("student", "variant", "score", "possible", "answered")
+FORMATS = {"csv": ("", ".csv", ".txt"), "jsonl": (".jsonl",), "gradescope": (".json",)}
+"""The report's formats, each with the -o suffixes that choose it ("": no suffix, report or -)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,16 @@ class Result:
 def report_csv(results: Iterable[Result]) -> str:
     return _csv(REPORT_COLUMNS, ([r.student, r.variant, r.question, r.answer, r.verdict, score_text(r.score),
                                   ";".join(r.diagnosis), r.feedback] for r in results))
+
+
+def report_line(result: Result) -> str:
+    """One row of the report as a line of JSON: the CSV's columns, ``score`` as the exact
+    value's text (``exact_text``: the CSV's 0.123457 is 0.1234567 here) with ``score_float``
+    beside it, and ``diagnosis`` a list of codes."""
+    return json.dumps({"student": result.student, "variant": result.variant, "question": result.question,
+                       "answer": result.answer, "verdict": result.verdict, "score": exact_text(result.score),
+                       "score_float": float(result.score), "diagnosis": list(result.diagnosis),
+                       "feedback": result.feedback}, ensure_ascii=False) + "\n"
 
 
 def totals_csv(key, rows: Sequence[Submission], results: Sequence[Result]) -> str:
@@ -58,6 +74,22 @@ def score_text(score: Fraction) -> str:
     if score.denominator == 1:
         return str(score.numerator)
     return f"{float(score):.6g}"
+
+
+def exact_text(score: Fraction) -> str:
+    """2, 0.1234567 (a decimal that ends, every digit of it), else 1/3: never rounded."""
+    if score.denominator == 1:
+        return str(score.numerator)
+    rest, twos, fives = score.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        return f"{score.numerator}/{score.denominator}"
+    places = max(twos, fives)
+    digits = str(abs(score.numerator) * 10**places // score.denominator).rjust(places + 1, "0")
+    return f"{'-' if score < 0 else ''}{digits[:-places]}.{digits[-places:]}"
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -273,4 +273,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-from . import commands  # noqa: E402,F401  (registers the commands on ``app``: they build on the above)
+from . import commands, export  # noqa: E402,F401  (registers the commands on ``app``: they build on the above)

@@ -4,6 +4,7 @@ library function; their options, help and examples are here, the file writing in
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,6 +18,8 @@ from . import (
     TrainFormat, _format, _Progress, _source, app,
 )
 from .files import _emit, _emit_all, _separate
+from ..assess.report import FORMATS as REPORT_FORMATS, report_line
+from .reports import _emit_lines, _kept, _of_student, _report_format, _totals_file, _workers, _write_report
 from .help import _Command
 
 
@@ -67,7 +70,8 @@ def derive(
     format: Annotated[
         Optional[Format],
         typer.Option("--format", "-f", help="Output format: md, tex, txt, json, typ (Typst), pdf (typeset "
-                     "by typst, no TeX needed), or torch (a PyTorch script that checks every gradient). "
+                     "by typst, no TeX needed), html (one offline page: MathML, the graph linked to its "
+                     "rows), or torch (a PyTorch script that checks every gradient). "
                      "Default: from the -o extension (.py is torch); else txt on a terminal, md when piped.",
                      show_default=False),
     ] = None,
@@ -215,7 +219,7 @@ def train(
     ] = 1,
     format: Annotated[
         Optional[TrainFormat],
-        typer.Option("--format", "-f", help="md, tex, txt, json (schema worksheet.train/1), typ or pdf. "
+        typer.Option("--format", "-f", help="md, tex, txt, json (schema worksheet.train/1), typ, pdf or html. "
                      "Default: from the -o extension; else txt on a terminal, md when piped.",
                      show_default=False),
     ] = None,
@@ -263,7 +267,7 @@ def handout(
     variants: Annotated[int, typer.Option("--variants", "-n", metavar="N", min=1, max=500, help="How many variants.")] = 1,
     seed: Annotated[int, typer.Option("--seed", "-s", metavar="N", help="The seed: the same seed draws the same variants.")] = 0,
     key: Annotated[bool, typer.Option("--key", help="Also write each variant's answer key.")] = False,
-    format: Annotated[HandoutFormat, typer.Option("--format", "-f", help="pdf, tex, md, typ or txt.")] = HandoutFormat.pdf,
+    format: Annotated[HandoutFormat, typer.Option("--format", "-f", help="pdf, tex, md, typ, txt or html.")] = HandoutFormat.pdf,
     numbers: NumbersOption = Numbers.auto,
 ) -> None:
     """Student sheets with numbered blanks (and answer keys) for N variants of a problem set.
@@ -324,6 +328,9 @@ def check(
     return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)
 
 
+GradeFormat = Enum("GradeFormat", {name: name for name in REPORT_FORMATS}, type=str)
+
+
 @app.command(no_args_is_help=True, cls=_Command)
 def grade(
     key: Annotated[Path, typer.Argument(help="The key: questions in TOML ([[question]] with id, expression "
@@ -338,6 +345,27 @@ def grade(
         typer.Option("--totals", metavar="FILE", help="Also write each student's total score to this CSV file.",
                      show_default=False, dir_okay=False),
     ] = None,
+    format: Annotated[
+        Optional[GradeFormat],
+        typer.Option("--format", "-f", help="csv (the report), jsonl (one JSON object a row, written as each "
+                     "is graded) or gradescope (Gradescope's results.json, for one student). Default: from "
+                     "the -o extension (.csv, .jsonl, .json); else csv.", show_default=False),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", metavar="N", min=0,
+                          help="Grade on N processes (0: one per CPU), each answer under a hard time "
+                          "limit. The report is the same as with 1.")
+    ] = 1,
+    dask: Annotated[
+        Optional[str],
+        typer.Option("--dask", metavar="ADDRESS", help="Grade on the Dask cluster whose scheduler is at "
+                     "ADDRESS, e.g. tcp://10.0.0.5:8786 (needs pip install 'worksheet[dask]').",
+                     show_default=False),
+    ] = None,
+    student: Annotated[
+        Optional[str],
+        typer.Option("--student", metavar="NAME", help="Grade only this student's rows.", show_default=False),
+    ] = None,
     bom: Annotated[
         bool, typer.Option("--bom", help="Start each CSV with a UTF-8 byte-order mark, as Excel needs to show "
                                           "é, ∂ and − rightly.")
@@ -345,8 +373,8 @@ def grade(
 ) -> None:
     """Grade a file of submissions against a key: one report row per submission.
 
-    The report (CSV) has student, variant, question, answer, verdict, score, diagnosis, feedback,
-    in input order. SUBMISSIONS may be - (standard input); its separator may be , ; or tab.
+    The report has student, variant, question, answer, verdict, score, diagnosis, feedback, in
+    input order. SUBMISSIONS may be - (standard input); its separator may be , ; or tab.
 
     \b
     Example:
@@ -356,24 +384,38 @@ def grade(
     from ..assess.grading import grade as run, load_key, read_submissions, report_csv, totals_csv
 
     _separate([key, submissions], {"--output": output, "--totals": totals})
-    for option, path in (("--output", output), ("--totals", totals)):
-        if path is not None and path.suffix.lower() not in ("", ".csv", ".txt"):
-            raise WorksheetError(f"the report is CSV (comma-separated text), not {path.suffix}: name it .csv",
-                                 where=option)
+    fmt = _report_format(format, output)
+    _totals_file(totals)
+    workers = _workers(jobs, dask)
     answer_key = load_key(key)
-    rows = read_submissions(submissions)
+    rows = _of_student(read_submissions(submissions), student)
+    if fmt == "gradescope":
+        from ..assess.gradescope import one_student
+
+        one_student(rows)  # refused before any work
+    mark = "\ufeff" if bom else ""
+
+    def summed(results: list) -> tuple[str, Path] | None:  # the totals file, where one is asked for
+        return None if totals is None else (mark + totals_csv(answer_key, rows, results), totals)
+
     progress = _Progress(label="grading", threshold=100)
     done = iter(range(1, len(rows) + 1))
+    tick = lambda: progress(next(done), len(rows))  # noqa: E731
     try:
-        results = run(answer_key, rows, lambda: progress(next(done), len(rows)))
+        if fmt == "jsonl":
+            from ..assess.batch import graded
+
+            results = []
+            lines = (report_line(result) for result in _kept(graded(answer_key, rows, tick, **workers), results))
+            _emit_lines(lines, output, lambda: [summed(results)] if totals else [])
+            return
+        results = run(answer_key, rows, tick, **workers)  # (keyword options only where they are not the default)
     finally:
         progress.close()
-    mark = "\ufeff" if bom else ""
-    report = mark + report_csv(results)
-    if totals is None:
-        _emit(report, output)
-    elif output is None:
-        _emit_all([(mark + totals_csv(answer_key, rows, results), totals)])
-        _emit(report, None)
+    if fmt == "gradescope":
+        from ..assess.gradescope import results_json
+
+        report = results_json(answer_key, rows, results)
     else:
-        _emit_all([(report, output), (mark + totals_csv(answer_key, rows, results), totals)])
+        report = mark + report_csv(results)
+    _write_report(report, summed(results), output)

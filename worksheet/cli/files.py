@@ -33,12 +33,13 @@ def _emit(text: str | bytes, output: Path | None) -> None:
     _emit_all([(text, output)])
 
 
-def _emit_all(files: list[tuple[str | bytes, Path]]) -> None:
+def _emit_all(files: list[tuple[str | bytes, Path]], staged: Iterable[tuple[Path, Path]] = ()) -> None:
     """Write several files all or nothing: each into a temporary file beside it, then each moved
-    into place once all are written. A replaced file keeps its permissions; a write that fails
-    is one line naming the path, and leaves every file as it was."""
-    staged: list[tuple[Path, Path]] = []
-    current = files[0][1]
+    into place once all are written (with those already ``staged``: (temporary, path) pairs,
+    such as a report written line by line). A replaced file keeps its permissions; a write that
+    fails is one line naming the path, and leaves every file as it was."""
+    staged = list(staged)
+    current = files[0][1] if files else staged[0][1]
     try:
         through = [(text, path) for text, path in files if path.exists() and not path.is_file()]
         for text, current in files:

@@ -13,7 +13,7 @@ from ..engine.trace import Trace
 from . import formula, model
 from .blocks import (  # noqa: F401
     DISPLAYS, FEW_ROWS, PAGE_ROWS, Document, Equations, Figure, Heading, Listing, Paragraph, Table, Together,
-    flattened,
+    flattened, use_key,
 )
 from .sections import (  # noqa: F401  (what the handouts, modes and training build with)
     DETAILS, aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, path, sections,

@@ -29,6 +29,7 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple, ...]  # cells: str, a term, an equation, or None for an empty cell
     align: str  # one letter per column: l, c or r
+    keys: tuple[str, ...] = ()  # one per row where each row is a node of the graph: its key (``use_key``)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,19 @@ class Equations:
 
     rows: tuple[Equation, ...]
     labels: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # one per row where each row is a node's or a step's: its key (``use_key``)
+
+
+def use_key(node: str, input: str | None = None, position: int = 0) -> str:
+    """What a row of a worksheet is about, for a format that links it to the figure (HTML; the
+    others ignore keys): a node, ``"v3"`` (its forward row, its gradient ∂L/∂v3, a fan-out sum,
+    a result), or one use of ``input`` as argument ``position`` of ``node``, ``"v3>L:0"`` — an
+    arrow of the figure and the chain-rule step along it, ∂L/∂L · ∂L/∂v3, which adds into
+    ∂L/∂v3. Names are identifiers, so ``>`` and ``:`` never occur in one. Keys name the nodes of
+    one worksheet: a document holding several (a training trace's steps, an answer key's
+    problems) starts each with its forward table, a ``Table`` with keys, where the names of the
+    next worksheet begin."""
+    return node if input is None else f"{input}>{node}:{position}"
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ def forward_table(trace: Trace, cell=value_cell) -> list:
             value = values[node.name]
             row.append(Number(value) if node.is_input else cell(value, {"kind": "forward", "node": node.name}))
         rows.append(tuple(row))
-    return [Table(header, tuple(rows), "lll" + ("r" if values is not None else ""))]
+    return [Table(header, tuple(rows), "lll" + ("r" if values is not None else ""),
+                  keys=tuple(node.name for node in trace.graph.nodes))]
 
 
 def _definition(node: Node):
@@ -89,7 +90,7 @@ def _adjoints(trace: Trace) -> list:
     target = trace.target
     if not trace.adjoints:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
-    rows = [Equation((Partial(target, target), Number(S.One)))]
+    rows, keys = [Equation((Partial(target, target), Number(S.One)))], [target]
     for name, adjoint in trace.adjoints.items():
         if name == target:
             continue
@@ -97,7 +98,8 @@ def _adjoints(trace: Trace) -> list:
             Form(adjoint.form) if adjoint.form is not None else None)
         if value is not None:
             rows.append(Equation((Partial(target, name), value)))
-    return [Equations(tuple(rows))]
+            keys.append(name)
+    return [Equations(tuple(rows), keys=tuple(keys))]
 
 
 def _backward(trace: Trace, rules: bool = False) -> list:
@@ -195,7 +197,9 @@ def _result(trace: Trace) -> list:
                 "so only its value is shown.",
             )))
         rows.append(Equation(tuple(distinct(sides))))
-    return [Equations(tuple(rows)), *notes, *blocked_note(trace), *aux_blocks(trace.graph, lambda name: _aux(trace, name))]
+    keys = tuple(gradient.wrt for gradient in trace.gradients)
+    return [Equations(tuple(rows), keys=keys), *notes, *blocked_note(trace),
+            *aux_blocks(trace.graph, lambda name: _aux(trace, name))]
 
 
 def _aux(trace: Trace, name: str) -> list:

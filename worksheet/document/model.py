@@ -29,10 +29,10 @@ def _adjoints(trace: Trace) -> list:
     if not trace.steps and not trace.stops:
         return [Paragraph((f"No requested variable affects {target}: every gradient is 0.",))]
     seed = shown(trace.seed) if trace.seed is not None else Number(sympy.S.One)
+    names = [target] + [name for name in trace.adjoints if name != target]
     rows = [Equation((Partial(target, target), seed))]
-    rows += [Equation((Partial(target, name), shown(adjoint.value)))
-             for name, adjoint in trace.adjoints.items() if name != target]
-    return [Equations(tuple(rows))]
+    rows += [Equation((Partial(target, name), shown(trace.adjoints[name].value))) for name in names[1:]]
+    return [Equations(tuple(rows), keys=tuple(names))]
 
 
 def _rule_of(trace: Trace):
@@ -93,9 +93,10 @@ def forward_table(trace: Trace, cell=value_cell) -> list:
              written(n) if trace.values[n.name].shape == () else None) for n in nodes]
     tensors = [Equation((Form(n.symbol), *([_definition(trace, n)] if not n.is_input else []), written(n)))
                for n in nodes if trace.values[n.name].shape != ()]
-    blocks = [Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll")]
+    blocks = [Table(("node", "shape", "operation", "definition", "value"), tuple(rows), "lllll",
+                    keys=tuple(n.name for n in nodes))]
     if tensors:
-        blocks.append(Equations(tuple(tensors)))
+        blocks.append(Equations(tuple(tensors), keys=tuple(n.name for n in nodes if trace.values[n.name].shape != ())))
     return blocks
 
 
@@ -169,7 +170,7 @@ def _result(trace: Trace) -> list:
             sides.append(gradient.in_names)
         sides.append(shown(gradient.value))
         rows.append(Equation(tuple(sides)))
-    return [Equations(tuple(rows)), *blocked_note(trace),
+    return [Equations(tuple(rows), keys=tuple(g.wrt for g in trace.gradients)), *blocked_note(trace),
             *aux_blocks(trace.graph, lambda name: [_definition(trace, trace.graph.node(name)),
                                                    shown(trace.values[name])])]
 

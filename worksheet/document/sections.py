@@ -10,7 +10,7 @@ from ..lang.graph import Node, symbol
 from ..limits import MAX_DRAWN_ARROWS
 from ..ops import RULES
 from ..terms import Chain, Equation, Form, Number, Ones, Partial
-from .blocks import Document, Equations, Figure, Heading, Paragraph
+from .blocks import Document, Equations, Figure, Heading, Paragraph, use_key
 
 DETAILS = {
     "brief": "the tables and the results: the forward table, one line per gradient of the backward pass, the result",
@@ -120,14 +120,16 @@ def node_blocks(trace, *, equation, fan_out, heading, rule_of=None, input_sums: 
         node = trace.graph.node(name)
         if node.is_input:
             if input_sums and len(adjoint.steps) > 1:
-                blocks += [input_paragraph(trace, name), Equations((fan_out(trace, name),))]
+                blocks += [input_paragraph(trace, name), Equations((fan_out(trace, name),), keys=(name,))]
             continue
         steps = steps_from.get(name, [])
-        rows = ([fan_out(trace, name)] if len(adjoint.steps) > 1 else []) + [equation(trace, step) for step in steps]
+        sums = [name] if len(adjoint.steps) > 1 else []
+        rows = [fan_out(trace, name) for _ in sums] + [equation(trace, step) for step in steps]
+        keys = sums + [use_key(step.node, step.input, step.position) for step in steps]
         label, paragraph = heading(trace, node)
         blocks.append(paragraph)
         if rows:
-            blocks.append(Equations(tuple(rows)))
+            blocks.append(Equations(tuple(rows), keys=tuple(keys)))
         if rule_of and (named := rules_named(trace, steps, rule_of)):
             blocks.append(named)
         if name in stops:
@@ -250,4 +252,4 @@ def aux_blocks(graph, sides) -> list:
     if not aux:
         return []
     rows = tuple(Equation(tuple(distinct([Form(symbol(name)), *sides(name)]))) for name in aux)
-    return [Paragraph(("Auxiliary outputs (not differentiated):",)), Equations(rows)]
+    return [Paragraph(("Auxiliary outputs (not differentiated):",)), Equations(rows, keys=tuple(aux))]

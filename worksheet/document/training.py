@@ -94,7 +94,7 @@ def _explained(trace, training: Training, index: int, section: int, numbers: str
             block = Heading(re.sub(r"^(\d+)\. ", lambda m: f"{section}.{m.group(1)} ", block.text), level=3)
         blocks.append(block)
     blocks.append(Paragraph(("The update, with the gradients above:",)))
-    blocks.append(Equations(tuple(_update(training, index, p) for p in training.params)))
+    blocks.append(Equations(tuple(_update(training, index, p) for p in training.params), keys=training.params))
     return blocks
 
 

@@ -102,6 +102,12 @@ class Trace:
     def target(self) -> str:
         return self.graph.target
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """In a notebook, the worksheet: HTML, Markdown and text (``worksheet.display``)."""
+        from ..display import worksheet
+
+        return worksheet(self, include, exclude)
+
 
 def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = None, seed=None) -> Trace:
     """Forward values at ``point`` (if given) and the reverse sweep toward ``wrt``: a model's

@@ -83,6 +83,12 @@ class Training:
     def final(self) -> Mapping[str, np.ndarray]:
         return self.steps[-1].params if self.steps else {p: self.start[p] for p in self.params}
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """In a notebook, the training trace: HTML, Markdown and text (``worksheet.display``)."""
+        from ..display import training
+
+        return training(self, include, exclude)
+
 
 def train(
     source: str,
@@ -98,7 +104,23 @@ def train(
     filename: str | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> Training:
-    """SGD on the params of the program ``source`` for ``epochs`` epochs at learning rate ``lr``."""
+    """SGD on the params of the program ``source`` for ``epochs`` epochs at learning rate ``lr``.
+
+        >>> from worksheet import train
+        >>> run = train(open("samples/per_sample.ws").read(), lr="0.01", epochs=100, per_sample=True, predict="x=4")
+        >>> run            # in a notebook: the training trace (worksheet.display)
+
+    ``source``: a program that declares its params and data (``param w = 1``, ``data x = [1, 2, 3]``)
+    and ends with the loss, a scalar. ``lr``: the learning rate, a number or its text (``"0.01"``,
+    read exactly). ``per_sample``: one update per sample, walking every data array along its first
+    axis (``for x, y in zip(xs, ys)``); else one per epoch on the whole batch. ``zero_grad`` False:
+    the gradients add up between updates, as without ``optimizer.zero_grad()``. ``exact``: exact
+    fractions instead of float64. ``at``: values that override the declared ones (``"w=0.5"``).
+    ``predict``: inputs for the model's output before and after training (``"x=4"``).
+    ``explain_steps``: how many first steps get a full worksheet. ``filename``: where ``source``
+    came from, for error messages; ``on_step(done, total)`` is called after each step. Bad input
+    raises ``WorksheetError``. The result records every step (``steps``: loss, gradients, params)
+    and renders with ``render.render_training``."""
     program = parse_source(source, filename, max_chars=MAX_PROGRAM_CHARS)
     graph = located(lambda: build(program), source, filename)
     if not graph.params:

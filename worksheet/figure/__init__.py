@@ -15,6 +15,8 @@ own for the arrows' labels) is computed here once; every renderer (``render/figu
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass
 
 from sympy import Symbol
@@ -94,6 +96,7 @@ class FigureText:
     baseline: float
     size: float
     role: str
+    of: object = None  # what it labels: a FigureNode, or a FigureEdge (the output's own arrow: its node)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -114,9 +117,16 @@ class Figure:
     seed: str | None = None  # ∂L/∂L, shown below the output's outgoing stub
     cuts: tuple[float, ...] = ()  # x where it may be cut into parts: between ranks, no text there
     trunks: tuple[tuple[tuple[float, float], ...], ...] = ()  # lines the arrows out of one node share
+    trunk_sources: tuple[str, ...] = ()  # the node each trunk leaves
 
     def node(self, name: str) -> FigureNode:
         return next(n for n in self.nodes if n.name == name)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """In a notebook, the picture: SVG (``worksheet.display``)."""
+        from ..display import picture
+
+        return picture(self, include, exclude)
 
     @property
     def stub(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
@@ -136,18 +146,19 @@ class Figure:
         """Every text of the figure, placed: what each renderer writes, and where."""
         out = []
         for n in self.nodes:
-            out.append(FigureText(n.label, n.x, n.y + (ASCENT - DESCENT) * FONT / 2, FONT, "label"))
+            out.append(FigureText(n.label, n.x, n.y + (ASCENT - DESCENT) * FONT / 2, FONT, "label", n))
             if n.caption is not None:
-                out.append(FigureText(n.caption, n.x, n.bottom + 2 + ASCENT * SMALL, SMALL, "name"))
-        labelled = [(e.label_at, e.value, e.grad) for e in self.edges if e.label_at is not None]
+                out.append(FigureText(n.caption, n.x, n.bottom + 2 + ASCENT * SMALL, SMALL, "name", n))
+        labelled = [(e.label_at, e.value, e.grad, e) for e in self.edges if e.label_at is not None]
         if self.stub is not None:
             (x1, y), (x2, _) = self.stub
-            labelled.append((((x1 + x2) / 2, y), self.node(self.output).value, self.seed))
-        for (x, y), value, grad in labelled:
+            output = self.node(self.output)
+            labelled.append((((x1 + x2) / 2, y), output.value, self.seed, output))
+        for (x, y), value, grad, of in labelled:
             if value is not None:
-                out.append(FigureText(value, x, y - LINE_GAP - DESCENT * SMALL, SMALL, "value"))
+                out.append(FigureText(value, x, y - LINE_GAP - DESCENT * SMALL, SMALL, "value", of))
             if grad is not None:
-                out.append(FigureText(grad, x, y + LINE_GAP + ASCENT * SMALL, SMALL, "grad"))
+                out.append(FigureText(grad, x, y + LINE_GAP + ASCENT * SMALL, SMALL, "grad", of))
         return out
 
 
@@ -286,7 +297,7 @@ def _layout(graph: Graph, labels, edges: list[FigureEdge], output_value, seed, h
         stub = max(48.0, text_width(output_value or "", SMALL) + 24, text_width(seed or "", SMALL) + 24)
     cuts = tuple(round((a[1] + b[0]) / 2, 2) for a, b in zip(spans, spans[1:]))
     return Figure(tuple(nodes[n] for n in names), tuple(placed), round(spans[-1][1] + stub + MARGIN, 1),
-                  height, graph.target, has_values, seed, cuts, trunk_lines)
+                  height, graph.target, has_values, seed, cuts, trunk_lines, tuple(trunks))
 
 
 def _arranged(items: dict[str, L.Item], layer, edges: list[FigureEdge], has_values: bool):
@@ -404,3 +415,15 @@ def draw(formula: str, wrt=None, at=None, *, let=(), target=None, filename: str 
     from ..render import numbers_shown
 
     return figure(trace, digits=digits, numbers=numbers_shown(numbers, trace.decimal_inputs))
+
+
+class _Figures(types.ModuleType):
+    """This package, callable as its ``draw``: ``from worksheet import figure`` gives the package
+    (loaded on first use, as ``render`` is), and ``figure("(w*x+b-y)**2", at="w=1,b=0,x=2,y=4")``
+    draws, a ``Figure`` that a notebook shows as SVG."""
+
+    def __call__(self, formula: str, wrt=None, at=None, **options) -> Figure:
+        return draw(formula, wrt, at, **options)
+
+
+sys.modules[__name__].__class__ = _Figures

@@ -52,6 +52,12 @@ class LatexNotation(_Notation, LatexPrinter):
             return r"\%s\left(%s\right)" % (name, inner)
         return r"%s\left(%s\right)" % (name, inner)
 
+    def _hprint_Function(self, func: str) -> str:
+        """A function's name as one word (bce_with_logits, log_softmax), never a subscript."""
+        if "_" in func:
+            return r"\operatorname{%s}" % func.replace("_", r"\_")
+        return super()._hprint_Function(func)
+
     def _print_Abs(self, expr, exp=None):
         tex = r"\left\lvert %s \right\rvert" % self._print(expr.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
@@ -70,8 +76,6 @@ class LatexNotation(_Notation, LatexPrinter):
     juxtaposed = r" \, "
     odot = r" \odot "
     ones = r"\mathbf{1}"
-    NAMES = {"softmax": "softmax", "onehot": "onehot", "mean": "mean", "sum": "sum", "mse": "mse",
-             "bce_with_logits": r"bce\_with\_logits", "cross_entropy": r"cross\_entropy"}
 
     def transpose(self, text: str) -> str:
         return r"%s^{\top}" % (text if not text.endswith("}") or text.startswith(r"\left") else "{%s}" % text)
@@ -84,7 +88,7 @@ class LatexNotation(_Notation, LatexPrinter):
     def apply(self, name: str, args: list[str]) -> str:
         if name == "sumsq":
             return r"\lVert %s \rVert^{2}" % args[0]
-        return r"\operatorname{%s}\left(%s\right)" % (self.NAMES.get(name, name), ", ".join(args))
+        return r"\operatorname{%s}\left(%s\right)" % (name.replace("_", r"\_"), ", ".join(args))
 
     def tensor(self, value) -> str:
         rows = entries(value, self.digits, latex=True)

@@ -1,6 +1,6 @@
 """Document → text, one renderer per format. JSON is written from the trace itself.
 
-    render(trace, "md" | "tex" | "txt" | "json" | "torch" | "typ", digits=6, numbers="auto") -> str
+    render(trace, "md" | "tex" | "txt" | "json" | "torch" | "typ" | "html", digits=6, numbers="auto") -> str
     render(trace, "pdf", digits=6) -> bytes
 """
 
@@ -46,16 +46,20 @@ def render(trace: Trace, format: str = "md", *, digits: int = 6,
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
     if detail not in DETAILS:
         raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
-    shown = numbers_shown(numbers, trace.decimal_inputs)
     if format in ("json", "torch"):
         return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
+    return render_document(worksheet_document(trace, detail=detail, numbers=numbers), format, digits=digits)
+
+
+def worksheet_document(trace: Trace, *, detail: str = "standard", numbers: str = "auto"):
+    """The ``Document`` every document format of ``render`` writes for ``trace`` (with its
+    modes' sections, where it has them); ``detail`` and ``numbers`` as for ``render``."""
+    shown = numbers_shown(numbers, trace.decimal_inputs)
     if trace.modes is not None:  # --mode, --check-numeric
         from ..document.modes import worksheet as with_modes
 
-        document = with_modes(trace, detail=detail, numbers=shown)
-    else:
-        document = worksheet(trace, detail=detail, numbers=shown)
-    return render_document(document, format, digits=digits)
+        return with_modes(trace, detail=detail, numbers=shown)
+    return worksheet(trace, detail=detail, numbers=shown)
 
 
 def render_document(document, format: str, *, digits: int = 6) -> str | bytes:
@@ -76,11 +80,14 @@ def render_training(training, format: str = "md", *, digits: int = 6, numbers: s
         raise ValueError(f"a training trace is written as {', '.join(TRAIN_FORMATS)}, not {format!r}")
     if format == "json":
         return import_module(".json", __name__).render_training(training)
-    from ..document.training import training_document
+    return render_document(training_document(training, digits=digits, numbers=numbers), format, digits=digits)
 
-    document = training_document(training, digits=digits,
-                                 numbers=numbers_shown(numbers, training.decimal_inputs))
-    return render_document(document, format, digits=digits)
+
+def training_document(training, *, digits: int = 6, numbers: str = "auto"):
+    """The ``Document`` of a training trace (``numbers`` as for ``render``)."""
+    from ..document.training import training_document as document
+
+    return document(training, digits=digits, numbers=numbers_shown(numbers, training.decimal_inputs))
 
 
 class _Renderers(types.ModuleType):

@@ -12,10 +12,11 @@ never become Mermaid syntax, XML markup, Typst code or a TeX command.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 from .. import formats
-from ..figure import SMALL, Figure
+from ..document.blocks import use_key
+from ..figure import SMALL, Figure, FigureEdge
 
 FIGURE_FORMATS = {name: f.description for name, f in formats.of("graph").items()}
 FIGURE_EXTENSIONS = formats.by_extension("graph")
@@ -152,13 +153,18 @@ def _mermaid_arrow(value: str | None, grad: str | None) -> str:
 # ── SVG ──────────────────────────────────────────────────────────────────────────────────
 
 
-def svg(figure: Figure) -> str:
+def svg(figure: Figure, *, inline: bool = False) -> str:
     """A standalone SVG: boxes, circles, polylines with arrowheads (a marker), values above in
-    green, gradients below in red, in the font the layout measured. Every text is XML-escaped."""
+    green, gradients below in red, in the font the layout measured. Every text is XML-escaped.
+
+    ``inline``: the SVG to put in an HTML page (``render.html``): no XML declaration, no
+    namespace (the HTML parser gives it), and every element says what it draws, for the page's
+    script: ``data-node`` (a node, or the node an arrow leaves) and, on an arrow and its labels,
+    ``data-use`` (``document.use_key``: the use of a value the arrow is, and the step along it)."""
     w, h = figure.width, figure.height
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:g}" height="{h:g}" viewBox="0 0 {w:g} {h:g}" '
+    out = [] if inline else ['<?xml version="1.0" encoding="UTF-8"?>']
+    out += [
+        f'<svg{"" if inline else XMLNS} width="{w:g}" height="{h:g}" viewBox="0 0 {w:g} {h:g}" '
         f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
         "<defs>",
         f'<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
@@ -166,23 +172,38 @@ def svg(figure: Figure) -> str:
         "</defs>",
         f'<rect x="0" y="0" width="{w:g}" height="{h:g}" fill="white"/>',
     ]
-    for points, head in figure.lines():
+    owners = [*figure.edges, *figure.trunk_sources, figure.output]  # what each of figure.lines() is
+    for (points, head), owner in zip(figure.lines(), owners):
         text = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         marker = ' marker-end="url(#arrow)"' if head else ""
-        out.append(f'<polyline points="{text}" fill="none" stroke="{INK}" stroke-width="1.2"{marker}/>')
+        keys = _keys(owner) if inline else ""
+        out.append(f'<polyline points="{text}" fill="none" stroke="{INK}" stroke-width="1.2"{marker}{keys}/>')
     for n in figure.nodes:
+        keys = _keys(n.name) if inline else ""
         if n.shape == "box":
             out.append(f'<rect x="{n.left:.1f}" y="{n.top:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" '
-                       f'rx="4" fill="{BOX_FILL}" stroke="{INK}" stroke-width="1.2"/>')
+                       f'rx="4" fill="{BOX_FILL}" stroke="{INK}" stroke-width="1.2"{keys}/>')
         else:
             out.append(f'<circle cx="{n.x:.1f}" cy="{n.y:.1f}" r="{n.width / 2:.1f}" fill="{CIRCLE_FILL}" '
-                       f'stroke="{INK}" stroke-width="1.2"/>')
+                       f'stroke="{INK}" stroke-width="1.2"{keys}/>')
     for t in figure.texts():
         style = ' font-style="italic"' if t.role == "name" else ""
+        keys = _keys(t.of if isinstance(t.of, FigureEdge) else t.of.name) if inline else ""
         out.append(f'<text x="{t.x:.1f}" y="{t.baseline:.1f}" font-size="{t.size:g}" text-anchor="middle" '
-                   f'fill="{COLOURS[t.role]}" class="{t.role}"{style}>{xml_escape(t.text)}</text>')
+                   f'fill="{COLOURS[t.role]}" class="{t.role}"{style}{keys}>{xml_escape(t.text)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+XMLNS = ' xmlns="http://www.w3.org/2000/svg"'
+
+
+def _keys(owner: str | FigureEdge) -> str:
+    """The data attributes of what draws a node (its name) or an arrow (a ``FigureEdge``)."""
+    if isinstance(owner, str):
+        return f" data-node={quoteattr(owner)}"
+    key = use_key(owner.target, owner.source, owner.position)
+    return f" data-node={quoteattr(owner.source)} data-use={quoteattr(key)}"
 
 
 # ── PNG (the Typst picture, rasterised) ──────────────────────────────────────────────────
