@@ -307,3 +307,27 @@ def test_no_output_format_prints_nan_zoo_or_infinity(cli):
             assert result.code == 0, result.err
             for bad in ("nan", "zoo", "inf", "∞", "NaN", "Infinity"):
                 assert bad not in result.out.replace("\\infty", "").replace("info", ""), (formula, fmt, bad)
+
+
+# ── cases the fuzz met, kept: SymPy's own order of terms and its assumptions fail on them ──
+
+def _chain(*steps) -> Program:
+    """v1 = op1(x), v2 = op2(v1) …, the last line L; a step (op, constant) multiplies or
+    divides by ``x`` itself when the constant is the name."""
+    lines, previous = [], "x"
+    for i, step in enumerate(steps, start=1):
+        name = "L" if i == len(steps) else f"v{i}"
+        op, *other = step if isinstance(step, tuple) else (step,)
+        lines.append(Line(name, op, (previous, *other)))
+        previous = name
+    return Program(tuple(lines), ("x",))
+
+
+@pytest.mark.parametrize("program, x", [
+    (_chain("sigmoid", "log", "abs", ("mul", "x"), "log", "abs"), 51),  # an adjoint SymPy could not order
+    (_chain("sigmoid", "log", "abs", "sqrt", "exp", "exp"), 200),  # count_ops asked −ln σ(200) < 0, and failed
+    (_chain("sigmoid", "log", "exp", ("div", "v2"), "log", "exp"), 200),
+])
+def test_the_fuzz_cases_that_broke_give_the_true_value_or_refuse(program, x):
+    outcome, problems = compare(program, {"x": Fraction(x)})
+    assert outcome in ("checked", "refused", "undefined") and not problems, problems

@@ -38,9 +38,18 @@ def settle(value: Expr) -> Expr:
         return value
     if value.has(Real, Float):
         return value if _scaled(value) else Real.of(value, ball, prec)
-    if sympy.count_ops(value) > MAX_EXACT_OPS or _has_long_number(value):
+    if _too_long(value):
         return Real.of(value, ball, prec)
     return value
+
+
+def _too_long(value: Expr) -> bool:
+    """Is a closed form too long to carry exactly? (Also where SymPy cannot count its operations:
+    ``count_ops`` asks the assumptions, which fail on some values, as −ln σ(200) < 0.)"""
+    try:
+        return sympy.count_ops(value) > MAX_EXACT_OPS or _has_long_number(value)
+    except (ArithmeticError, TypeError):
+        return True
 
 
 def times(a: Expr, b: Expr) -> Expr:
@@ -136,8 +145,15 @@ class _Written(StrPrinter):
 
 def expression_text(expr: Expr, order: str | None = None) -> str:
     """``expr`` as ``sympy.sstr`` writes it (``order="none"``: terms as written), exact however
-    long its numbers (for JSON)."""
-    return _Written(False, order).doprint(expr)
+    long its numbers (for JSON). SymPy's canonical order of terms compares them by their values
+    at double precision, which fails where a term is beyond a double (1/(1 − σ(51))) or not
+    known to be real: such an expression is written with its terms as they stand."""
+    try:
+        return _Written(False, order).doprint(expr)
+    except (ArithmeticError, TypeError):
+        if order == "none":
+            raise
+        return _Written(False, "none").doprint(expr)
 
 
 def short_expression(expr: Expr, order: str | None = "none") -> str:
