@@ -244,7 +244,10 @@ def evaluate(form: Expr, values: Mapping[Basic, Expr] | None = None) -> Expr:
         return form.operation.branch(sign(args[0]), *args)
     if any(isinstance(a, Real) for a in args):
         return call(form.func, *args)  # sin of a carried number: nothing to simplify
-    return form.func(*args)
+    try:
+        return form.func(*args)
+    except (ArithmeticError, TypeError):  # SymPy could not decide a sign (of ln σ(200) < 0): the
+        return call(form.func, *args)  # function as it stands, which settle certifies or refuses
 
 
 # Functions with a kink take their branch from the sign of an argument. SymPy decides that
