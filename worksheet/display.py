@@ -16,6 +16,7 @@ is imported until a result is shown: ``import worksheet`` stays light.
 from __future__ import annotations
 
 from collections.abc import Callable, Container
+from functools import cache
 
 
 def worksheet(trace, include: Container[str] | None = None, exclude: Container[str] | None = None) -> dict:
@@ -60,12 +61,7 @@ def _documented(document: Callable[[], object], include, exclude) -> dict:
     from .render import render_document
     from .render.html import fragment
 
-    built: list = []
-
-    def doc():
-        if not built:
-            built.append(document())
-        return built[0]
+    doc = cache(document)
 
     return _bundle({
         "text/html": lambda: fragment(doc()),
@@ -89,9 +85,9 @@ def _partial(question) -> str:
 
 def _code(text: str) -> str:
     """An answer as inline code, on one line, between more backticks than it holds in a row."""
-    import re
+    from .render.markdown import fence
 
-    tick = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    tick = fence(text, shortest=1)
     return f"{tick} {' '.join(text.splitlines())} {tick}"
 
 

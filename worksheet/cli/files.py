@@ -81,8 +81,9 @@ def _signals_held():
         raise KeyboardInterrupt
 
 
-def _staged(text: str | bytes, output: Path) -> Path:
-    """``text`` written whole into a temporary file beside ``output``, with the mode it will have."""
+def _staged(text: str | bytes | Iterable[str], output: Path) -> Path:
+    """``text`` (or its lines, written as they come) into a temporary file beside ``output``,
+    with the mode it will have; the file is removed if the writing stops short (an error, Ctrl-C)."""
     directory = output.resolve().parent
     if not directory.is_dir():
         raise WorksheetError(f"cannot write {output}: no such directory: {directory}")
@@ -91,7 +92,8 @@ def _staged(text: str | bytes, output: Path) -> Path:
     temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for chunk in (text,) if isinstance(text, (str, bytes)) else text:
+                handle.write(chunk)
         os.chmod(temporary, mode)  # the old file's, or as open() would create it (mkstemp makes 0600)
     except BaseException:
         temporary.unlink(missing_ok=True)

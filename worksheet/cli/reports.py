@@ -9,15 +9,13 @@ or absent, also on Ctrl-C or a full disk."""
 from __future__ import annotations
 
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..assess.report import FORMATS
 from ..errors import WorksheetError
-from .files import _emit, _emit_all, _umask
+from .files import _emit, _emit_all, _staged
 
 
 def _report_format(format, output: Path | None) -> str:
@@ -80,7 +78,7 @@ def _emit_lines(lines: Iterable[str], output: Path | None,
             _emit_all(extra)
         return
     try:
-        temporary = _streamed(lines, output)
+        temporary = _staged(lines, output)
     except OSError as error:
         raise WorksheetError(f"cannot write {output}: {error.strerror or error}", where="--output") from None
     try:
@@ -100,23 +98,3 @@ def _through(lines: Iterable[str], output: Path | None) -> None:
     finally:
         if output is not None:
             handle.close()
-
-
-def _streamed(lines: Iterable[str], output: Path) -> Path:
-    """``lines`` written one by one into a temporary file beside ``output``, with the mode it
-    will have; the file is removed if the lines stop short (an error, Ctrl-C)."""
-    directory = output.resolve().parent
-    if not directory.is_dir():
-        raise WorksheetError(f"cannot write {output}: no such directory: {directory}")
-    mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else 0o666 & ~_umask()
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(line)
-        os.chmod(temporary, mode)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary

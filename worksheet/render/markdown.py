@@ -42,7 +42,8 @@ def escape(text: str) -> str:
     return " ".join(text.splitlines())
 
 
-def fence(text: str) -> str:
-    """A code fence longer than any run of backticks in ``text``, which therefore cannot close it."""
+def fence(text: str, shortest: int = 3) -> str:
+    """A code fence (``shortest=1``: an inline code span's delimiter) longer than any run of
+    backticks in ``text``, which therefore cannot close it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
+    return "`" * max(shortest, longest + 1)
