@@ -19,7 +19,7 @@ REFUSALS = {
     "attribute access": ("x.__class__", [], "attribute", "1:2"),
     "unknown function": ("eval(x)", [], "unknown function 'eval'", "1:1"),
     "lambda": ("lambda x: x", [], "unexpected character ':'", "1:9"),
-    "brackets": ("x[0]", [], "'['", "1:2"),
+    "a variable index": ("x[i]", [], "not the variable i", "1:3"),
     "wrong arity": ("max(x)", [], "max takes 2 arguments, got 1", "1:1"),
     "wrong arity 2": ("sin(x, y)", [], "sin takes 1 argument, got 2", "1:1"),
     "function used as a variable": ("sin + x", [], "sin is a function", "1:1"),
@@ -33,13 +33,14 @@ REFUSALS = {
     "derivative undefined": ("sqrt(x)", ["--at", "x=0"], "derivative", "1:1"),
     "fractional power of a negative": ("x**0.5", ["--at", "x=-1"], "undefined", "1:2"),
     "constant outside the domain": ("log(0)*x", [], "log needs a positive argument", "1:1"),
-    "unknown --wrt": ("x*y", ["--wrt", "z"], "does not occur", None),
+    "bad --wrt name": ("x*y", ["--wrt", "2z"], "not a variable name", None),
     "unknown --at": ("x*y", ["--at", "x=1,y=2,z=3"], "not a variable", None),
     "missing --at": ("x*y", ["--at", "x=1"], "no value for y", None),
     "--at not a number": ("x*y", ["--at", "x=1,y=x"], "expected a number", None),
     "--let not in the formula": ("(w*x+b-y)**2", ["--let", "p=b+w*x"], "does not occur", None),
     "bad --let syntax": ("x*y", ["--let", "p=x*"], "found the end", None),
-    "reassignment": ("a = x*2\na = a + 1", [], "already defined", "2:1"),
+    "declared twice": ("param a = 1\nparam a = 2\nL = a*x", [], "already defined", "2:1"),
+    "assigned after its use as an input": ("b = a*2\na = x + 1", [], "used at 1:5 before it is assigned", "2:1"),
 }
 
 

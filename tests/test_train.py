@@ -92,7 +92,7 @@ def test_bad_training_requests_are_one_line():
         (dict(source=sample("linear_one_sample.ws"), lr="0.1", epochs=1, per_sample=True), "data arrays"),
         (dict(source="param w = 1\ndata x = [1, 2]\ndata y = [1, 2, 3]\nL = sum(w*x)", lr="0.1", epochs=1,
               per_sample=True), "same number of samples"),
-        (dict(source=sample("linear_one_sample.ws"), lr="-1", epochs=1), "positive"),
+        (dict(source=sample("linear_one_sample.ws"), lr="abc", epochs=1), "expected a number"),
         (dict(source=sample("linear_one_sample.ws"), lr="0.1", epochs=10**6), "100,000"),
         (dict(source="param w = [1, 2]\nL = w*2", lr="0.1", epochs=1), "scalar"),
         (dict(source=sample("linear_one_sample.ws"), lr="0.1", epochs=1, predict="q=1"), "not an input"),

@@ -111,6 +111,31 @@ def full(shape: tuple[int, ...], value) -> np.ndarray:
     return out
 
 
+def eye(shape: tuple[int, int]) -> np.ndarray:
+    """The identity matrix (``torch.eye``): ones on the diagonal, zeros elsewhere."""
+    out = full(shape, 0)
+    for i in range(min(shape)):
+        out[i, i] = Fraction(1)
+    return out
+
+
+def arange(*bounds) -> np.ndarray:
+    """arange(n), arange(a, b), arange(a, b, step), as ``torch.arange``: a, a + step, … while
+    below b (above b for a negative step); exact numbers, at least one and at most the limit."""
+    start, stop, step = (Fraction(0), bounds[0], Fraction(1)) if len(bounds) == 1 else (*bounds, Fraction(1))[:3]
+    shown = f"arange({', '.join(map(str, bounds))})"
+    if step == 0:
+        raise ShapeError(f"{shown}: the step must not be 0")
+    count = max(0, math.ceil((stop - start) / step))
+    if count == 0:
+        raise ShapeError(f"{shown} has no elements")
+    check_size((count,), shown)
+    out = np.empty((count,), dtype=object)
+    for k in range(count):
+        out[k] = tidy(start + k * step)
+    return out
+
+
 def randn(shape: tuple[int, ...], seed: int) -> np.ndarray:
     """Standard normal draws (Python's ``random.gauss`` seeded with ``seed``), rounded to
     hundredths and kept exact: the same seed gives the same numbers on every machine."""
@@ -185,7 +210,7 @@ def check_size(shape: tuple[int, ...], what: str) -> None:
 
 
 __all__ = [
-    "OutsideDomain", "ShapeError", "TooLarge", "as_array", "broadcast_axes", "check_size",
-    "describe_shape", "elementwise", "from_nested", "full", "is_exact", "nested_floats",
+    "OutsideDomain", "ShapeError", "TooLarge", "arange", "as_array", "broadcast_axes", "check_size",
+    "describe_shape", "elementwise", "eye", "from_nested", "full", "is_exact", "nested_floats",
     "number", "randn", "scalar", "shape_text", "tidy", "to_float", "unbroadcast",
 ]

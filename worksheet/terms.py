@@ -174,3 +174,20 @@ class Space:
     """ℝ, ℝ⁴ or ℝ^{4×3}: where a node's value lives."""
 
     shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Subscript:
+    """x[0], W[:, 0], x[1:3]: elements of a tensor picked by a constant index, as written."""
+
+    of: object  # the tensor (a Form of its name)
+    index: str  # the index as written: "0", "0, 1", ":, 0", "1:3", "::2"
+
+
+@dataclass(frozen=True)
+class Scatter:
+    """``arg`` placed at ``at`` in a tensor of zeros of that tensor's shape: what indexing sends
+    back, (∂J/∂v at x[0], 0 elsewhere)."""
+
+    arg: object
+    at: Subscript

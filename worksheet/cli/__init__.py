@@ -26,7 +26,8 @@ try:  # Typer ≥ 0.29 vendors Click
 except ImportError:  # pragma: no cover - older Typer
     from click.exceptions import ClickException
 
-PROGRAM_SUFFIXES = (".ws", ".txt")
+PROGRAM_SUFFIXES = (".ws", ".txt", ".py")
+SCRIPT_SUFFIX = ".py"  # a PyTorch, micrograd or NumPy script, read (never run) by worksheet.script
 
 
 app = typer.Typer(
@@ -52,7 +53,8 @@ OutputFile = Annotated[
 
 Formula = Annotated[
     str,
-    typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, or - for standard input.",
+    typer.Argument(help="A formula such as \"(w*x+b-y)**2\", a program file, a script (.py, read, never run), "
+                   "or - for standard input.",
                    show_default=False),
 ]
 """The formula argument of graph and check (derive's help says more)."""
@@ -89,7 +91,8 @@ NumbersOption = Annotated[
     Numbers,
     typer.Option("--numbers", help="How values are written: auto (decimals, 0.5 and 9.8396, where the "
                  "inputs were written with a decimal point and the value ends within --digits; else "
-                 "exact), exact (fractions, 1/2) or decimal (0.5, and 1/3 ≈ 0.333333)."),
+                 "exact), exact (fractions, 1/2) or decimal (0.5, and 1/3 ≈ 0.333333). Default: auto; "
+                 "decimal for a .py script."),
 ]
 """The --numbers option of every command that writes values (derive, graph, train, handout)."""
 
@@ -192,6 +195,30 @@ def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None
     text, filename = _read_source(formula)
     parse_source(text, filename, max_chars)
     return text, filename
+
+
+def _program_source(formula: str, max_chars: int | None = None):
+    """As ``_source``, for derive and train: a ``.py`` file is a script, read as the program it
+    means (``worksheet.script``); returns the program's text, the file, and the Script or None."""
+    from ..lang.parse import parse_source
+
+    text, filename = _read_source(formula)
+    if filename is None or not filename.endswith(SCRIPT_SUFFIX):
+        parse_source(text, filename, max_chars)
+        return text, filename, None
+    from ..script import read_script
+
+    script = read_script(text, filename)
+    in_script(script, lambda: parse_source(script.program, filename, max_chars))
+    return script.program, filename, script
+
+
+def in_script(script, run):
+    """``run()``, an error it raises in a script's program told at the script's line."""
+    try:
+        return run()
+    except WorksheetError as error:
+        raise (script.locate(error) if script is not None else error) from None
 
 
 def _read_source(formula: str) -> tuple[str, str | None]:

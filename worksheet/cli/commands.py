@@ -15,12 +15,19 @@ from ..errors import WorksheetError
 from ..limits import MAX_PROGRAM_CHARS
 from . import (
     CheckFormat, Detail, FigureFormat, Format, Formula, HandoutFormat, Mode, Numbers, NumbersOption, OutputFile,
-    TrainFormat, _format, _Progress, _source, app,
+    TrainFormat, _format, _Progress, _program_source, app, in_script,
 )
 from .files import _emit, _emit_all, _separate
 from ..assess.report import FORMATS as REPORT_FORMATS, report_line
 from .reports import _emit_lines, _kept, _of_student, _report_format, _totals_file, _workers, _write_report
 from .help import _Command
+
+
+def _numbers(numbers: Numbers | None, script) -> str:
+    """--numbers as given; else auto, or decimal for a script (its numbers are Python's floats)."""
+    if numbers is not None:
+        return numbers.value
+    return Numbers.decimal.value if script is not None else Numbers.auto.value
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -29,7 +36,8 @@ def derive(
         str,
         typer.Argument(
             help="A formula such as \"(w*x+b-y)**2\", a program file (one assignment per "
-            "line), or - to read the program from standard input.",
+            "line), a PyTorch or micrograd script (.py: read, never run), or - to read the program "
+            "from standard input.",
             show_default=False,
         ),
     ],
@@ -103,7 +111,7 @@ def derive(
                      "derivative (constant multiple rule, quotient rule, power rule, chain rule with σ′ …). "
                      "For models too."),
     ] = Detail.standard,
-    numbers: NumbersOption = Numbers.auto,
+    numbers: NumbersOption = None,  # auto; decimal for a script (Python's floats)
 ) -> None:
     """Derive the gradients of a formula, step by step: graph, forward pass, backward pass, result.
 
@@ -112,15 +120,18 @@ def derive(
       worksheet derive "(w*x+b-y)**2" --wrt w,b --at w=1,b=0,x=2,y=4
     """
     _separate([formula], {"--output": output})
-    text, filename = _source(formula)
+    text, filename, script = _program_source(formula)
     from ..api import derive as run
     from ..render import render
 
     fmt = _format(format, output)
-    trace = run(text, wrt, at, let=let or (), target=target, filename=filename,
-                aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
-                check_numeric=check_numeric)
-    _emit(render(trace, fmt, digits=digits, detail=detail.value, numbers=numbers.value), output)
+    if script is not None:  # what the script differentiates, unless the options say otherwise
+        wrt = wrt or ",".join(script.wrt) or None
+        target, seed_grad = target or script.target, seed_grad or script.seed_grad
+    trace = in_script(script, lambda: run(text, wrt, at, let=let or (), target=target, filename=filename,
+                                          aux=aux or (), seed_grad=seed_grad, mode=mode.value if mode else None,
+                                          check_numeric=check_numeric))
+    _emit(render(trace, fmt, digits=digits, detail=detail.value, numbers=_numbers(numbers, script)), output)
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -168,7 +179,7 @@ def graph(
       worksheet graph "(w*x+b-y)**2" --at w=1,b=0,x=2,y=4 -o graph.svg
     """
     _separate([formula], {"--output": output})
-    text, filename = _source(formula)
+    text, filename, script = _program_source(formula)
     from ..figure import draw
     from ..render.figures import render_figure
 
@@ -183,8 +194,10 @@ def graph(
                              f"{', '.join(formats.by_extension('graph'))})", where="--output")
     if fmt == "png" and output is None and sys.stdout.isatty():
         raise WorksheetError("a PNG is binary: write it to a file (-o graph.png) or pipe it", where="--format")
-    picture = render_figure(draw(text, wrt, at, let=let or (), target=target, filename=filename,
-                                 digits=digits, numbers=numbers.value), fmt)
+    if script is not None:
+        wrt, target = wrt or ",".join(script.wrt) or None, target or script.target
+    picture = render_figure(in_script(script, lambda: draw(text, wrt, at, let=let or (), target=target, filename=filename,
+                                                           digits=digits, numbers=numbers.value)), fmt)
     _emit(picture, output)  # a PNG is bytes: binary, and never to a terminal
 
 
@@ -192,20 +205,27 @@ def graph(
 def train(
     program: Annotated[
         str,
-        typer.Argument(help="A program file with param and data declarations (or - for standard input).",
+        typer.Argument(help="A program file with param and data declarations, a PyTorch or micrograd "
+                       "training script (.py: read, never run; its loop, rate and zero_grad are the defaults), "
+                       "or - for standard input.",
                        show_default=False),
     ],
-    lr: Annotated[str, typer.Option("--lr", metavar="RATE", help="Learning rate, e.g. 0.01 (exact: 0.1 is 1/10).",
-                                    show_default=False)],
-    epochs: Annotated[int, typer.Option("--epochs", "-e", metavar="N", min=1, help="Passes over the data.")] = 1,
+    lr: Annotated[Optional[str], typer.Option("--lr", metavar="RATE", help="Learning rate, e.g. 0.01 (exact: 0.1 "
+                                              "is 1/10; 0 only computes the gradients, a negative rate is "
+                                              "gradient ascent). Required, except for a script that sets it.",
+                                              show_default=False)] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", "-e", metavar="N", min=1, help="Passes over the data. "
+                                                  "Default: 1, or a script's range(N).", show_default=False)] = None,
     per_sample: Annotated[
-        bool, typer.Option("--per-sample", help="One update per sample: walk every data array along its "
-                           "first axis in lockstep, as a `for x, y in zip(xs, ys)` loop does.")
-    ] = False,
+        Optional[bool], typer.Option("--per-sample", help="One update per sample: walk every data array along its "
+                                     "first axis in lockstep, as a `for x, y in zip(xs, ys)` loop does.",
+                                     show_default=False)
+    ] = None,
     zero_grad: Annotated[
-        bool, typer.Option("--zero-grad/--no-zero-grad", help="Zero the gradients after each update "
-                           "(optimizer.zero_grad()). --no-zero-grad lets them add up, as PyTorch does without it.")
-    ] = True,
+        Optional[bool], typer.Option("--zero-grad/--no-zero-grad", help="Zero the gradients after each update "
+                                     "(optimizer.zero_grad()). --no-zero-grad lets them add up, as PyTorch does "
+                                     "without it. Default: zero-grad, or as a script does.", show_default=False)
+    ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Exact fractions instead of float64.")] = False,
     predict: Annotated[
         Optional[str], typer.Option("--predict", metavar="VALUES", help="Inputs for a prediction before and after training, "
@@ -227,7 +247,7 @@ def train(
     digits: Annotated[
         int, typer.Option("--digits", metavar="N", min=1, max=17, help="Significant digits of rounded values.")
     ] = 6,
-    numbers: NumbersOption = Numbers.auto,
+    numbers: NumbersOption = None,  # auto; decimal for a script (Python's floats)
 ) -> None:
     """Train a program's params by SGD and print every step: loss, gradients, params.
 
@@ -237,7 +257,7 @@ def train(
           --per-sample --predict x=4
     """
     _separate([program], {"--output": output})
-    text, filename = _source(program, max_chars=MAX_PROGRAM_CHARS)
+    text, filename, script = _program_source(program, max_chars=MAX_PROGRAM_CHARS)
     from ..render import render_training
     from ..engine.train import train as run
 
@@ -245,14 +265,26 @@ def train(
     if fmt not in formats.of("train"):
         raise WorksheetError(f"a training trace is written as {', '.join(formats.of('train'))}, not {fmt}",
                              where="--output")
+    plan = script.train if script is not None else None
+    if script is not None and plan is None:
+        raise WorksheetError("the script does not train (no optimizer.step() or update of a param): "
+                             f"use worksheet derive {filename}", where=filename)
+    if plan is not None:  # the script's loop, unless the options say otherwise
+        lr = lr if lr is not None else plan.lr
+        epochs = epochs if epochs is not None else plan.epochs
+        per_sample = per_sample if per_sample is not None else plan.per_sample
+        zero_grad = zero_grad if zero_grad is not None else plan.zero_grad
+        predict = predict if predict is not None else script.predict
+    if lr is None:
+        raise WorksheetError("Missing option '--lr': the learning rate, e.g. --lr 0.01. (see worksheet train --help)")
     progress = _Progress()
     try:
-        training = run(text, lr=lr, epochs=epochs, per_sample=per_sample, zero_grad=zero_grad,
-                       exact=exact, at=at, predict=predict, explain_steps=explain_steps,
-                       filename=filename, on_step=progress)
+        training = in_script(script, lambda: run(
+            text, lr=lr, epochs=epochs or 1, per_sample=bool(per_sample), zero_grad=zero_grad is not False,
+            exact=exact, at=at, predict=predict, explain_steps=explain_steps, filename=filename, on_step=progress))
     finally:
         progress.close()
-    _emit(render_training(training, fmt, digits=digits, numbers=numbers.value), output)
+    _emit(render_training(training, fmt, digits=digits, numbers=_numbers(numbers, script)), output)
 
 
 @app.command(no_args_is_help=True, cls=_Command)
@@ -318,11 +350,11 @@ def check(
     Example:
       worksheet check "(w*x+b-y)**2" --wrt w --answer "2*(w*x+b-y)"
     """
-    text, filename = _source(formula)
+    text, filename, script = _program_source(formula)
     from ..assess.check import question as asked
     from ..render.check import render_check
 
-    question = asked(text, wrt, at, filename=filename)
+    question = in_script(script, lambda: asked(text, wrt, at, filename=filename))
     verdict = question.judge(answer)  # an answer that cannot be read is the verdict invalid, with why
     _emit(render_check(question, answer, verdict, format.value), None)
     return {"correct": 0, "incorrect": 1}.get(verdict.verdict, 2)

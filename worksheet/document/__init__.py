@@ -16,7 +16,7 @@ from .blocks import (  # noqa: F401
     flattened, use_key,
 )
 from .sections import (  # noqa: F401  (what the handouts, modes and training build with)
-    DETAILS, aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, path, sections,
+    DETAILS, aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, notes_paragraph, path, sections,
 )
 
 

@@ -12,8 +12,8 @@ from ..ops import RULES
 from ..terms import Chain, Equation, Form, Number, Partial, Sum, plugged
 from .blocks import Equations, Listing, Paragraph, Table
 from .sections import (
-    aux_blocks, blocked_note, distinct, fans_out, listed, node_blocks, operation, outputs_note, path, paths_into,
-    seeds_note,
+    aux_blocks, blocked_note, distinct, fans_out, independent_note, listed, node_blocks, notes_paragraph, operation,
+    outputs_note, path, paths_into, seeds_note,
 )
 
 
@@ -37,7 +37,7 @@ def problem(trace: Trace) -> list:
         sentence.append(", symbolically")
     sentence.append(".")
     blocks.append(Paragraph(tuple(sentence)))
-    return blocks
+    return blocks + notes_paragraph(graph.notes)
 
 
 def _point(trace: Trace) -> list:
@@ -198,7 +198,7 @@ def _result(trace: Trace) -> list:
             )))
         rows.append(Equation(tuple(distinct(sides))))
     keys = tuple(gradient.wrt for gradient in trace.gradients)
-    return [Equations(tuple(rows), keys=keys), *notes, *blocked_note(trace),
+    return [Equations(tuple(rows), keys=keys), *notes, *blocked_note(trace), *independent_note(trace),
             *aux_blocks(trace.graph, lambda name: _aux(trace, name))]
 
 

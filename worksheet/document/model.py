@@ -12,8 +12,8 @@ import sympy
 
 from .blocks import Equations, Listing, Paragraph, Table
 from .sections import (
-    aux_blocks, blocked_note, distinct, fans_out, listed, local, node_blocks, operation, outputs_note, path, paths_into,
-    seeds_note, use_of,
+    aux_blocks, blocked_note, distinct, fans_out, independent_note, listed, local, node_blocks, notes_paragraph,
+    operation, outputs_note, path, paths_into, seeds_note, use_of,
 )
 from ..lang.graph import Node, symbol
 from ..ops.tensor import tensor_rule
@@ -63,7 +63,7 @@ def problem(trace: Trace) -> list:
     sentence: list = [f"Find the gradient{'s' if len(trace.wrt) > 1 else ''} of ", Form(symbol(graph.target)),
                       " with respect to ", *listed(trace.wrt), " at the values below."]
     blocks.append(Paragraph(tuple(sentence)))
-    return blocks
+    return blocks + notes_paragraph(graph.notes)
 
 
 def value_cell(value: np.ndarray, quantity: dict):
@@ -171,6 +171,7 @@ def _result(trace: Trace) -> list:
         sides.append(shown(gradient.value))
         rows.append(Equation(tuple(sides)))
     return [Equations(tuple(rows), keys=tuple(g.wrt for g in trace.gradients)), *blocked_note(trace),
+            *independent_note(trace),
             *aux_blocks(trace.graph, lambda name: [_definition(trace, trace.graph.node(name)),
                                                    shown(trace.values[name])])]
 

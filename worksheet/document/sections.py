@@ -1,6 +1,7 @@
 """What a formula's worksheet and a model's share: the sections (``sections``), the backward
 pass node by node (``node_blocks``), the names of the partials (``local``, ``path``), and the
-notes on several outputs, auxiliary outputs and stop_gradient."""
+notes on several outputs, auxiliary outputs, stop_gradient, unused variables and how the program
+was read."""
 
 from __future__ import annotations
 
@@ -227,6 +228,27 @@ def stop_note(target: str, node: Node, inputs, label) -> Paragraph:
         *parts, " gets nothing through ", label, ": stop_gradient passes the value forward and "
         "no gradient back, so the sweep stops here (no step).",
     ))
+
+
+def notes_paragraph(notes) -> list:
+    """Notes for the reader — how the program was read (``Graph.notes``), the learning rate — as
+    one short paragraph, each note a sentence (a string, or a tuple of text and terms); none
+    without notes."""
+    parts: list = []
+    for i, note in enumerate(notes):
+        parts += [" "] * bool(i) + ([note] if isinstance(note, str) else list(note))
+    return [Paragraph(tuple(parts))] if parts else []
+
+
+def independent_note(trace) -> list:
+    """The requested variables the output does not depend on at all (a name the formula does not
+    use, as JAX's grad allows): ``L does not depend on y: ∂L/∂y = 0.``"""
+    above = trace.graph.ancestors([trace.target])
+    return notes_paragraph(
+        (Form(symbol(trace.target)), " does not depend on ", Form(symbol(w)), ": ",
+         Equation((Partial(trace.target, w), Number(S.Zero))), ".")
+        for w in trace.wrt if w not in above
+    )
 
 
 def blocked_note(trace) -> list:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import document
 from . import model as tensor_document
-from . import Document, Equations, Heading, Listing, Paragraph, Table
+from . import Document, Equations, Heading, Listing, Paragraph, Table, notes_paragraph
 from ..lang.graph import symbol
 from ..notation.matrices import entry
 from ..terms import Chain, Difference, Equation, Form, Partial, Sum
@@ -23,6 +23,7 @@ def training_document(training: Training, *, title: str = "Training trace", digi
     blocks = [
         Listing(training.graph.source.strip()),
         _setting(training),
+        *notes_paragraph(notes(training)),
         Heading("1. The update rule"),
         *_rule(training),
     ]
@@ -59,6 +60,24 @@ def _setting(training: Training) -> Paragraph:
     ))
 
 
+def notes(training: Training) -> tuple:
+    """What the reader should know of the run: how the program was read (``Graph.notes``), and a
+    learning rate of 0 or below — each a sentence (text, or a tuple of text and terms)."""
+    return (*training.graph.notes, *_rate_note(training.lr))
+
+
+def _rate_note(lr) -> list:
+    """A learning rate of 0 (the params stay put) or a negative one (micrograd's
+    ``p.data += 0.01 * p.grad``: gradient ascent)."""
+    if lr == 0:
+        return ["The learning rate is 0: the params do not change; each step only computes the gradients "
+                "(and, without zero_grad, adds them up)."]
+    if lr < 0:
+        return [("The learning rate is negative (", _number(lr), "): each update moves the params up the "
+                 "gradient (gradient ascent), increasing the loss.")]
+    return []
+
+
 def _rule(training: Training) -> list:
     target, eta = training.graph.target, Form(symbol("eta"))
     rows = []
@@ -87,8 +106,9 @@ def _where(training: Training, step) -> str:
 def _explained(trace, training: Training, index: int, section: int, numbers: str) -> list:
     """The step's worksheet, its sections numbered within this one (2.1, 2.2, …), then the update."""
     blocks = []
+    said = notes_paragraph(trace.graph.notes)  # said once, under the setting
     for block in document.worksheet(trace, numbers=numbers).blocks:
-        if isinstance(block, Listing):
+        if isinstance(block, Listing) or block in said:
             continue
         if isinstance(block, Heading):
             block = Heading(re.sub(r"^(\d+)\. ", lambda m: f"{section}.{m.group(1)} ", block.text), level=3)

@@ -75,8 +75,8 @@ def _collector_paused():
 def _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric, graph=None):
     if graph is None:
         graph = program_graph(formula, filename=filename, let=let, target=target, aux=aux)
-    names = wrt_names(graph, parse_names(wrt, "--wrt") if wrt is not None else None)
-    point = point_of(graph, parse_point(at) if at is not None else {})
+    names = wrt_names(graph, parse_names(wrt, "--wrt") if wrt is not None else None, unused=True)
+    point = point_of(graph, parse_point(at) if at is not None else {}, names)
     seed = parse_seed(seed_grad) if seed_grad is not None else None
     if seed is not None and not is_tensor_program(graph, point):
         raise WorksheetError(

@@ -35,7 +35,7 @@ from ..forms import evaluate
 from ..lang.graph import Graph, symbol
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, as_array
+from ..tensors import ShapeError, as_array, scalar
 from .numbers import arg_value
 from .tensor_trace import tensor_work
 from .trace import Trace, expand
@@ -130,7 +130,7 @@ def scalar_estimates(trace: Trace) -> dict[str, Estimate]:
 def _central_difference(trace: Trace, name: str) -> tuple[Expr | None, Expr]:
     """(L(x + h) − L(x − h)) / 2h, every value certified (``settle``), with h an exact power of 2
     near 2^−STEP_BITS·max(1, |x|)."""
-    x = trace.values[name]
+    x = variable(trace, name, sympy.S.Zero)
     magnitude = max(0, int(mpmath.mag(mpmath.mpf(certify(x, 8)))) - 1) if x != 0 else 0  # |x| ≥ 2^magnitude
     h = sympy.Integer(2) ** (magnitude - STEP_BITS)
     try:
@@ -161,7 +161,7 @@ def _output(graph: Graph, values: Mapping[str, Expr], shifted: str, shift: Expr)
 def _by_hand(trace: Trace, name: str) -> Expr | None:
     """sympy.diff of the output written out (an intermediate variable kept as a symbol)."""
     graph = trace.graph
-    if graph.node(name).is_input:
+    if name not in graph.by_name or graph.node(name).is_input:  # an unused variable: sympy.diff gives 0
         expansions = trace.expansions
     else:
         expansions = expand(graph, lambda node: node.name != name)
@@ -191,7 +191,7 @@ def tensor_estimates(trace: Trace) -> dict[str, Estimate]:
     gradients = {g.wrt: g.value for g in trace.gradients}
     result = {}
     for name in trace.wrt:
-        base = trace.values[name]
+        base = variable(trace, name, scalar(0))
         estimate = np.empty(base.shape, dtype=object)
         try:
             with working(START):  # the elements that are balls, at the trace's first precision
@@ -206,6 +206,12 @@ def tensor_estimates(trace: Trace) -> dict[str, Estimate]:
             continue
         result[name] = Estimate(name, estimate, agrees(gradients[name], estimate))
     return result
+
+
+def variable(trace: Trace, name: str, zero):
+    """A requested variable's value: its node's, or for one the formula does not use the value
+    given with --at (else ``zero``); moving it leaves the output as it is."""
+    return trace.values[name] if name in trace.values else trace.point.get(name, zero)
 
 
 def _tensor_step(x):

@@ -56,6 +56,7 @@ def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=N
 def _tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping, seed=None) -> Trace:
     given = {name: ELEMENTS.input(value) for name, value in point.items()}
     shapes = infer_shapes(graph, {k: v.shape for k, v in given.items()})
+    shapes.update({name: () for name in wrt if name not in shapes})  # unused and given no value: its 0 is a number
     values = forward(graph, given, ELEMENTS)
     seed = ELEMENTS.input(seed) if seed is not None else None
     _check_output(graph, shapes, seed)
@@ -66,7 +67,8 @@ def _tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping, seed=None) -
     in_names = {name: substitute(form, named) for name, form in scalar_forms.items()}
     gradients = tuple(_gradient(name, adjoints, steps, shapes, in_names) for name in wrt)
     stops = stopped(graph, adjoints, graph.depending_on(wrt))
-    return Trace(graph, tuple(wrt), values_of_inputs(graph, values), values, tuple(steps), adjoints, gradients, stops=stops, seed=seed,
+    point = {**values_of_inputs(graph, values), **{k: v for k, v in given.items() if k not in values}}  # unused too
+    return Trace(graph, tuple(wrt), point, values, tuple(steps), adjoints, gradients, stops=stops, seed=seed,
                  shapes=shapes, tensor=True)
 
 

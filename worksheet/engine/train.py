@@ -231,8 +231,8 @@ def _rate(lr):
         except WorksheetError as error:
             error.where = "--lr"
             raise
-        if not (value.is_number and value.is_positive):
-            raise WorksheetError(f"the learning rate must be a positive number, not {lr}", where="--lr")
+        if not (value.is_number and value.is_real):  # 0 and below too: no step, gradient ascent
+            raise WorksheetError(f"the learning rate must be a real number, not {lr}", where="--lr")
         return value
     return lr
 

@@ -23,6 +23,7 @@ from sympy import Symbol
 from sympy.printing.conventions import split_super_sub
 
 from ..lang.graph import Graph
+from ..lang.versions import unversioned, versioned
 from ..notation import TextNotation
 from ..notation.base import SUPERSCRIPTS
 from ..ops import RULES
@@ -257,9 +258,13 @@ def _symbol(node, shown) -> str:
 
 
 def display(name: str) -> str:
-    """A name as the text writes it: λ for lambda, W₁ for W1 (digits as subscripts)."""
+    """A name as the text writes it: λ for lambda, W₁ for W1 (digits as subscripts); a
+    version's primes as single primes, c″ → c′′ (the figure's font has no double prime)."""
     from sympy.printing.pretty.pretty_symbology import greek_unicode
 
+    name, version = unversioned(name)
+    if version:
+        return display(name) + ("′" * version if version < 4 else versioned(version))
     base, sup, sub = split_super_sub(name)
     if sup or not all(part.isdigit() for part in sub) or (sub and not base):
         return greek_unicode.get(name, name)

@@ -23,6 +23,7 @@ from ..ops import RULES
 from .. import tensors
 from ..arith import OutsideDomain, Refused, settle, short_expression, short_text
 from .lets import Let, LetKeys
+from .versions import versioned
 from .nodes import Graph, Node, ancestor_nodes, number_unnamed, symbol
 from .syntax import Apply, Ast, ListLit, Make, Num, Program, Statement, Var, _postorder
 from .tokens import Pos
@@ -59,6 +60,7 @@ class _Builder:
         self.used: dict[str, Pos] = {}  # free names, first use
         self.counter = 0
         self.let_done: dict[str, Expr] = {}
+        self.versions: dict[str, int] = {}  # reassigned names: how many versions so far
 
     # ── statements ──
     def build(self, targets: list[str], aux: list[str]) -> Graph:
@@ -69,7 +71,7 @@ class _Builder:
                 self._declare(statement)
             elif statement.kind == "assign":
                 self._assign(statement)
-                output = statement.name
+                output = self.env[statement.name].name
             else:
                 if index != len(statements) - 1:
                     raise self._error(
@@ -101,13 +103,17 @@ class _Builder:
             self.defaults[name] = self._constant(statement.expr, f"the value of {name}")
 
     def _assign(self, statement: Statement) -> None:
-        name = statement.name
-        self._check_new(name, statement.pos, "assigned")
+        user_name = statement.name
+        if user_name in self.named:  # reassigned (c = c + 1, c += 1): a new version, c′
+            name = self._version(user_name)
+        else:
+            self._check_new(user_name, statement.pos, "assigned")
+            name = user_name
         if isinstance(statement.expr, (ListLit, Make)):
             self.inputs[name] = Node(name, "input", (), (), symbol(name), statement.pos, True, "data")
             self.defaults[name] = literal(statement.expr, self.program.source)
-            self.env[name] = symbol(name)
-            self.named[name] = statement.pos
+            self.env[user_name] = symbol(name)
+            self.named[user_name] = statement.pos
             return
         result = self._expression(statement.expr)
         if not isinstance(result, Symbol):
@@ -116,8 +122,20 @@ class _Builder:
             self.defaults[name] = result
         else:
             self._name_result(result, name, statement.pos)
-        self.env[name] = symbol(name)
-        self.named[name] = statement.pos
+        self.env[user_name] = symbol(name)
+        self.named[user_name] = statement.pos
+
+    def _version(self, name: str) -> str:
+        """The next version of a reassigned name: c, c′, c″, c‴, c⁽⁴⁾, … (the user's name kept,
+        each version a node of its own)."""
+        taken = {n.name for n in self.operations} | set(self.inputs) | set(self.used) | set(self.env)
+        count = self.versions.get(name, 0)
+        while True:
+            count += 1
+            version = name + versioned(count)
+            if version not in taken:
+                self.versions[name] = count
+                return version
 
     def _output(self, statement: Statement) -> str:
         result = self._expression(statement.expr)
@@ -143,6 +161,9 @@ class _Builder:
         return self._assigned(target, "--target")
 
     def _assigned(self, name: str, option: str) -> str:
+        """The node an assigned name stands for (its last version, if it was reassigned)."""
+        if name in self.env and self.env[name].name != name and self.env[name].name not in self.inputs:
+            return self.env[name].name
         if name not in self.env or name in self.inputs:
             assigned = [n.name for n in self.operations if n.named]
             raise WorksheetError(
@@ -252,7 +273,7 @@ class _Builder:
     def _check_new(self, name: str, pos: Pos, verb: str) -> None:
         if name in self.named:
             line, _ = self.named[name]
-            raise self._error(f"{name} is already defined (line {line}); names are assigned once", pos)
+            raise self._error(f"{name} is already defined (line {line}); an input is declared once", pos)
         if name in self.used:
             line, column = self.used[name]
             raise self._error(f"{name} is used at {line}:{column} before it is {verb}", pos)
@@ -283,7 +304,7 @@ class _Builder:
             combined = tuple(outputs)
         return Graph(
             tuple(inputs) + tuple(operations), target, defaults,
-            self.program.source, len(self.program.statements), combined, tuple(aux),
+            self.program.source, len(self.program.statements), combined, tuple(aux), self.program.notes,
         )
 
 
@@ -301,16 +322,29 @@ def constant(expr: Ast) -> Expr:
 
 
 def literal(expr: ListLit | Make, source: str):
-    """The tensor a list or ``ones``/``zeros``/``randn`` stands for."""
+    """The tensor a list or ``ones``/``zeros``/``randn``/``eye``/``arange`` stands for."""
     def error(message: str, pos: Pos) -> WorksheetError:
         return WorksheetError(message, line=pos[0], column=pos[1], source=source or None)
 
-    if isinstance(expr, Make):
-        sizes = tuple(_whole(a, "a size", source, minimum=1) for a in expr.args)
+    if isinstance(expr, Make) and expr.name == "arange":
+        bounds = [constant(a) for a in expr.args]
+        for arg, value in zip(expr.args, bounds):
+            if not value.is_Rational:
+                raise error(f"arange takes exact numbers (integers, decimals, fractions), not "
+                            f"{short_expression(value, None)}", arg.pos)
         try:
-            tensors.check_size(sizes, f"{expr.name}({', '.join(map(str, sizes))})")
+            return tensors.arange(*(tensors.number(b) for b in bounds))
         except tensors.ShapeError as problem:
             raise error(str(problem), expr.pos) from None
+    if isinstance(expr, Make):
+        sizes = tuple(_whole(a, "a size", source, minimum=1) for a in expr.args)
+        shape = sizes * 2 if expr.name == "eye" and len(sizes) == 1 else sizes  # eye(n) is n×n
+        try:
+            tensors.check_size(shape, f"{expr.name}({', '.join(map(str, sizes))})")
+        except tensors.ShapeError as problem:
+            raise error(str(problem), expr.pos) from None
+        if expr.name == "eye":
+            return tensors.eye(shape)
         if expr.name == "randn":
             if expr.seed is None:
                 raise error("randn needs a seed, so the worksheet is the same every time: randn(4, 3, seed=0)", expr.pos)

@@ -50,6 +50,7 @@ class Graph:
     statements: int = 1  # how many statements it has (a formula has one)
     outputs: tuple[str, ...] = ()  # several outputs (--target L,z): the target is their sum
     aux: tuple[str, ...] = ()  # --aux: assignments whose values are reported, not differentiated
+    notes: tuple[str, ...] = ()  # how the program was read, for the reader (a constant's name assigned)
 
     def __post_init__(self):
         object.__setattr__(self, "by_name", {n.name: n for n in self.nodes})

@@ -17,7 +17,7 @@ from .. import tensors
 from ..errors import WorksheetError
 from ..limits import MAX_FORMULA_CHARS
 from .graph import Graph, Let, build, constant
-from .parse import parse_expression, parse_source
+from .parse import RESERVED, parse_expression, parse_source
 from .tokens import tokenize, written_in_decimals
 
 Number = int | float | Fraction | Decimal | str | Expr
@@ -166,9 +166,10 @@ def _plain(x, where: str):
 
 # ── checks against the graph ─────────────────────────────────────────────────────────────
 
-def wrt_names(graph: Graph, names: list[str] | None) -> list[str]:
+def wrt_names(graph: Graph, names: list[str] | None, *, unused: bool = False) -> list[str]:
     """The variables to differentiate with respect to: ``names`` checked against the graph, or by
-    default its params, else every input."""
+    default its params, else every input. ``unused``: a name the formula does not use is allowed
+    too (its gradient is 0, as JAX's grad gives), but not a word of the language (pi, sin)."""
     variables = [n.name for n in graph.inputs]
     if names is None:
         names = list(graph.params) or [n.name for n in graph.inputs if n.kind == "input"]
@@ -180,7 +181,7 @@ def wrt_names(graph: Graph, names: list[str] | None) -> list[str]:
     for name in names:
         if name == graph.target:
             raise WorksheetError(f"{name} is the output; ∂{name}/∂{name} = 1", where="--wrt")
-        if name not in graph.by_name:
+        if name not in graph.by_name and not (unused and name not in RESERVED):
             raise WorksheetError(
                 f"{name} does not occur in the formula (its variables: {', '.join(variables)})",
                 where="--wrt",
@@ -188,11 +189,12 @@ def wrt_names(graph: Graph, names: list[str] | None) -> list[str]:
     return names
 
 
-def given_values(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr]:
-    """The values declared in the program with ``given`` (``--at``) over them, names checked."""
+def given_values(graph: Graph, given: Mapping[str, Expr], unused: Iterable[str] = ()) -> dict[str, Expr]:
+    """The values declared in the program with ``given`` (``--at``) over them, names checked;
+    ``unused``: names the formula does not use that may be given too (those named in --wrt)."""
     names = [n.name for n in graph.inputs]
     for name in given:
-        if name not in names:
+        if name not in names and name not in unused:
             raise WorksheetError(
                 f"{name} is not a variable of the formula (its variables: {', '.join(names)})",
                 where="--at",
@@ -200,11 +202,14 @@ def given_values(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr]:
     return {**graph.defaults, **given}
 
 
-def point_of(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
+def point_of(graph: Graph, given: Mapping[str, Expr], wrt: Iterable[str] = ()) -> dict[str, Expr] | None:
     """Every input's value — declared in the program, or ``given`` — or None for a symbolic
-    worksheet (no value at all); some values but not all is refused, naming the missing."""
+    worksheet (no value at all); some values but not all is refused, naming the missing. A
+    variable of ``wrt`` the formula does not use may be given a value (it sets the shape of its
+    gradient, 0); it comes last."""
     names = [n.name for n in graph.inputs]
-    point = given_values(graph, given)
+    unused = [name for name in wrt if name not in graph.by_name]
+    point = given_values(graph, given, unused)
     if not point:
         return None
     missing = [name for name in names if name not in point]
@@ -214,4 +219,4 @@ def point_of(graph: Graph, given: Mapping[str, Expr]) -> dict[str, Expr] | None:
             f"or none for a symbolic worksheet",
             where="--at",
         )
-    return {name: point[name] for name in names}
+    return {name: point[name] for name in names + unused if name in point}

@@ -28,19 +28,23 @@ from ..limits import MAX_FORMULA_CHARS, MAX_NESTING, MAX_PROGRAM_CHARS
 from .numerals import exact_number
 from .syntax import Apply, Ast, ListLit, Make, Num, Program, Statement, Var
 from .tokens import Token, check_plain, describe, tokenize
-from .vocabulary import ALIASES, CALLED, FUNCTIONS
+from .vocabulary import ALIASES, CALLED, FUNCTIONS, IDENTITY_METHODS, METHODS, MODULES, QUALIFIED
 
 CONSTANTS = ("pi", "e")
+CONSTANT_MEANING = {"pi": "π = 3.14159…", "e": "e = 2.71828…"}
+UPDATES = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}  # c += 1 is c = c + 1
 KEYWORDS = ("param", "data")
-MAKERS = ("ones", "zeros", "randn")  # tensor values: ones(n), zeros(m, n), randn(m, n, seed=S)
+MAKERS = ("ones", "zeros", "randn", "eye", "arange")
+"""Tensor values: ones(n), zeros(m, n), randn(m, n, seed=S), eye(n), arange(n), arange(a, b, step)."""
 RESERVED = set(FUNCTIONS) | set(ALIASES) | set(CONSTANTS) | set(KEYWORDS) | set(MAKERS)
 
 
 class Parser:
     """A recursive-descent parser over one statement's tokens, depth-limited."""
 
-    def __init__(self, tokens: list[Token]):
+    def __init__(self, tokens: list[Token], shadowed: frozenset[str] = frozenset()):
         self.tokens = tokens
+        self.shadowed = shadowed  # constants the program has assigned: from there on, names
         self.i = 0
         self.depth = 0
 
@@ -155,13 +159,101 @@ class Parser:
             return Apply("pow", (base, exponent), op.pos)
         return base
 
-    # postfix := atom ('.T')*
+    # postfix := atom ('.T' | '.' METHOD '(' [expr (',' expr)*] ')' | '[' index ']')*
     def postfix(self) -> Ast:
         operand = self.atom()
-        while self.at(".T"):
-            op = self.advance()
-            operand = Apply("transpose", (operand,), op.pos)
-        return operand
+        while True:
+            if self.at(".T"):
+                op = self.advance()
+                operand = Apply("transpose", (operand,), op.pos)
+            elif self.at("."):
+                operand = self.method(operand, self.advance())
+            elif self.at("["):
+                operand = self.subscript(operand, self.advance())
+            else:
+                return operand
+
+    def method(self, operand: Ast, dot: Token) -> Ast:
+        """x.relu(), x.sum(), x.pow(2), x.t(), a.dot(b), x.item(): the operation of that name
+        with the value before the dot as its first argument (tutorial code's methods)."""
+        token = self.advance()
+        if token.kind != "name" or token.text not in METHODS or not self.at("("):
+            shown = token.text if token.kind == "name" else describe(token)
+            raise WorksheetError(
+                f".{shown} is not a method of the formula language (no other attribute access; "
+                f"methods: {', '.join(sorted(METHODS))})",
+                line=dot.pos[0], column=dot.pos[1],
+            )
+        opened = self.advance()
+        self.nest(opened)
+        args = [] if self.at(")") else self.arguments()
+        self.expect(")", opened=opened)
+        self.unnest()
+        if token.text in IDENTITY_METHODS and not args:
+            return operand
+        return self.operation(token, token.text, [operand, *args], method=True)
+
+    def subscript(self, operand: Ast, opened: Token) -> Ast:
+        """x[0], x[-1], W[0, 1], W[:, 0], x[1:3], x[::2]: constant integers, and slices of
+        constant bounds with a positive step, as NumPy and PyTorch read them; its
+        vector-Jacobian product is a scatter (``ops.indexing``). A node's shape depends on its
+        index, so the index travels in the op's name, as written: ``index[:, 0]``."""
+        self.nest(opened)
+        axes = [self.index_axis()]
+        while self.at(","):
+            self.advance()
+            axes.append(self.index_axis())
+        if self.token.kind == "end":
+            raise WorksheetError(f"'[' at {opened.pos[0]}:{opened.pos[1]} is never closed",
+                                 line=self.token.pos[0], column=self.token.pos[1])
+        if not self.at("]"):
+            raise self.index_error(self.token)
+        self.advance()
+        self.unnest()
+        return Apply(f"index[{', '.join(axes)}]", (operand,), opened.pos)
+
+    def index_axis(self) -> str:
+        """One axis of an index: an integer i, or a slice start:stop[:step], each part optional."""
+        first = self.token
+        parts = [self.index_bound()]
+        while self.at(":") and len(parts) < 3:
+            self.advance()
+            parts.append(self.index_bound())
+        if parts == [None]:
+            raise self.index_error(first)
+        if len(parts) == 3 and parts[2] is not None and int(parts[2]) <= 0:
+            raise WorksheetError(f"a slice's step must be positive (as in PyTorch), not {parts[2]}",
+                                 line=first.pos[0], column=first.pos[1])
+        return ":".join(p or "" for p in parts)
+
+    def index_bound(self) -> str | None:
+        """An integer constant (possibly negative), or None where a slice leaves it out."""
+        if self.at(":", ",", "]"):
+            return None
+        start = self.token
+        sign = self.advance().text if self.at("-") else ""
+        token = self.token
+        if token.kind == "num" and not token.text.isdigit():
+            raise WorksheetError(f"an index must be a whole number, not {token.text}",
+                                 line=token.pos[0], column=token.pos[1])
+        if token.kind == "num" and len(token.text.lstrip("0")) > self.MAX_INDEX_DIGITS:
+            raise WorksheetError(f"an index has at most {self.MAX_INDEX_DIGITS} digits",
+                                 line=token.pos[0], column=token.pos[1])
+        if token.kind != "num":
+            raise self.index_error(start)
+        self.advance()
+        return str(int(sign + token.text))
+
+    MAX_INDEX_DIGITS = 15  # far past any axis (tensors.MAX_TENSOR_ELEMENTS); ops.indexing reads as many
+
+    @staticmethod
+    def index_error(token: Token) -> WorksheetError:
+        shown = f"the variable {token.text}" if token.kind == "name" else describe(token)
+        return WorksheetError(
+            f"an index is a constant integer or a slice of constant integers (x[0], x[-1], W[0, 1], "
+            f"x[1:3], W[:, 0]), not {shown}",
+            line=token.pos[0], column=token.pos[1],
+        )
 
     # atom := NUMBER | NAME | FUNCTION '(' args ')' | '(' expr ')' | '[' items ']' | MAKER '(' … ')'
     def atom(self) -> Ast:
@@ -169,6 +261,8 @@ class Parser:
         if token.kind == "num":
             return Num(exact_number(token), token.pos, token.text)
         if token.kind == "name":
+            if token.text in MODULES and self.at("."):
+                token = self.qualified(token)
             if self.at("(") and token.text in MAKERS:
                 return self.make(token)
             if self.at("("):
@@ -220,7 +314,8 @@ class Parser:
         return Apply("step", (Apply("sub", (left, right), relation.pos),), opened.pos)
 
     def make(self, token: Token) -> Make:
-        """ones(n), zeros(m, n), randn(m, n, seed=S): one or two sizes, and randn's seed."""
+        """ones(n), zeros(m, n), randn(m, n, seed=S), eye(n), eye(m, n): one or two sizes, and
+        randn's seed; arange(n), arange(a, b), arange(a, b, step): one to three numbers."""
         opened = self.advance()
         self.nest(opened)
         args, seed = [], None
@@ -240,7 +335,12 @@ class Parser:
             self.advance()
         self.expect(")", opened=opened)
         self.unnest()
-        if not 1 <= len(args) <= 2:
+        if token.text == "arange" and not 1 <= len(args) <= 3:
+            raise WorksheetError(
+                f"arange takes one to three numbers (arange(n), arange(a, b) or arange(a, b, step)), got {len(args)}",
+                line=token.pos[0], column=token.pos[1],
+            )
+        if token.text != "arange" and not 1 <= len(args) <= 2:
             raise WorksheetError(
                 f"{token.text} takes one or two sizes ({token.text}(n) or {token.text}(m, n)), got {len(args)}",
                 line=token.pos[0], column=token.pos[1],
@@ -248,7 +348,7 @@ class Parser:
         return Make(token.text, tuple(args), seed, token.pos)
 
     def name(self, token: Token) -> Ast:
-        if token.text in CONSTANTS:
+        if token.text in CONSTANTS and token.text not in self.shadowed:
             return Num(token.text, token.pos, token.text)
         function = ALIASES.get(token.text, token.text)
         if function in FUNCTIONS:
@@ -263,9 +363,39 @@ class Parser:
             )
         return Var(token.text, token.pos)
 
+    def qualified(self, module: Token) -> Token:
+        """math.exp, torch.exp, np.exp, F.relu, torch.nn.functional.relu: the last name, which
+        must be a function, a constant or a maker of the language, at the prefix's place."""
+        parts = [module.text]
+        while self.at("."):
+            self.advance()
+            token = self.advance()
+            if token.kind != "name":
+                raise WorksheetError(f"expected a name after '{'.'.join(parts)}.' but found {describe(token)}",
+                                     line=token.pos[0], column=token.pos[1])
+            parts.append(token.text)
+            if token.text not in MODULES or not self.at("."):
+                break
+        last = parts[-1]
+        known = (last in FUNCTIONS or last in ALIASES or last in CALLED or last in QUALIFIED
+                 or last in MAKERS or last in CONSTANTS)
+        if not known or (last not in CONSTANTS and not self.at("(")):
+            raise WorksheetError(
+                f"{'.'.join(parts)} is not an operation of the formula language",
+                line=module.pos[0], column=module.pos[1],
+            )
+        return Token("name", last, module.pos)
+
+    def arguments(self) -> list[Ast]:
+        args = [self.expr()]
+        while self.at(","):
+            self.advance()
+            args.append(self.expr())
+        return args
+
     def call(self, token: Token) -> Ast:
-        function = ALIASES.get(token.text) or CALLED.get(token.text, token.text)
-        if function not in FUNCTIONS:
+        function = ALIASES.get(token.text) or CALLED.get(token.text) or QUALIFIED.get(token.text, token.text)
+        if function not in FUNCTIONS and function not in SPECIAL:
             known = ", ".join(sorted(set(FUNCTIONS) | set(ALIASES)))
             hint = f"write {token.text}*(…) to multiply; " if token.text not in KEYWORDS else ""
             raise WorksheetError(
@@ -274,20 +404,32 @@ class Parser:
             )
         opened = self.advance()
         self.nest(opened)
-        args = [self.expr()]
-        while self.at(","):
-            self.advance()
-            args.append(self.expr())
+        args = self.arguments()
         self.expect(")", opened=opened)
         self.unnest()
-        arity = FUNCTIONS[function]
+        return self.operation(token, token.text, args)
+
+    def operation(self, token: Token, written: str, args: list[Ast], method: bool = False) -> Apply:
+        """The operation ``written`` (a function, an alias, a method's name) on ``args``, its
+        number of arguments checked; x.square() is x², dot(a, b) the product a @ b."""
+        function = ALIASES.get(written) or CALLED.get(written) or QUALIFIED.get(written, written)
+        if function == "square" and len(args) == 1:
+            function, args = "pow", [*args, Num(Fraction(2), token.pos, "2")]
+        op, arity = SPECIAL.get(function) or (function, FUNCTIONS[function])
         if len(args) != arity:
-            plural = "argument" if arity == 1 else "arguments"
+            given, wanted = len(args) - method, arity - method
+            plural = "argument" if wanted == 1 else "arguments"
             raise WorksheetError(
-                f"{token.text} takes {arity} {plural}, got {len(args)}",
+                f"{'.' if method else ''}{written} takes {wanted} {plural}, got {given}",
                 line=token.pos[0], column=token.pos[1],
             )
-        return Apply(function, tuple(args), token.pos)
+        return Apply(op, tuple(args), token.pos)
+
+
+SPECIAL = {"pow": ("pow", 2), "matmul": ("matmul", 2), "dot": ("matmul", 2), "transpose": ("transpose", 1),
+           "neg": ("neg", 1), "square": ("pow", 2)}
+"""Operations that are written as operators in the language (x ** 2, A @ B, A.T, −x) and as
+functions or methods in tutorial code."""
 
 
 BINARY = {"*": "mul", "/": "div", "@": "matmul"}
@@ -310,17 +452,23 @@ def parse_program(text: str, *, max_chars: int = MAX_PROGRAM_CHARS) -> Program:
     _check_length(text, max_chars, "program" if "\n" in text.strip() else "formula", 1, 1)
     text = text.removeprefix("\ufeff")  # a byte-order mark, as Windows editors write
     check_plain(text, "the program" if "\n" in text.strip() else "the formula")
-    statements = []
+    statements, shadowed, notes = [], frozenset(), []
     for number, raw in enumerate(text.splitlines(), start=1):
         content = raw.split("#", 1)[0]
         column = 1
         for piece in content.split(";"):
             if piece.strip():
-                statements.append(_statement(piece, number, column))
+                statement = _statement(piece, number, column, shadowed)
+                statements.append(statement)
+                if statement.name in CONSTANTS and statement.name not in shadowed:
+                    shadowed |= {statement.name}
+                    written = piece.strip() if len(piece.strip()) <= 40 else piece.strip()[:39] + "…"
+                    notes.append(f"{written} assigns the name {statement.name}: from there on {statement.name} "
+                                 f"is that value, not the constant {CONSTANT_MEANING[statement.name]}.")
             column += len(piece) + 1
     if not statements:
         raise WorksheetError("the formula is empty", line=1, column=1)
-    return Program(tuple(statements), text)
+    return Program(tuple(statements), text, tuple(notes))
 
 
 def parse_source(text: str, filename: str | None = None, max_chars: int | None = None) -> Program:
@@ -333,9 +481,9 @@ def parse_source(text: str, filename: str | None = None, max_chars: int | None =
         raise error.located(source=text, where=filename) from None
 
 
-def _statement(text: str, line: int, column: int) -> Statement:
+def _statement(text: str, line: int, column: int, shadowed: frozenset[str] = frozenset()) -> Statement:
     _check_length(text, MAX_FORMULA_CHARS, "statement", line, column)
-    parser = Parser(tokenize(text, line, column))
+    parser = Parser(tokenize(text, line, column), shadowed)
     first, second = parser.tokens[0], parser.tokens[1]
     if first.kind == "name" and first.text in KEYWORDS and second.kind == "name":
         return _declaration(parser, first.text)
@@ -345,6 +493,13 @@ def _statement(text: str, line: int, column: int) -> Statement:
         expr = parser.expr()
         parser.finish()
         return Statement("assign", first.text, expr, first.pos)
+    if first.kind == "name" and second.text in UPDATES:
+        _check_assignable(first)
+        parser.advance(), parser.advance()
+        expr = parser.expr()
+        parser.finish()  # c += e is c = c + (e): a new version of c (graph's single assignment)
+        return Statement("assign", first.text, Apply(UPDATES[second.text], (Var(first.text, first.pos), expr), second.pos),
+                         first.pos)
     expr = parser.expr()
     parser.finish()
     return Statement("expr", None, expr, first.pos)
@@ -363,7 +518,7 @@ def _declaration(parser: Parser, kind: str) -> Statement:
 
 
 def _check_assignable(token: Token) -> None:
-    if token.text in RESERVED:
+    if token.text in RESERVED and token.text not in CONSTANTS:
         raise WorksheetError(
             f"{token.text!r} is a reserved name (a function, a constant or a keyword)",
             line=token.pos[0], column=token.pos[1],

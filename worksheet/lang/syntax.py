@@ -82,6 +82,7 @@ class Statement:
 class Program:
     statements: tuple[Statement, ...]
     source: str
+    notes: tuple[str, ...] = ()  # what the reader should know of how it was read (a constant's name assigned)
 
 
 def _postorder(root: Ast) -> Iterator[Ast]:

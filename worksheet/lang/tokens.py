@@ -33,7 +33,7 @@ TOKEN = re.compile(
     (?P<space>[ \t\r\f\v]+)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|\.T(?![A-Za-z0-9_])|[-+*/^(),=@\[\]<>])
+  | (?P<op>\*\*|[-+*/]=|\.T(?![A-Za-z0-9_])|\.(?=[A-Za-z_])|[-+*/^(),=@\[\]<>:])
     """,
     re.VERBOSE,
 )
@@ -59,11 +59,22 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
         if match is None:
             raise WorksheetError(_unexpected_character(ch), line=line, column=column + i)
         kind = match.lastgroup
+        if kind == "op" and match.group() == ":" and not _in_brackets(tokens):
+            raise WorksheetError(_unexpected_character(":"), line=line, column=column + i)
         if kind != "space":
             tokens.append(Token(kind, match.group(), (line, column + i)))
         i = match.end()
     tokens.append(Token("end", "", (line, column + len(text))))
     return tokens
+
+
+def _in_brackets(tokens: list[Token]) -> bool:
+    """Is the text after these tokens inside [ … ] (where ':' slices, x[1:3])?"""
+    depth = 0
+    for token in tokens:
+        if token.kind == "op" and token.text in "[]":
+            depth += 1 if token.text == "[" else -1
+    return depth > 0
 
 
 def _letter(text: str, i: int) -> tuple[str, int] | None:

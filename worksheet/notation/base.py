@@ -11,7 +11,7 @@ from sympy.printing.str import StrPrinter
 from ..arith import decimal_text, sign
 from ..terms import (
     Blank, Call, Chain, Difference, Equation, Form, Hadamard, MatProduct, Number, Ones, Partial, Rounded, Shown,
-    Space, Sum, SumOver, Tensor, Transpose,
+    Scatter, Space, Subscript, Sum, SumOver, Tensor, Transpose,
 )
 from .matrices import is_rounded_tensor, terminating
 from ..forms import coefficient_and_factors, power, product
@@ -273,11 +273,23 @@ class _Notation:
             return self.sum_over(t.label, self.term(t.arg))
         if isinstance(t, Call):
             return self.apply(t.name, [self.term(a) for a in t.args])
+        if isinstance(t, Subscript):
+            return self.subscript(self._operand(t.of, self.transpose_groups), t.index.replace("-", self.minus))
+        if isinstance(t, Scatter):
+            return self.scatter(self.term(t.arg), self.term(t.at))
         if isinstance(t, Tensor):
             return self.tensor(t.value)
         if isinstance(t, Space):
             return self.space(t.shape)
         raise TypeError(f"not a term: {t!r}")
+
+    def subscript(self, of: str, index: str) -> str:
+        """x[0], W[:, 0]: elements picked by an index."""
+        return "%s[%s]" % (of, index.replace(":", "{:}"))
+
+    def scatter(self, arg: str, at: str) -> str:
+        """What indexing sends back: ``arg`` at those elements, zeros elsewhere."""
+        return r"\left(%s \text{ at } %s\text{, 0 elsewhere}\right)" % (arg, at)
 
     transpose_groups: tuple = (Partial, Chain, Sum, Difference, Hadamard, MatProduct, Transpose)
     product_groups: tuple = (Chain, Sum, Difference, Hadamard)

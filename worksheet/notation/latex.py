@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sympy import Number as SymNumber
+from sympy import Number as SymNumber, Symbol
 from sympy.printing.latex import LatexPrinter
 
+from ..lang.versions import unversioned
 from .matrices import entries
 from .base import _Notation
 
@@ -17,9 +18,16 @@ class LatexNotation(_Notation, LatexPrinter):
         self._symbols: dict = {}
 
     def _print_Symbol(self, expr, style="plain"):
-        """Node names recur on every line: print each once (y_pred → y_{pred})."""
+        """Node names recur on every line: print each once (y_pred → y_{pred}); a name's
+        version with primes, c″ → c'' (and c⁽⁴⁾ → c^{(4)})."""
         if expr not in self._symbols:
-            self._symbols[expr] = super()._print_Symbol(expr, style)
+            base, version = unversioned(expr.name)
+            if version:
+                text = super()._print_Symbol(Symbol(base, real=True), style)
+                text += "'" * version if version < 4 else "^{(%d)}" % version
+            else:
+                text = super()._print_Symbol(expr, style)
+            self._symbols[expr] = text
         return self._symbols[expr]
 
     def paren(self, text: str) -> str:

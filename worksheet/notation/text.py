@@ -127,6 +127,12 @@ class TextNotation(_OneLine):
     def sum_over(self, label: str, text: str) -> str:
         return f"sum({text})" if label == "all" else f"Σ_{label}({text})"
 
+    def subscript(self, of: str, index: str) -> str:
+        return f"{of}[{index}]"
+
+    def scatter(self, arg: str, at: str) -> str:
+        return f"({arg} at {at}, 0 elsewhere)"
+
     def apply(self, name: str, args: list[str]) -> str:
         if name == "sumsq":
             return f"‖{args[0]}‖²"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..terms import Shown
+from ..lang.versions import unversioned
 from .matrices import entries
 from .base import _OneLine, is_exact_number
 
@@ -146,7 +147,11 @@ class TypstNotation(_OneLine):
         return f"{accent}({text})"
 
     def _print_Symbol(self, expr):
-        return typst_name(expr.name)
+        """A node's name; a version with primes, c″ → c'' (c⁽⁴⁾ → c^((4)))."""
+        base, version = unversioned(expr.name)
+        if not version:
+            return typst_name(expr.name)
+        return typst_name(base) + ("'" * version if version < 4 else f"^(({version}))")
 
     def _print_Function(self, expr):
         return self.call(expr.func.__name__, expr.args)
@@ -188,6 +193,12 @@ class TypstNotation(_OneLine):
         if "^" in text and not (text.startswith("(") and text.endswith(")")):
             text = f"({text})"
         return f"{text}^top"
+
+    def subscript(self, of: str, index: str) -> str:
+        return f"{of}[{index}]"
+
+    def scatter(self, arg: str, at: str) -> str:
+        return f'({arg} " at " {at} ", 0 elsewhere")'
 
     def sum_over(self, label: str, text: str) -> str:
         if label == "all":

@@ -1,7 +1,8 @@
 """The operations of the formula language: one class per operation (``Rule``), grouped by family
 — ``arithmetic`` (+ − × ÷ ^), ``elementary`` (exp, ln, √, trigonometric, hyperbolic),
 ``activations`` (σ, relu, softplus, silu, elu, leaky_relu, gelu), ``piecewise`` (|·|, sgn,
-step, max, min), ``tensor`` (@, .T, the reductions), ``losses`` (mse, bce_with_logits) and ``softmax``.
+step, max, min), ``tensor`` (@, .T, outer, the reductions), ``indexing`` (x[0], x[1:3]),
+``losses`` (mse, bce_with_logits) and ``softmax``.
 
 What a rule knows: what the node computes and its local derivatives.
 
@@ -74,7 +75,25 @@ class Rule:
         return None
 
 
-RULES: dict[str, Rule] = {}
+class Rules(dict):
+    """The registry, op → rule. An indexing op carries its index in its name (``index[1:3]``:
+    a node's shape depends on it), and its rule is made from the name when it is asked for
+    (``indexing.index_rule``)."""
+
+    def __missing__(self, op):
+        made = indexing.index_rule(op)
+        if made is None:
+            raise KeyError(op)
+        return made
+
+    def __contains__(self, op) -> bool:
+        return dict.__contains__(self, op) or indexing.index_rule(op) is not None
+
+    def get(self, op, default=None):
+        return self[op] if op in self else default
+
+
+RULES: dict[str, Rule] = Rules()
 
 
 def rule(cls: type[Rule]) -> type[Rule]:
@@ -91,11 +110,18 @@ def nonzero(w):
 
 
 # the families register their rules on import (at the end: they build on Rule and rule)
-from . import arithmetic, elementary, activations, piecewise, tensor, losses, softmax  # noqa: E402,F401
+from . import arithmetic, elementary, activations, piecewise, tensor, losses, softmax, indexing  # noqa: E402,F401
 from ..lang.vocabulary import ALIASES, FUNCTIONS  # noqa: E402,F401  (the parser's, read without SymPy)
 
-TENSOR_OPS = frozenset(op for op, r in RULES.items() if r.tensor)
-"""The operations that exist only for tensors (``@``, ``.T``, the reductions, the losses)."""
+class TensorOps(frozenset):
+    """A set of op names that also holds every indexing op (``index[0]``, ``index[1:3]``)."""
+
+    def __contains__(self, op) -> bool:
+        return frozenset.__contains__(self, op) or indexing.index_rule(op) is not None
+
+
+TENSOR_OPS = TensorOps(op for op, r in RULES.items() if r.tensor)
+"""The operations that exist only for tensors (``@``, ``.T``, the reductions, the losses, indexing)."""
 
 if {r.op: r.arity for r in RULES.values() if r.callable} != FUNCTIONS:  # one list of functions, kept true
     raise ImportError("vocabulary.FUNCTIONS must list exactly the callable rules, with their arities")

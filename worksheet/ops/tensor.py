@@ -242,6 +242,40 @@ class MatMul(TensorRule):
 
 
 @rule
+class Outer(TensorRule):
+    """v = outer(a, b) = a bᵀ of two vectors (``torch.outer``, ``np.outer``), a matrix:
+    ∂J/∂a = G b,   ∂J/∂b = Gᵀ a,   G = ∂J/∂v."""
+
+    op, title, arity = "outer", "outer product", 2
+    symbol = "outer"
+    torch = "torch.outer({0}, {1})"
+    rule_name = "outer product rule"
+
+    def shape(self, a, b):
+        if len(a) != 1 or len(b) != 1:
+            raise ShapeError(f"outer multiplies two vectors, not {describe_shape(a)} and {describe_shape(b)}")
+        return a + b
+
+    def forward(self, a, b):
+        return as_array(elements.outer(a, b))
+
+    def vjp(self, i, g, out, a, b):
+        return as_array(elements.matmul(g, b)) if i == 0 else as_array(elements.matmul(g.T, a))
+
+    def vjp_form(self, i, g, out, args, shapes):
+        a, b = (Form(x) for x in args)
+        upstream = g if g is not None else Form(sympy.S.One)
+        return MatProduct((upstream, b)) if i == 0 else MatProduct((Transpose(upstream), a))
+
+    def definition(self, args, shapes):
+        a, b = (Form(x) for x in args)
+        return MatProduct((a, Transpose(b)))
+
+    def work(self, a, b):
+        return 3 * math.prod(a + b)
+
+
+@rule
 class TransposeRule(TensorRule):
     """v = Aᵀ (``A.T``);   ∂J/∂A = (∂J/∂v)ᵀ.   A vector or a scalar is its own transpose."""
 

@@ -12,6 +12,8 @@ import numpy as np
 import sympy
 from sympy import Expr
 
+from ..document import notes_paragraph
+from ..document.training import notes
 from ..tensors import nested_floats
 from ..engine.trace import Step, Trace
 from ..arith import as_float, exact_text, expression_text
@@ -42,6 +44,7 @@ def derivation(trace: Trace) -> dict:
         **outputs(trace),
         "expression": form(written) if written is not None else None,
         "source": graph.source,
+        **({"notes": list(graph.notes)} if graph.notes else {}),  # how the program was read
         "wrt": list(trace.wrt),
         "at": {k: text(v) for k, v in trace.point.items()} if trace.point is not None else None,
         "nodes": [
@@ -187,9 +190,11 @@ def training_data(training) -> dict:
         return {name: nested_floats(value) for name, value in values.items()}
 
     prediction = training.prediction
+    said = [TextNotation().inline(p.parts, str) for note in notes(training) for p in notes_paragraph([note])]
     return {
         "schema": TRAIN_SCHEMA,
         "source": training.graph.source,
+        **({"notes": said} if said else {}),  # how the program was read, a learning rate of 0 or below
         "target": training.graph.target,
         "params": list(training.params),
         "lr": float(training.lr),

@@ -14,7 +14,8 @@ SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
 }
-PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/", "σ": "sigma", "′": "'", "√": "sqrt"}
+PLAIN = {"−": "-", "·": "*", "×": "*", "²": "^2", "³": "^3", "÷": "/", "σ": "sigma", "′": "'", "√": "sqrt",
+         "…": "..."}
 LINE_EM = 43  # the text width of the 11 pt A4 page, in em
 COLUMN = {"l": r">{\raggedright\arraybackslash}", "c": r">{\centering\arraybackslash}",
           "r": r">{\raggedleft\arraybackslash}"}

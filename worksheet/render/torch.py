@@ -16,6 +16,7 @@ from sympy import Symbol
 
 from ..errors import WorksheetError
 from ..lang.graph import Graph, Node
+from ..lang.versions import unversioned
 from ..ops import RULES
 from .templating import environment
 
@@ -67,6 +68,9 @@ def _shapes(trace):
 
 
 def _python_name(name: str) -> str:
+    base, version = unversioned(name)
+    if version:  # c″, a reassigned name's version: c_v2
+        name = f"{base}_v{version}"
     if keyword.iskeyword(name) or name in TAKEN:
         return name + "_"
     return name
