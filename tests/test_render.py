@@ -133,3 +133,15 @@ def test_plain_text_writes_e_to_a_power_as_exp_without_a_caret():
 
 def test_typeset_exponentials_read_e_to_the():
     assert "e^(v_1)" in render(derive("exp(x*y)"), "typ") and "exp(" not in render(derive("exp(x*y)"), "typ").split("#figure")[0]
+
+
+def test_a_lone_factor_over_a_fraction_bar_has_no_parentheses():
+    """\\frac{a + b}{c}, not \\frac{\\left(a + b\\right)}{c}: the bar groups it (as Typst's frac does)."""
+    import sympy
+
+    from worksheet.notation.latex import LatexNotation
+
+    out = render(derive("(a+b)/c + 1/(x+1)", at={"a": 1, "b": 2, "c": 3, "x": 1}), "md")
+    assert r"\frac{a + b}{c}" in out and r"\frac{1}{x + 1}" in out and r"\frac{\left(" not in out
+    a, b = sympy.symbols("a b", real=True)  # two factors over the bar keep theirs
+    assert LatexNotation()._print(sympy.Mul(a + b, b + 1, sympy.Pow(3, -1), evaluate=False)).startswith(r"\frac{\left(")

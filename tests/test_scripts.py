@@ -263,3 +263,39 @@ def test_graph_and_check_read_a_script_too(cli):
     right = cli("check", str(SCRIPTS / "seeds_one_sample.py"), "--wrt", "w", "--answer", "2*(w*x+b-y_true)*x")
     wrong = cli("check", str(SCRIPTS / "seeds_one_sample.py"), "--wrt", "w", "--answer", "2*(w*x+b-y_true)")
     assert (right.code, wrong.code) == (0, 1) and "missing" in wrong.out
+
+
+def test_reports_are_read_and_ignored_a_loss_list_a_plot_an_if_that_prints(cli):
+    data = train_json(cli, "seeds_with_reports.py")
+    assert [step["grads"]["w"] for step in data["steps"][:3]] == pytest.approx([-2.0, -7.84, -16.2288], rel=1e-12)
+    assert data["final"]["w"] == pytest.approx(2.0, rel=1e-9)
+    listing = cli("train", str(SCRIPTS / "seeds_with_reports.py"), "-f", "md").out
+    assert "#  18          print(…)" in listing and "plt.show()" in listing
+
+
+def test_an_if_that_does_more_than_report_is_refused(tmp_path):
+    from worksheet.errors import WorksheetError
+    from worksheet.script import read_script
+
+    text = ("import torch\nw = torch.tensor(1.0, requires_grad=True)\nif True:\n    w = w * 2\n"
+            "loss = w ** 2\nloss.backward()\n")
+    with pytest.raises(WorksheetError, match="an if statement is not read") as raised:
+        read_script(text, "branch.py")
+    assert raised.value.line == 3
+
+
+def test_mse_loss_with_reduction_sum_agrees_with_torch(cli):
+    data = train_json(cli, "mse_sum.py")
+    printed = run_with_torch("mse_sum.py")
+    close([s["loss"] for s in data["steps"]], [float(line.split()[1]) for line in printed[:-1]])
+    weight, bias = map(float, printed[-1].split())
+    close([data["final"]["W"], data["final"]["b"]], [[[weight]], bias])
+
+
+@pytest.mark.parametrize("name, wanted", [
+    ("d2l_autograd.py", {"x": [0.0, 4.0, 8.0, 12.0]}),  # d2l §2.5: x.grad == 4 * x
+    ("autograd_mechanics.py", {"x": [[4.5, 4.5], [4.5, 4.5]]}),  # PyTorch's autograd tutorial: out = mean(3(x + 2)²)
+])
+def test_notebook_style_tutorials_give_their_printed_gradients(cli, name, wanted):
+    data = derive_json(cli, name)
+    assert {k: v["value_float"] for k, v in data["gradients"].items()} == wanted

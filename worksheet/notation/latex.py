@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sympy import Number as SymNumber, Symbol
 from sympy.printing.latex import LatexPrinter
 
@@ -37,6 +39,11 @@ class LatexNotation(_Notation, LatexPrinter):
         return r"\left[%s\right]" % text
 
     def fraction(self, top: str, bottom: str, numerator, denominator) -> str:
+        """\\frac{a + b}{c}: a lone factor in parentheses loses them, as the bar groups it already."""
+        if len(numerator) == 1:
+            top = _unwrapped(top)
+        if len(denominator) == 1:
+            bottom = _unwrapped(bottom)
         return r"\frac{%s}{%s}" % (top, bottom)
 
     def sqrt(self, text: str, base) -> str:
@@ -121,3 +128,15 @@ class TexNotation(LatexNotation):
         if filled is None:
             return r"\blankbox{%d}" % number
         return r"\filledbox{%d}{%s}" % (number, filled)
+
+
+def _unwrapped(text: str) -> str:
+    r"""``text`` without one \left( … \right) around all of it: \left(a + b\right) → a + b."""
+    if not (text.startswith(r"\left(") and text.endswith(r"\right)")):
+        return text
+    depth = 0
+    for match in re.finditer(r"\\(left|right)(?![a-zA-Z])", text):
+        depth += 1 if match.group(1) == "left" else -1
+        if depth == 0 and match.end() + 1 != len(text):
+            return text  # \left(a\right) \left(b\right): two groups, not one
+    return text[len(r"\left("):-len(r"\right)")]

@@ -210,12 +210,15 @@ class Expressions:
 
 
 def is_ignored(statement: ast.stmt) -> bool:
-    """print(…), a docstring, pass: read and ignored."""
+    """print(…), a docstring, pass, a value shown as a notebook cell shows it (x.grad,
+    x.grad == 4 * x): read and ignored."""
     if isinstance(statement, ast.Pass):
         return True
     if isinstance(statement, ast.Expr):
         value = statement.value
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return True
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Compare, ast.Subscript, ast.Tuple)):
             return True
         return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print"
     return False

@@ -32,12 +32,14 @@ from ..lang.parse import CONSTANTS, RESERVED
 from ..lang.tokens import check_plain
 from .expressions import Expressions, dotted, is_ignored, number, refuse
 
-MODULES = ("torch", "numpy", "math", "micrograd", "jax")
+MODULES = ("torch", "numpy", "math", "micrograd", "jax", "matplotlib")
+REPORTING = ("matplotlib",)  # modules whose calls only report (plots): read and ignored
 FORBIDDEN = {"exec", "eval", "open", "compile", "getattr", "setattr", "delattr", "globals", "locals", "vars",
              "input", "breakpoint", "exit", "quit", "help", "memoryview", "type", "object", "super", "os", "sys",
              "subprocess", "importlib", "builtins", "file", "reload"}
 LEAVES = ("tensor", "Tensor", "Value", "array", "asarray", "Parameter", "FloatTensor", "DoubleTensor")
 MAKERS = ("ones", "zeros")
+RANGES = ("arange", "eye")  # torch.arange(4.0), torch.eye(3): the language's own, checked there
 LOSSES = {"MSELoss": "mse", "BCEWithLogitsLoss": "bce_with_logits", "CrossEntropyLoss": "cross_entropy"}
 MAX_EPOCHS = 100_000  # as train's limit on steps
 SCRIPT_COLUMN = 40  # the widest the program's column is padded to, beside the script's lines
@@ -116,6 +118,7 @@ class _Reader:
     assigned: dict[str, str] = field(default_factory=dict)  # script name → program name
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
     locals: set[str] = field(default_factory=set)  # names assigned inside inlined functions
+    records: set[str] = field(default_factory=set)  # empty lists the script appends losses to
     linears: dict[str, Linear] = field(default_factory=dict)
     losses: dict[str, str] = field(default_factory=dict)
     optimizers: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)  # name → (params, lr)
@@ -166,6 +169,8 @@ class _Reader:
             return lambda node, expressions: expressions.inline(node, definition)
         if name in self.losses:
             op = self.losses[name]
+            if op == "sse":  # MSELoss(reduction='sum'): Σ (p − y)²
+                return lambda node, expressions: _sum_of_squares(node, [expressions.of(a) for a in node.args])
             return lambda node, expressions: _call(op, [expressions.of(a) for a in node.args], node)
         if name in self.linears:
             return lambda node, expressions: self._linear(self.linears[name], node, expressions)
@@ -197,6 +202,9 @@ class _Reader:
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 self._prediction(node.value)
                 self.shown[node.lineno] = "print(…)"  # its text is not the model's (and may be any script)
+            self.roles.setdefault(node.lineno, "ignored")
+            return
+        if self._reporting(node):
             self.roles.setdefault(node.lineno, "ignored")
             return
         handler = getattr(self, f"_{type(node).__name__}", None)
@@ -242,10 +250,33 @@ class _Reader:
         main = (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
                 and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
                 and test.comparators[0].value == "__main__" and not node.orelse)
+        if not main and self._bookkeeping(node.body + node.orelse):
+            self.roles[node.lineno] = "ignored"  # if epoch % 10 == 0: print(…), a report, not the model
+            self.shown.update({s.lineno: "print(…)" for s in ast.walk(node) if isinstance(s, ast.Expr)
+                               and is_ignored(s) and isinstance(s.value, ast.Call)})
+            return
         if not main:
             raise refuse(node, "an if statement is not read (a worksheet follows one path through the code)")
         self.roles[node.lineno] = "ignored"
         self.statements(node.body, loop, no_grad)
+
+    def _bookkeeping(self, body: list[ast.stmt]) -> bool:
+        """Statements that only report (print, a list of losses appended to, a plot): ignored."""
+        return all(is_ignored(s) or self._reporting(s) or (isinstance(s, ast.If) and self._bookkeeping(s.body + s.orelse))
+                   for s in body)
+
+    def _reporting(self, node: ast.stmt) -> bool:
+        """losses.append(l.item()), plt.plot(…), torch.manual_seed(0): read and ignored."""
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            return False
+        path = dotted(node.value.func)
+        if path is None:
+            return False
+        if len(path) == 2 and path[0] in self.records and path[1] in ("append", "extend"):
+            return True
+        if self.modules.get(path[0], "").split(".")[0] in REPORTING:
+            return True
+        return path[-1] in ("manual_seed", "seed") and path[0] in self.modules
 
     def _With(self, node: ast.With, loop, no_grad) -> None:
         if len(node.items) != 1 or dotted(node.items[0].context_expr.func if isinstance(
@@ -316,6 +347,10 @@ class _Reader:
         _check_name(name, node)
         if self._special(name, value, node):
             return
+        if isinstance(value, (ast.List, ast.Tuple)) and not value.elts:  # losses = []: a record, for a plot
+            self.records.add(name)
+            self.roles[node.lineno] = "ignored"
+            return
         constant = number(value)
         if constant is not None or _is_list(value):
             text = ast.unparse(value) if constant is None else repr(constant.value)
@@ -332,7 +367,7 @@ class _Reader:
         if not isinstance(value, ast.Call):
             return False
         kind = self._callee(value.func)
-        if kind in LEAVES or kind in MAKERS:
+        if kind in LEAVES or kind in MAKERS or kind in RANGES:
             self.leaves[name] = self._leaf(name, value, node, kind)
             self.assigned.pop(name, None)
             self.roles[node.lineno] = "ignored"
@@ -340,9 +375,9 @@ class _Reader:
             self.linears[name] = _layer(name, value, node)
             self.roles[node.lineno] = "a linear layer: x @ W.T + b"
         elif kind in LOSSES:
-            _no_options(value, f"nn.{kind}()", allowed=("reduction",), reduction="mean")
-            self.losses[name] = LOSSES[kind]
-            self.roles[node.lineno] = f"loss: {LOSSES[kind]}"
+            reduction = _reduction(value, kind)
+            self.losses[name] = LOSSES[kind] if reduction == "mean" else "sse"
+            self.roles[node.lineno] = f"loss: {LOSSES[kind]}" + (", summed" if reduction == "sum" else "")
         elif kind == "SGD":
             self.optimizers[name] = self._optimizer(value)
             self.roles[node.lineno] = f"SGD, lr = {self.optimizers[name][1]}"
@@ -371,6 +406,8 @@ class _Reader:
                 grad = _boolean(keyword.value)
             elif keyword.arg not in ("dtype", "device"):
                 raise refuse(keyword.value, f"{kind}(…, {keyword.arg}=…) is not read")
+        if kind in RANGES:
+            return Leaf(name, f"{kind}({', '.join(_value_text(a) for a in call.args)})", node.lineno, grad)
         if kind in MAKERS:
             sizes = [number(a) for a in call.args]
             if not sizes or len(sizes) > 2 or any(s is None or not isinstance(s.value, int) for s in sizes):
@@ -706,12 +743,30 @@ def _boolean(node: ast.expr) -> bool:
     raise refuse(node, "expected True or False")
 
 
-def _no_options(call: ast.Call, shown: str, allowed: tuple[str, ...], reduction: str) -> None:
+def _reduction(call: ast.Call, kind: str) -> str:
+    """How a loss module reduces: 'mean' (the default), or 'sum' for nn.MSELoss(reduction='sum')
+    (and the old size_average=False); anything else is refused."""
+    reduction = "mean"
     for keyword in call.keywords:
-        if keyword.arg not in allowed or not (isinstance(keyword.value, ast.Constant) and keyword.value.value == reduction):
-            raise refuse(keyword.value, f"{shown} is read with its defaults (reduction='mean')")
+        value = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
+        if keyword.arg == "reduction" and value in ("mean", "sum"):
+            reduction = value
+        elif keyword.arg == "size_average" and value in (True, False):
+            reduction = "mean" if value else "sum"
+        else:
+            raise refuse(keyword.value, f"nn.{kind}(…, {keyword.arg}=…) is not read (reduction='mean' or 'sum' is)")
     if call.args:
-        raise refuse(call, f"{shown} is read with its defaults")
+        raise refuse(call, f"nn.{kind}(…) is read with keyword options only")
+    if reduction == "sum" and kind != "MSELoss":
+        raise refuse(call, f"nn.{kind}(reduction='sum') is not read (reduction='mean' is)")
+    return reduction
+
+
+def _sum_of_squares(node: ast.Call, args: list[ast.expr]) -> ast.expr:
+    if len(args) != 2:
+        raise refuse(node, "a loss takes the prediction and the target")
+    error = ast.BinOp(args[0], ast.Sub(), args[1])
+    return ast.Call(ast.Name("sum"), [ast.BinOp(error, ast.Pow(), ast.Constant(2))], [])
 
 
 def _layer(name: str, call: ast.Call, node: ast.stmt) -> Linear:
