@@ -299,3 +299,17 @@ def test_mse_loss_with_reduction_sum_agrees_with_torch(cli):
 def test_notebook_style_tutorials_give_their_printed_gradients(cli, name, wanted):
     data = derive_json(cli, name)
     assert {k: v["value_float"] for k, v in data["gradients"].items()} == wanted
+
+
+def test_jax_grad_of_a_function_at_its_arguments_against_sympy(cli):
+    import sympy
+
+    data = derive_json(cli, "jax_grad.py")
+    x, y = sympy.symbols("x y")
+    f = sympy.sin(x) * y ** 2 + sympy.exp(x * y)
+    point = {x: sympy.Rational(1, 2), y: 2}
+    for name, symbol in (("x", x), ("y", y)):
+        exact = sympy.N(sympy.diff(f, symbol).subs(point), 30)
+        assert data["gradients"][name]["value_float"] == pytest.approx(float(exact), rel=1e-15)
+    only_x = derive_json(cli, "jax_grad.py", "--wrt", "x")
+    assert set(only_x["gradients"]) == {"x"}

@@ -146,7 +146,9 @@ class Expressions:
         if last in NUMBER_MAKERS:
             return self._wrapped_number(node, ".".join(path))
         if last in FUNCTIONS or last in ALIASES or last in CALLED or last in QUALIFIED:
-            return ast.Call(ast.Attribute(ast.Name("torch"), last, ast.Load()), [self.of(a) for a in node.args], [])
+            bare = ALIASES.get(last) or CALLED.get(last) or QUALIFIED.get(last, last)
+            func = ast.Name(bare) if bare in FUNCTIONS else ast.Attribute(ast.Name("torch"), last, ast.Load())
+            return ast.Call(func, [self.of(a) for a in node.args], [])  # jnp.sin(x) is sin(x); torch.matmul stays
         raise refuse(node, f"{'.'.join(path)}(…) is not an operation this reader knows")
 
     def _method(self, node: ast.Call, func: ast.Attribute) -> ast.expr:

@@ -200,8 +200,9 @@ class _Reader:
     def statement(self, node: ast.stmt, loop: bool, no_grad: bool) -> None:
         if is_ignored(node):
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                self._prediction(node.value)
-                self.shown[node.lineno] = "print(…)"  # its text is not the model's (and may be any script)
+                if not self._grad_call(node.value, node):
+                    self._prediction(node.value)
+                    self.shown[node.lineno] = "print(…)"  # its text is not the model's (and may be any script)
             self.roles.setdefault(node.lineno, "ignored")
             return
         if self._reporting(node):
@@ -345,7 +346,7 @@ class _Reader:
 
     def _assign_name(self, name: str, value: ast.expr, node: ast.stmt) -> None:
         _check_name(name, node)
-        if self._special(name, value, node):
+        if self._special(name, value, node) or self._grad_call(value, node):
             return
         if isinstance(value, (ast.List, ast.Tuple)) and not value.elts:  # losses = []: a record, for a plot
             self.records.add(name)
@@ -568,6 +569,34 @@ class _Reader:
             return _value_text(node.args[0])
         raise refuse(node, "backward(gradient=…) is read with a tensor written in the script")
 
+    def _grad_call(self, value: ast.expr, node: ast.stmt) -> bool:
+        """JAX's grad(f)(2.0) (or grad(f, argnums=(0, 1))(…)), anywhere in a print or an
+        assignment: f's return value at those arguments is the output, differentiated with
+        respect to the arguments argnums names (the first by default). True if it was one."""
+        for inner in ast.walk(value):
+            outer = inner.func if isinstance(inner, ast.Call) else None
+            if not (isinstance(outer, ast.Call) and self._callee(outer.func) in ("grad", "value_and_grad")
+                    and outer.args and isinstance(outer.args[0], ast.Name) and outer.args[0].id in self.functions):
+                continue
+            if self.backward is not None:
+                raise refuse(inner, "a second grad(…) is not read: one output a worksheet")
+            definition = self.functions[outer.args[0].id]
+            params = [a.arg for a in definition.args.args]
+            if len(inner.args) != len(params) or inner.keywords:
+                raise refuse(inner, f"{definition.name} takes {len(params)} arguments, got {len(inner.args)}")
+            chosen = _argnums(outer, len(params))
+            for k, (param, argument) in enumerate(zip(params, inner.args)):
+                self.leaves[param] = Leaf(param, _value_text(argument), node.lineno, k in chosen)
+            call = ast.copy_location(ast.Call(ast.Name(definition.name), [ast.Name(p) for p in params], []), inner)
+            expression = ast.unparse(Expressions(self, self.modules).of(call))
+            output = _program_name(definition.name)
+            self.assigned[definition.name] = output
+            self.lines.append((node.lineno, f"{output} = {expression}"))
+            self.backward = (output, None)
+            self.roles[node.lineno] = "grad"
+            return True
+        return False
+
     def _prediction(self, call: ast.Call) -> None:
         """print(forward(4).item()): the model at an input, before or after training."""
         for inner in ast.walk(call):
@@ -582,7 +611,7 @@ class _Reader:
     # ── the result ──
     def script(self) -> Script:
         if self.backward is None:
-            raise WorksheetError("the script never calls backward(): nothing to differentiate "
+            raise WorksheetError("the script never calls backward() (or JAX's grad(f)(…)): nothing to differentiate "
                                  "(end it with loss.backward())", where=self.filename)
         target, seed = self.backward
         trains = bool(self.updates) or self.loop is not None or self.backward_calls > 1
@@ -741,6 +770,21 @@ def _boolean(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         return node.value
     raise refuse(node, "expected True or False")
+
+
+def _argnums(call: ast.Call, count: int) -> set[int]:
+    """grad(f, argnums=1) or argnums=(0, 1): which arguments are differentiated (the first by default)."""
+    for keyword in call.keywords:
+        if keyword.arg != "argnums":
+            raise refuse(keyword.value, f"grad(…, {keyword.arg}=…) is not read (argnums is)")
+        items = keyword.value.elts if isinstance(keyword.value, ast.Tuple) else [keyword.value]
+        chosen = {number(i).value if number(i) is not None else None for i in items}
+        if not all(isinstance(k, int) and 0 <= k < count for k in chosen):
+            raise refuse(keyword.value, f"argnums must name arguments 0 to {count - 1}")
+        return chosen
+    if len(call.args) > 1:
+        raise refuse(call, "grad(f, …) is read with argnums= as a keyword")
+    return {0}
 
 
 def _reduction(call: ast.Call, kind: str) -> str:
