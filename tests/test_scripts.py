@@ -313,3 +313,17 @@ def test_jax_grad_of_a_function_at_its_arguments_against_sympy(cli):
         assert data["gradients"][name]["value_float"] == pytest.approx(float(exact), rel=1e-15)
     only_x = derive_json(cli, "jax_grad.py", "--wrt", "x")
     assert set(only_x["gradients"]) == {"x"}
+
+
+def test_karpathys_micrograd_neuron_with_labels(cli):
+    """The neuron of micrograd's lecture: o = tanh(x1·w1 + x2·w2 + b), b chosen so that tanh′ = ½;
+    its printed grads are x1 −1.5, w1 1, x2 0.5, w2 0. Labels (Value(…, label=…), n.label = …)
+    are read and ignored; the bias is taken exactly as written (6.8813735870195432)."""
+    data = derive_json(cli, "micrograd_neuron.py")
+    grads = {k: v["value_float"] for k, v in data["gradients"].items()}
+    assert grads == pytest.approx({"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}, abs=1e-12)
+    import mpmath
+
+    mpmath.mp.dps = 40
+    n = mpmath.mpf(2) * -3 + mpmath.mpf("6.8813735870195432")
+    assert grads["b"] == pytest.approx(float(1 - mpmath.tanh(n) ** 2), rel=1e-15)

@@ -24,6 +24,7 @@ or run. What is read:
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -405,10 +406,10 @@ class _Reader:
         for keyword in call.keywords:
             if keyword.arg == "requires_grad":
                 grad = _boolean(keyword.value)
-            elif keyword.arg not in ("dtype", "device"):
+            elif keyword.arg not in ("dtype", "device", "label"):  # micrograd's Value(2.0, label='x1')
                 raise refuse(keyword.value, f"{kind}(…, {keyword.arg}=…) is not read")
         if kind in RANGES:
-            return Leaf(name, f"{kind}({', '.join(_value_text(a) for a in call.args)})", node.lineno, grad)
+            return Leaf(name, f"{kind}({', '.join(_value_text(a, self.source) for a in call.args)})", node.lineno, grad)
         if kind in MAKERS:
             sizes = [number(a) for a in call.args]
             if not sizes or len(sizes) > 2 or any(s is None or not isinstance(s.value, int) for s in sizes):
@@ -420,7 +421,7 @@ class _Reader:
         if isinstance(inner, ast.Call) and self._callee(inner.func) in LEAVES:  # Parameter(Tensor(…))
             wrapped = self._leaf(name, inner, node, self._callee(inner.func))
             return Leaf(name, wrapped.value, node.lineno, grad or wrapped.grad or kind == "Parameter")
-        return Leaf(name, _value_text(inner), node.lineno, grad or kind == "Parameter")
+        return Leaf(name, _value_text(inner, self.source), node.lineno, grad or kind == "Parameter")
 
     def _optimizer(self, call: ast.Call) -> tuple[tuple[str, ...], str]:
         if not call.args:
@@ -462,6 +463,9 @@ class _Reader:
 
     def _assign_attribute(self, target: ast.Attribute, value: ast.expr, node: ast.stmt, no_grad: bool) -> None:
         path = dotted(target)
+        if path and len(path) == 2 and path[1] == "label":  # micrograd's n.label = 'n', for its graph
+            self.roles[node.lineno] = "ignored"
+            return
         if path and len(path) == 2 and path[1] == "requires_grad" and path[0] in self.leaves:
             self.leaves[path[0]].grad = _boolean(value)
             self.roles[node.lineno] = f"{path[0]}: differentiated"
@@ -566,7 +570,7 @@ class _Reader:
         if isinstance(node, ast.Name) and node.id in self.leaves:
             return self.leaves[node.id].value
         if isinstance(node, ast.Call) and self._callee(node.func) in LEAVES and len(node.args) == 1:
-            return _value_text(node.args[0])
+            return _value_text(node.args[0], self.source)
         raise refuse(node, "backward(gradient=…) is read with a tensor written in the script")
 
     def _grad_call(self, value: ast.expr, node: ast.stmt) -> bool:
@@ -586,7 +590,7 @@ class _Reader:
                 raise refuse(inner, f"{definition.name} takes {len(params)} arguments, got {len(inner.args)}")
             chosen = _argnums(outer, len(params))
             for k, (param, argument) in enumerate(zip(params, inner.args)):
-                self.leaves[param] = Leaf(param, _value_text(argument), node.lineno, k in chosen)
+                self.leaves[param] = Leaf(param, _value_text(argument, self.source), node.lineno, k in chosen)
             call = ast.copy_location(ast.Call(ast.Name(definition.name), [ast.Name(p) for p in params], []), inner)
             expression = ast.unparse(Expressions(self, self.modules).of(call))
             output = _program_name(definition.name)
@@ -747,12 +751,18 @@ def _is_list(node: ast.expr) -> bool:
         number(item) is not None or _is_list(item) for item in node.elts)
 
 
-def _value_text(node: ast.expr, top: bool = True) -> str:
-    """A number or a (nested) list of numbers, written as the language writes it."""
+NUMERAL = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+"""A number as the formula language reads it (exactly, as written: 6.8813735870195432, not the double's repr)."""
+
+
+def _value_text(node: ast.expr, source: str, top: bool = True) -> str:
+    """A number or a (nested) list of numbers, written as the script writes it (when the
+    language reads it so; else as Python's repr)."""
     if number(node) is not None:
-        return repr(number(node).value)
+        written = (ast.get_source_segment(source, node) or "").replace(" ", "")
+        return written if NUMERAL.fullmatch(written) else repr(number(node).value)
     if _is_list(node):
-        items = [_value_text(item, False) for item in node.elts]
+        items = [_value_text(item, source, False) for item in node.elts]
         if top and len(items) == 1 and not isinstance(node.elts[0], (ast.List, ast.Tuple)):
             return items[0]  # torch.Tensor([1.0]): a tensor of one element is its number
         return "[" + ", ".join(items) + "]"
