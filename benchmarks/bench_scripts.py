@@ -7,34 +7,27 @@ refused within 2 s, and the tutorials' scripts read and worked, each as a whole 
 It is a report: the exit status is 0 unless --check is given and a row misses its target.
 """
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_derive import PY, run
+from bench_hostile import floor_seconds, options, table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from test_scripts import HOSTILE  # noqa: E402  (the corpus the tests refuse, one source of it)
 
 REFUSED_WITHIN = 2.0  # seconds, whole process (the issue's bar for a hostile script)
-WORKSHEET = [PY, "-m", "worksheet"]
 TUTORIALS = [("derive", "micrograd_readme.py"), ("derive", "autograd_tutorial.py"),
              ("train", "seeds_per_sample.py"), ("train", "seeds_batch_mean.py"), ("train", "nn_linear_weights.py")]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each row (default 1; the fastest counts)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a row misses its target")
-    options = parser.parse_args()
-    floor = min(run(WORKSHEET + ["--help"])[0] for _ in range(3))
+    given = options()
+    floor = floor_seconds()
     print(f"worksheet scripts: Python {sys.version.split()[0]}; whole-process wall time, fastest of "
-          f"{options.repeats}; floor (start-up, `worksheet --help`) {floor:.2f} s; hostile target ≤ "
+          f"{given.repeats}; floor (start-up, `worksheet --help`) {floor:.2f} s; hostile target ≤ "
           f"{REFUSED_WITHIN:g} s\n")
-    print(f"   {'script':<44} {'s':>7} {'peak MB':>8} {'× floor':>8} {'exit':>5}  result")
-    failed = False
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for name, text in sorted(HOSTILE.items()):
@@ -43,18 +36,11 @@ def main() -> int:
             rows.append((f"hostile: {name}", ["derive", str(script)], 2, REFUSED_WITHIN))
         rows += [(f"{command} {name}", [command, str(ROOT / "tests" / "scripts" / name), "-f", "json",
                                         "-o", str(Path(tmp) / f"{name}.json")], 0, None) for command, name in TUTORIALS]
-        for label, arguments, expected, target in rows:
-            runs = [run(WORKSHEET + arguments, timeout=120) for _ in range(options.repeats)]
-            seconds, rss, code, _ = min(runs, key=lambda r: r[0])
-            ok = code == expected and (target is None or seconds <= target)
-            failed |= not ok
-            mb = f"{rss:.0f}" if rss is not None else ""
-            print(f"   {label:<44} {seconds:7.2f} {mb:>8} {seconds / floor:8.1f} {code:>5}  "
-                  f"{'ok' if ok else 'MISSED' if code == expected else f'exit {code}, expected {expected}'}")
+        passed = table(rows, floor, given.repeats, width=44, timeout=120)
         if (Path(tmp) / "ran").exists():
             print("   a hostile script ran: FAIL")
-            failed = True
-    return 1 if failed and options.check else 0
+            passed = False
+    return 1 if not passed and given.check else 0
 
 
 if __name__ == "__main__":

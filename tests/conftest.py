@@ -19,6 +19,19 @@ LATEX_PACKAGES = ("amsmath.sty", "array.sty", "booktabs.sty", "longtable.sty", "
 texlive-pictures, lmodern)."""
 
 
+
+def optional_torch():
+    """PyTorch, the tests' oracle for models: the module, or None where it is not installed
+    (those tests then skip); under CI it is required, and its absence fails."""
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        return None
+    return torch
+
+
 class CpuTime:
     """CPU seconds spent by this process and its finished children inside ``with``: a bound on
     work that a hang or a blow-up breaks and a loaded machine does not (wall-clock targets

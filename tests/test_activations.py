@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -21,13 +20,11 @@ from sympy import Piecewise, Rational, erf, exp, sqrt
 from worksheet import derive, render
 from worksheet.tensors import to_float
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    torch = None
+from conftest import optional_torch
+
+torch = optional_torch()
+F = torch.nn.functional if torch is not None else None
+
 
 u, a = sympy.symbols("u a", real=True)
 ORACLES = {  # the formula as written, its textbook definition in u, PyTorch's function

@@ -8,25 +8,21 @@ PyTorch is optional: without it these tests skip, except under CI, where they fa
 from __future__ import annotations
 
 import json
-import os
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-try:
-    import torch
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("PyTorch is not installed (pip install torch)", allow_module_level=True)
-
-from conftest import run_scripts
+from conftest import optional_torch, run_scripts
 
 from worksheet import derive, render
 from worksheet.lang.parse import parse_expression
 from worksheet.lang.syntax import Apply
 from worksheet.tensors import to_float
+
+torch = optional_torch()
+if torch is None:
+    pytest.skip("PyTorch is not installed (pip install torch)", allow_module_level=True)
 
 RTOL, ATOL = 1e-12, 1e-15
 F64 = torch.float64

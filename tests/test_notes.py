@@ -5,7 +5,6 @@ learning rate of 0 or below in a training trace — its numbers checked against 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from fractions import Fraction
 
@@ -13,18 +12,12 @@ import numpy as np
 import pytest
 import sympy
 
-from conftest import SAMPLES, latex_available
+from conftest import SAMPLES, latex_available, optional_torch
 from worksheet import derive, render
 from worksheet.engine.train import train
 from worksheet.render import render_training
 
-try:
-    import torch
-except ImportError:  # an optional test dependency: skipped locally, required in CI
-    if os.environ.get("CI"):
-        raise
-    torch = None
-
+torch = optional_torch()
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 SHADOWED = "param w = 1\ndata x = 2\ne = w*x\nL = e**2\n"  # line 3 assigns e, the constant's name

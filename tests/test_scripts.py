@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CpuTime, run_process
+from conftest import CpuTime, optional_torch, run_process
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -34,7 +34,8 @@ def train_json(cli, name: str, *options: str) -> dict:
 
 def run_with_torch(name: str) -> list[str]:
     """The script's printed lines, run under real PyTorch (a benign script of ours)."""
-    pytest.importorskip("torch")
+    if optional_torch() is None:
+        pytest.skip("PyTorch is not installed (pip install torch)")
     done = subprocess.run([sys.executable, str(SCRIPTS / name)], capture_output=True, text=True, timeout=120,
                           check=True)
     return done.stdout.splitlines()

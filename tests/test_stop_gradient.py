@@ -9,7 +9,6 @@ PyTorch is optional: without it the PyTorch tests skip, except under CI, where t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from fractions import Fraction
 
@@ -18,19 +17,14 @@ import pytest
 import sympy
 from sympy import Rational, Symbol, exp, sin, tanh
 
-try:
-    import torch
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    torch = None
-
-from conftest import SAMPLES, latex_available, run_scripts
+from conftest import SAMPLES, latex_available, optional_torch, run_scripts
 
 from worksheet import WorksheetError, derive
 from worksheet.functions import stop_gradient
 from worksheet.render import render
 from worksheet.tensors import to_float
+
+torch = optional_torch()
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch)")
 RTOL, ATOL = 1e-9, 1e-12

@@ -6,21 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 
 import numpy as np
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, optional_torch
 from worksheet.assess.check import question
 from worksheet.assess.tensor_check import TensorQuestion
 
-try:
-    import torch
-except ImportError:  # an optional test dependency: skipped locally, required in CI
-    if os.environ.get("CI"):
-        raise
-    torch = None
+torch = optional_torch()
 
 BCE = (SAMPLES / "linear_bce.ws").read_text()
 

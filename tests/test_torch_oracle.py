@@ -7,7 +7,6 @@ PyTorch is optional: without it these tests skip, except under CI, where they fa
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 import subprocess
@@ -17,19 +16,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-try:
-    import torch
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("PyTorch is not installed (pip install torch)", allow_module_level=True)
-
-import torch.nn.functional as F
-from conftest import ROOT, SAMPLES, run_process, run_scripts
-
+from conftest import ROOT, SAMPLES, optional_torch, run_process, run_scripts
 from worksheet import WorksheetError, derive
 from worksheet.render import render
 from worksheet.tensors import to_float
+
+torch = optional_torch()
+if torch is None:
+    pytest.skip("PyTorch is not installed (pip install torch)", allow_module_level=True)
+F = torch.nn.functional
 
 RTOL, ATOL = 1e-9, 1e-12
 F64 = torch.float64

@@ -4,25 +4,18 @@ training loop (torch.optim.SGD, with and without zero_grad) where torch is insta
 from __future__ import annotations
 
 import json
-import os
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, optional_torch
 from worksheet import WorksheetError
 from worksheet.render import render_training
 from worksheet.tensors import to_float
 from worksheet.engine.train import train
 
-try:
-    import torch
-except ImportError:  # an optional test dependency: skipped locally, required in CI
-    if os.environ.get("CI"):
-        raise
-    torch = None
-
+torch = optional_torch()
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 

@@ -161,7 +161,7 @@ def _format(format: Format | None, output: Path | None) -> str:
 
 SHIELD = " "
 """Put before an argument that is a formula starting with a minus ("-(y*log(p) + …)",
-"-x^2 + 3x"), so that Click does not read it as an option; ``_source`` takes it off again."""
+"-x^2 + 3x"), so that Click does not read it as an option; ``_read_source`` takes it off again."""
 
 
 def _shielded(argv: list[str]) -> list[str]:
@@ -187,19 +187,10 @@ def _negated_formula(arg: str) -> bool:
             and (not arg[1].isalpha() or any(ch in arg for ch in "()*/^+ ·−")))
 
 
-def _source(formula: str, max_chars: int | None = None) -> tuple[str, str | None]:
-    """The formula's text, and the file it came from (None for a formula typed inline); a
-    syntax error is refused here, before SymPy is imported (a tenth of a second, not two)."""
-    from ..lang.parse import parse_source
-
-    text, filename = _read_source(formula)
-    parse_source(text, filename, max_chars)
-    return text, filename
-
-
 def _program_source(formula: str, max_chars: int | None = None):
-    """As ``_source``, for derive and train: a ``.py`` file is a script, read as the program it
-    means (``worksheet.script``); returns the program's text, the file, and the Script or None."""
+    """The program's text, the file it came from (None for a formula typed inline), and the
+    ``Script`` when the file is a ``.py`` script, read as the program it means (``worksheet.script``).
+    A syntax error is refused here, before SymPy is imported (a tenth of a second, not two)."""
     from ..lang.parse import parse_source
 
     text, filename = _read_source(formula)

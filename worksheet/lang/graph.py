@@ -162,16 +162,15 @@ class _Builder:
 
     def _assigned(self, name: str, option: str) -> str:
         """The node an assigned name stands for (its last version, if it was reassigned)."""
-        if name in self.env and self.env[name].name != name and self.env[name].name not in self.inputs:
-            return self.env[name].name
-        if name not in self.env or name in self.inputs:
+        current = self.env.get(name)
+        if current is None or current.name in self.inputs:
             assigned = [n.name for n in self.operations if n.named]
             raise WorksheetError(
                 f"no assignment named {name!r}"
                 + (f" (assigned: {', '.join(assigned)})" if assigned else ""),
                 where=option,
             )
-        return name
+        return current.name
 
     # ── expressions ──
     def _expression(self, root: Ast) -> Expr:

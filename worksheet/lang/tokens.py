@@ -42,7 +42,7 @@ TOKEN = re.compile(
 def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
     """Split one statement into tokens; refuse any character outside the grammar."""
     tokens: list[Token] = []
-    i = 0
+    i = depth = 0  # depth: of [ … ] brackets, where ':' slices
     while i < len(text):
         ch = text[i]
         if ch in TYPESET:
@@ -59,22 +59,15 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
         if match is None:
             raise WorksheetError(_unexpected_character(ch), line=line, column=column + i)
         kind = match.lastgroup
-        if kind == "op" and match.group() == ":" and not _in_brackets(tokens):
+        if kind == "op" and match.group() in ("[", "]"):
+            depth += 1 if match.group() == "[" else -1
+        if kind == "op" and match.group() == ":" and depth <= 0:  # ':' slices inside [ … ], x[1:3]
             raise WorksheetError(_unexpected_character(":"), line=line, column=column + i)
         if kind != "space":
             tokens.append(Token(kind, match.group(), (line, column + i)))
         i = match.end()
     tokens.append(Token("end", "", (line, column + len(text))))
     return tokens
-
-
-def _in_brackets(tokens: list[Token]) -> bool:
-    """Is the text after these tokens inside [ … ] (where ':' slices, x[1:3])?"""
-    depth = 0
-    for token in tokens:
-        if token.kind == "op" and token.text in "[]":
-            depth += 1 if token.text == "[" else -1
-    return depth > 0
 
 
 def _letter(text: str, i: int) -> tuple[str, int] | None:

@@ -66,7 +66,7 @@ class Expressions:
     def of(self, node: ast.expr) -> ast.expr:
         method: Callable = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
-            raise refuse(node, f"{_construct(node)} is not read (the script's expressions are arithmetic, "
+            raise refuse(node, f"{construct(node)} is not read (the script's expressions are arithmetic, "
                                "calls of known functions and methods, and indexing)")
         return ast.copy_location(method(node), node)
 
@@ -207,7 +207,7 @@ class Expressions:
             return None
         if is_ignored(statement):
             return None
-        raise refuse(statement, f"{_construct(statement)} inside a function is not read "
+        raise refuse(statement, f"{construct(statement)} inside a function is not read "
                                 "(a function is assignments, print and return)")
 
 
@@ -240,7 +240,7 @@ def _operator(op: ast.operator) -> str:
             ast.LShift: "<<", ast.RShift: ">>"}.get(type(op), type(op).__name__)
 
 
-def _construct(node: ast.AST) -> str:
+def construct(node: ast.AST) -> str:
     """What a construct is called, for a message: 'a lambda', 'a comparison', 'an if statement'."""
     names = {
         "Lambda": "a lambda", "Compare": "a comparison", "BoolOp": "and/or", "IfExp": "a conditional expression",

@@ -31,7 +31,7 @@ from fractions import Fraction
 from ..errors import WorksheetError
 from ..lang.parse import CONSTANTS, RESERVED
 from ..lang.tokens import check_plain
-from .expressions import Expressions, dotted, is_ignored, number, refuse
+from .expressions import Expressions, construct, dotted, is_ignored, number, refuse
 
 MODULES = ("torch", "numpy", "math", "micrograd", "jax", "matplotlib")
 REPORTING = ("matplotlib",)  # modules whose calls only report (plots): read and ignored
@@ -97,7 +97,6 @@ class Linear:
     """nn.Linear(inputs, outputs): y = x Wᵀ + b, with W and b set in the script."""
 
     name: str
-    line: int
     bias: bool
     weight: Leaf | None = None
     offset: Leaf | None = None
@@ -118,7 +117,6 @@ class _Reader:
     leaves: dict[str, Leaf] = field(default_factory=dict)
     assigned: dict[str, str] = field(default_factory=dict)  # script name → program name
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
-    locals: set[str] = field(default_factory=set)  # names assigned inside inlined functions
     records: set[str] = field(default_factory=set)  # empty lists the script appends losses to
     linears: dict[str, Linear] = field(default_factory=dict)
     losses: dict[str, str] = field(default_factory=dict)
@@ -157,7 +155,6 @@ class _Reader:
         if self.is_value(name) or name in self.functions or not name.isascii():
             return value
         self.lines.append((self.line, f"{_program_name(name)} = {ast.unparse(value)}"))  # beside the call
-        self.locals.add(name)
         return ast.Name(_program_name(name))
 
     def is_value(self, name: str) -> bool:
@@ -172,7 +169,7 @@ class _Reader:
             op = self.losses[name]
             if op == "sse":  # MSELoss(reduction='sum'): Σ (p − y)²
                 return lambda node, expressions: _sum_of_squares(node, [expressions.of(a) for a in node.args])
-            return lambda node, expressions: _call(op, [expressions.of(a) for a in node.args], node)
+            return lambda node, expressions: ast.Call(ast.Name(op), [expressions.of(a) for a in node.args], [])
         if name in self.linears:
             return lambda node, expressions: self._linear(self.linears[name], node, expressions)
         return None
@@ -211,7 +208,7 @@ class _Reader:
             return
         handler = getattr(self, f"_{type(node).__name__}", None)
         if handler is None:
-            raise refuse(node, f"{_what(node)} is not read by the script reader")
+            raise refuse(node, f"{construct(node)} is not read by the script reader")
         handler(node, loop, no_grad)
 
     def _Import(self, node: ast.Import, loop, no_grad) -> None:
@@ -242,7 +239,7 @@ class _Reader:
                 isinstance(statement, ast.Assign) and len(statement.targets) == 1
                 and isinstance(statement.targets[0], ast.Name))
             if not plain:
-                raise refuse(statement, f"{_what(statement)} inside def {node.name} is not read "
+                raise refuse(statement, f"{construct(statement)} inside def {node.name} is not read "
                                         "(a function is assignments, print and return)")
         self.functions[node.name] = node
         self.roles[node.lineno] = f"def {node.name}: inlined"
@@ -374,7 +371,7 @@ class _Reader:
             self.assigned.pop(name, None)
             self.roles[node.lineno] = "ignored"
         elif kind == "Linear":
-            self.linears[name] = _layer(name, value, node)
+            self.linears[name] = _layer(name, value)
             self.roles[node.lineno] = "a linear layer: x @ W.T + b"
         elif kind in LOSSES:
             reduction = _reduction(value, kind)
@@ -531,7 +528,7 @@ class _Reader:
     def _Expr(self, node: ast.Expr, loop, no_grad) -> None:
         call = node.value
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
-            raise refuse(node, f"{_what(call)} as a statement is not read")
+            raise refuse(node, f"{construct(call)} as a statement is not read")
         method, owner = call.func.attr, call.func.value
         path = dotted(owner)
         if method == "backward":
@@ -742,10 +739,6 @@ def _declaration(leaf: Leaf) -> str:
     return f"{'param' if leaf.grad else 'data'} {_program_name(leaf.name)} = {leaf.value}"
 
 
-def _call(op: str, args: list[ast.expr], node: ast.AST) -> ast.expr:
-    return ast.Call(ast.Name(op), args, [])
-
-
 def _is_list(node: ast.expr) -> bool:
     return isinstance(node, (ast.List, ast.Tuple)) and all(
         number(item) is not None or _is_list(item) for item in node.elts)
@@ -823,7 +816,7 @@ def _sum_of_squares(node: ast.Call, args: list[ast.expr]) -> ast.expr:
     return ast.Call(ast.Name("sum"), [ast.BinOp(error, ast.Pow(), ast.Constant(2))], [])
 
 
-def _layer(name: str, call: ast.Call, node: ast.stmt) -> Linear:
+def _layer(name: str, call: ast.Call) -> Linear:
     sizes = [number(a) for a in call.args]
     if len(sizes) != 2 or any(s is None or not isinstance(s.value, int) for s in sizes):
         raise refuse(call, "nn.Linear(inputs, outputs) is read with whole sizes")
@@ -832,7 +825,7 @@ def _layer(name: str, call: ast.Call, node: ast.stmt) -> Linear:
         if keyword.arg != "bias":
             raise refuse(keyword.value, f"nn.Linear(…, {keyword.arg}=…) is not read")
         bias = _boolean(keyword.value)
-    return Linear(name, node.lineno, bias)
+    return Linear(name, bias)
 
 
 def _reads_grad(node: ast.expr) -> bool:
@@ -854,9 +847,3 @@ def _indent(source: str, line: int) -> int:
     lines = source.splitlines()
     text = lines[line - 1] if 1 <= line <= len(lines) else ""
     return len(text) - len(text.lstrip())
-
-
-def _what(node: ast.AST) -> str:
-    from .expressions import _construct
-
-    return _construct(node)
