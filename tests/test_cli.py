@@ -166,6 +166,25 @@ def test_help_version_usage_and_syntax_errors_load_neither_sympy_nor_numpy():
     assert done.stdout.strip() == "[]"
 
 
+def test_a_formulas_worksheet_loads_no_numpy_and_a_models_does():
+    """NumPy is a model's (its arrays); a formula's values are SymPy numbers, in every format."""
+    import subprocess
+    import sys
+
+    formats = ["md", "txt", "tex", "json", "html", "typ", "torch"]
+    probe = ("import sys, contextlib, io\nfrom worksheet.cli import main\n"
+             f"for f in {formats!r}:\n"
+             "    with contextlib.redirect_stdout(io.StringIO()):\n"
+             "        assert main(['derive', '(w*x+b-y)**2', '--wrt', 'w,b', '--at', 'w=1,b=0,x=2,y=4', '-f', f]) == 0\n"
+             "print('numpy' in sys.modules)\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    assert main(['derive', 'param w = [1, 2]\\nL = sum(w*w)']) == 0\n"
+             "print('numpy' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
+
+
 def test_the_renderers_package_is_the_render_function_too():
     import worksheet
     from worksheet import FORMATS, derive, render

@@ -19,12 +19,20 @@ from dataclasses import dataclass
 from .assess.verdict import Verdict
 from .engine.derive import derive  # noqa: F401
 from .engine.trace import Trace  # noqa: F401
-from .engine.train import train  # noqa: F401
 from .figure import draw as figure  # noqa: F401
 from .lang.options import (  # noqa: F401  (the names the library's callers had here)
     Number, decimal_inputs, given_values, located, parse_lets, parse_names, parse_point, parse_seed, point_of,
     program_graph, wrt_names,
 )
+
+
+def __getattr__(name: str):
+    """``train`` loads on first use: a formula's worksheet needs none of training's code."""
+    if name == "train":
+        from .engine.train import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def product(*items: Expr) -> Expr:
     if coefficient == 1 and len(factors) == 1:
         return factors[0]
     head = [] if coefficient == 1 else [coefficient]
-    return Mul(*head, *factors, evaluate=False)
+    return unevaluated(Mul, *head, *factors)
 
 
 def negate(e: Expr) -> Expr:
@@ -122,7 +122,7 @@ def total(*items: Expr) -> Expr:
         return S.Zero
     if len(terms) == 1:
         return terms[0]
-    return Add(*terms, evaluate=False)
+    return unevaluated(Add, *terms)
 
 
 def difference(a: Expr, b: Expr) -> Expr:
@@ -145,7 +145,7 @@ def power(base: Expr, exponent: Expr) -> Expr:
     if base.is_Pow and is_number(exponent) and exponent.is_integer:
         inner_base, inner_exponent = base.as_base_exp()
         return power(inner_base, inner_exponent * exponent)
-    return Pow(base, exponent, evaluate=False)
+    return unevaluated(Pow, base, exponent)
 
 
 def call(function, *args: Expr) -> Expr:
@@ -157,7 +157,7 @@ def call(function, *args: Expr) -> Expr:
     counts = _ARGUMENT_COUNTS.get(function)
     if counts is None or not all(isinstance(a, Basic) for a in args):
         made = function(*args, evaluate=False)
-        if isinstance(function, type) and function.__new__ is Function.__new__:  # not Max's own
+        if isinstance(function, type) and function.__new__ in _PLAIN_NEW:  # not Max's own
             _ARGUMENT_COUNTS[function] = made.nargs
         return made
     node = Basic.__new__(function, *args)
@@ -165,18 +165,44 @@ def call(function, *args: Expr) -> Expr:
     return node
 
 
+def unevaluated(kind, *args: Expr) -> Expr:
+    """``kind(*args, evaluate=False)``; a sum, a product or a power built as SymPy builds it, but
+    past its cache: a long trace makes more forms than the thousand it keeps, so that every
+    lookup only hashed the arguments."""
+    if kind is Add or kind is Mul:
+        return kind._from_args(args)
+    if kind is Pow:
+        node = Expr.__new__(Pow, *args)
+        node.is_commutative = args[0].is_commutative and args[1].is_commutative
+        return node
+    return kind(*args, evaluate=False)
+
+
 _ARGUMENT_COUNTS: dict[type, Basic] = {}
 """A SymPy function's ``nargs`` (Function.__new__ computes it from the class alone)."""
 
+_PLAIN_NEW = (Function.__new__, getattr(sympy.core.function, "DefinedFunction", Function).__new__)
+"""The constructors that build a function node as ``call`` does: Function's, and (SymPy 1.14 on)
+DefinedFunction's, which sin, exp and tanh inherit."""
+
 
 def substitute(form: Expr, mapping: Mapping[Basic, Expr]) -> Expr:
-    """``form`` with each symbol of ``mapping`` replaced, rebuilt by the tidy operations."""
+    """``form`` with each symbol of ``mapping`` replaced, rebuilt by the tidy operations (a
+    part without any of those symbols is kept as it stands)."""
+    return _substituted(form, mapping)[0]
+
+
+def _substituted(form: Expr, mapping: Mapping[Basic, Expr]) -> tuple[Expr, bool]:
+    """(``substitute``, whether a symbol of ``mapping`` was found): one walk, where asking each
+    part for its free symbols would walk it again at every level."""
     if form in mapping:
-        return mapping[form]
-    if not form.args or not (form.free_symbols & mapping.keys()):
-        return form
-    args = [substitute(a, mapping) for a in form.args]
-    return rebuild(form, args)
+        return mapping[form], True
+    if not form.args:
+        return form, False
+    parts = [_substituted(a, mapping) for a in form.args]
+    if not any(found for _, found in parts):
+        return form, False
+    return rebuild(form, [part for part, _ in parts]), True
 
 
 def put_in(form: Expr, values: Mapping[Basic, Expr]) -> Expr:
@@ -189,7 +215,7 @@ def put_in(form: Expr, values: Mapping[Basic, Expr]) -> Expr:
     args = [put_in(a, values) for a in form.args]
     if isinstance(form, Function):
         return call(form.func, *args)
-    return form.func(*args, evaluate=False)
+    return unevaluated(form.func, *args)
 
 
 def rebuild(form: Expr, args: list[Expr]) -> Expr:

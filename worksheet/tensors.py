@@ -14,12 +14,14 @@ import random
 from collections.abc import Callable
 from fractions import Fraction
 
-import numpy as np
 import sympy
 
 from .limits import MAX_TENSOR_ELEMENTS
 from .arith import OutsideDomain, TooLarge, certify, elements
 from .arith.elements import Ball
+from .lazy import lazy, loaded
+
+np = lazy("numpy")
 
 MAX_EXACT_BITS = 256  # a fraction with a larger numerator or denominator is carried as a float
 RANDN_DECIMALS = 2  # randn draws are rounded to hundredths, so a worksheet can be worked by hand
@@ -81,6 +83,11 @@ def is_exact(x) -> bool:
 
 # ── arrays ───────────────────────────────────────────────────────────────────────────────
 
+def is_array(value) -> bool:
+    """Whether ``value`` is a NumPy array; never asks NumPy before it is loaded (no array exists)."""
+    return loaded("numpy") and isinstance(value, np.ndarray)
+
+
 def scalar(x) -> np.ndarray:
     """A 0-d array holding ``x``."""
     out = np.empty((), dtype=object)
@@ -96,7 +103,7 @@ def elementwise(function: Callable, *arrays: np.ndarray) -> np.ndarray:
 
 def as_array(value) -> np.ndarray:
     """An object array, also from a NumPy scalar result (0-d operations return bare objects)."""
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return value.astype(object, copy=False)
     return scalar(value)
 

@@ -54,9 +54,32 @@ def working(prec: int):
 
 
 def walk(expr: Expr, prec: int, env: Mapping | None = None) -> arb:
-    """The ball of ``expr`` at ``prec`` bits (``env``: values of free symbols, exact)."""
+    """The ball of ``expr`` at ``prec`` bits (``env``: values of free symbols, exact; a
+    ``Point`` also gives the balls of what was walked at it before)."""
     with working(prec):
-        return _walk(expr, env or {}, {}, prec)
+        return _walk(expr, env or {}, env.walked(prec) if isinstance(env, Point) else {}, prec)
+
+
+class Point(dict):
+    """Exact values of free symbols that keep, per working precision, the balls of the
+    expressions walked at them (up to WALKED_KEPT): many expressions walked at one point (the
+    answers of a class at a sample point) share their parts, each part's ball computed once.
+    Its values must not change once it is walked at."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.memos: dict[int, dict] = {}  # precision → expression → its ball
+
+    def walked(self, prec: int) -> dict:
+        """The balls walked at ``prec`` bits so far: a new record once it holds more than
+        WALKED_KEPT (never emptied, as a walk on another thread may be reading it)."""
+        memo = self.memos.get(prec)
+        if memo is None or len(memo) > WALKED_KEPT:
+            memo = self.memos[prec] = {}
+        return memo
+
+
+WALKED_KEPT = 1024
 
 
 def exact_ball(value) -> arb:

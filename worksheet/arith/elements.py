@@ -18,7 +18,6 @@ import operator
 from fractions import Fraction
 
 import sympy
-import numpy as np
 from flint import arb, arb_mat, fmpq, fmpz
 from mpmath.libmp import to_str
 
@@ -26,6 +25,9 @@ from .. import functions
 from ..limits import MAX_EXACT_OPS
 from . import balls
 from .errors import Imprecise, OutsideDomain, TooLarge
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 DOUBLE_OVERFLOW = "a value beyond the largest double (about 1.8e308)"
 

@@ -149,6 +149,9 @@ def certified(expr: Expr, bits: int = CARRIED_BITS, env: Mapping | None = None) 
     """``certify``, and the working precision that gave the ball."""
     if env:
         return _ziv(expr, bits, env)
+    if isinstance(expr, Real) and (prec := max(START, bits + 32)) <= expr.prec and (
+            expr.ball.is_zero() or expr.ball.rel_accuracy_bits() >= bits):
+        return expr.ball, prec  # as _ziv gives it (its magnitude was checked when it was made): no place here
     known = _CERTIFIED.get(expr)
     if known is None or not (known[0].is_zero() or known[0].rel_accuracy_bits() >= bits):
         if len(_CERTIFIED) >= CACHED:

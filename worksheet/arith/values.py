@@ -53,12 +53,18 @@ def _too_long(value: Expr) -> bool:
 
 
 def times(a: Expr, b: Expr) -> Expr:
-    """a·b; of carried numbers, a Real straight from the balls (SymPy's Mul would flatten it)."""
+    """a·b; of carried numbers, a Real straight from the balls (SymPy's Mul would flatten it);
+    by 1, the other (SymPy's answer, without a place in its cache for each carried number)."""
+    if a is sympy.S.One or b is sympy.S.One:
+        return b if a is sympy.S.One else a
     return _carried(a, b, sympy.Mul, arb.__mul__) or a * b
 
 
 def plus(a: Expr, b: Expr) -> Expr:
-    """a + b; of carried numbers, a Real straight from the balls while nothing cancels."""
+    """a + b; of carried numbers, a Real straight from the balls while nothing cancels; plus 0,
+    the other."""
+    if a is sympy.S.Zero or b is sympy.S.Zero:
+        return b if a is sympy.S.Zero else a
     return _carried(a, b, sympy.Add, arb.__add__) or a + b
 
 
@@ -133,6 +139,12 @@ class _Written(StrPrinter):
     def __init__(self, short: bool, order: str | None):
         super().__init__({"order": order})
         self.short = short
+
+    def _print(self, expr, **kwargs) -> str:
+        """SymPy's dispatch, but a node's name at once: names are most of what a form holds."""
+        if type(expr) is sympy.Symbol:
+            return expr.name
+        return super()._print(expr, **kwargs)
 
     def _print_Integer(self, expr) -> str:
         return self._print_Rational(expr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 import mpmath
 import sympy
@@ -31,6 +32,9 @@ their size (certified): 1/cosh(1000)² is 1 − tanh(1000)²; 1/3 and 0.33333333
 _DECIMAL = re.compile(r"^\s*[-−+]?\s*(\d*)\.(\d+)\s*$")
 
 
+VALUES_KEPT = 20_000
+"""How many operations of answers keep their values (``_value``)."""
+
 CALCULUS = {"diff", "derivative", "d", "grad", "gradient", "integrate", "integral", "limit",
             "subs", "solve", "simplify", "nabla", "partial"}
 """Names of operations that would answer the question with the question: refused in answers."""
@@ -41,12 +45,10 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
     (``2(w*x+b-y)x`` → 2·x·(b + w·x − y)). One-line errors for everything the formula parser
     refuses, for operations like ``diff(…)``, and for names the question does not have."""
     from ..lang.graph import _postorder
-    from ..lang.parse import Apply, Num, Var, parse_expression
-    from ..lang.tokens import tokenize
+    from ..lang.parse import Apply, Num, Var
 
     try:
-        _refuse_calculus(tokenize(text))
-        root = parse_expression(text)
+        root = _parsed(text)
         values: dict[int, Expr] = {}
         for item in _postorder(root):
             if isinstance(item, Num):
@@ -60,6 +62,20 @@ def read_expression(text: str, variables: Collection[str], where: str = "answer"
         return values[id(root)]
     except WorksheetError as error:
         raise error.located(source=text, where=where) from None
+
+
+def _parsed(text: str):
+    """The answer's syntax tree. Asking for the derivative (``diff(…)``) is the error shown
+    before any other; no operation of the formula language is named like one, so such a name
+    before ``(`` never parses, and the tokens are looked at only where the parse fails."""
+    from ..lang.parse import parse_expression
+    from ..lang.tokens import tokenize
+
+    try:
+        return parse_expression(text)
+    except WorksheetError:
+        _refuse_calculus(tokenize(text))
+        raise
 
 
 def _refuse_calculus(tokens) -> None:
@@ -97,25 +113,51 @@ def _as_product(name: str, variables: Collection[str]) -> str | None:
 
 def _apply(item, args: list[Expr]) -> Expr:
     """One operation of the answer, evaluated as SymPy would (exact, sizes checked)."""
-    from ..forms import evaluate
     from ..ops import RULES
-    from ..arith import OutsideDomain, Refused, settle
+    from ..arith import OutsideDomain, Refused
 
     rule = RULES[item.op]
     if rule.tensor:
         raise WorksheetError(f"{rule.title} is for vectors and matrices", line=item.pos[0], column=item.pos[1])
     try:
-        value = evaluate(rule.form(*args))
-        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            raise OutsideDomain("division by zero")
-        if value.is_number:
-            settle(value)
-        return value
+        return _value(item.op, tuple(args))
     except OutsideDomain:
         raise WorksheetError(f"{item.op}(…) of these numbers is undefined ({rule.domain})",
                              line=item.pos[0], column=item.pos[1]) from None
     except Refused as error:
         raise WorksheetError(f"this number would be {error}", line=item.pos[0], column=item.pos[1]) from None
+
+
+@lru_cache(maxsize=VALUES_KEPT)
+def _value(op: str, args: tuple[Expr, ...]) -> Expr:
+    """``op`` of ``args`` as SymPy evaluates it, its size checked (kept: the answers of a batch
+    share their parts, and SymPy's own cache is smaller than a batch)."""
+    from ..forms import evaluate
+    from ..ops import RULES
+    from ..arith import OutsideDomain, settle
+
+    value = evaluate(RULES[op].form(*args), dict(zip(args, args)))  # the arguments are values already
+    if _unbounded(value, set(args)):
+        raise OutsideDomain("division by zero")
+    if value.is_number:
+        settle(value)
+    return value
+
+
+UNBOUNDED = {sympy.zoo, sympy.nan, sympy.oo, -sympy.oo}
+
+
+def _unbounded(value: Expr, checked: set[Expr]) -> bool:
+    """Whether ``value`` holds ∞ or an undefined number (zoo, nan, ±oo), looking only outside
+    its parts in ``checked`` (the arguments, whose values were checked when they were made)."""
+    unseen = [value]
+    while unseen:
+        e = unseen.pop()
+        if e in UNBOUNDED:
+            return True
+        if e not in checked:
+            unseen.extend(e.args)
+    return False
 
 
 def read_number(text: str, where: str = "answer") -> Expr:

@@ -2,12 +2,15 @@
 
 Equivalence never accepts a wrong answer nor rejects a right one, and its effort is bounded:
 
-1. symbolically, the difference of the answer and the derivative as SymPy evaluates it is
-   0 (expanded too, when it is small) — never an unbounded ``simplify``;
+1. symbolically, the answer is the derivative as SymPy evaluates it — never an unbounded
+   ``simplify``;
 2. otherwise as functions, at seeded points inside the domain of both, on both sides of every
    kink (``sampling.py``), with values certified in ball arithmetic: equal when they differ by
    at most 2^−100 of the larger — relative to their own size, so 3x² + 0.0001 is not 3x²,
-   2x/10¹³ is not 0, and (x − a)⁶⁰⁰⁰ is not w(x − a)⁵⁹⁹⁹ even where both are 10⁻⁵⁰⁰.
+   2x/10¹³ is not 0, and (x − a)⁶⁰⁰⁰ is not w(x − a)⁵⁹⁹⁹ even where both are 10⁻⁵⁰⁰;
+3. an answer defined at too few of those points is right when its difference from the
+   derivative is 0 as SymPy evaluates it, or (small) once expanded: where the values differ
+   at a point, no identity could make it 0.
 
 A symbolic answer is always judged as a function: of the variables ``at`` does not fix, and
 of those it names itself; values the program declares (``param w = 1``) fix nothing, and the
@@ -30,6 +33,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import mpmath
 import sympy
@@ -104,6 +108,7 @@ class Question:
         self.exact = self._exact_value() if self.point is not None else None
         self.seed = f"{zlib.crc32(formula.encode())}:{self.wrt}"
         self.mistakes = mistakes(self.chain, self.wrt, self.correct)
+        self.kinks = set(guards([self.correct]))  # the derivative's own: its sample points reach both sides
         self._samples: dict[tuple[Symbol, ...], Samples] = {}
         if self.free:
             self.samples(tuple(self.free))  # an undefined question is refused now, not per answer
@@ -150,7 +155,7 @@ class Question:
         try:
             with time_limit(TIME_LIMIT):
                 expr = read_expression(text, self.variables + [s.name for s in self.named])
-                if expr.free_symbols & self.named:
+                if self.named and expr.free_symbols & self.named:
                     expr = expr.xreplace({s: self.chain.written[s] for s in self.named})
             key = (expr, text) if not expr.free_symbols else expr  # a number's digits matter
             if key not in self._verdicts:
@@ -188,18 +193,25 @@ class Question:
         return verdict
 
     def _judge_function(self, expr: Expr, free: tuple[Symbol, ...]) -> Verdict:
-        if _proved_equal(expr, self.correct):
-            return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
+        """Correct when it is the derivative as SymPy writes it, or the values agree at the
+        sample points; else the diagnosis. The symbolic test of the difference (``_proved_equal``)
+        is left for an answer defined at too few points: where the certified values differ at a
+        point, no identity can make the two equal, and where they all agree the answer is right."""
+        correct_verdict = Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
+        if expr == self.correct:
+            return correct_verdict
         samples = self.samples(free)
         points, correct, mistaken = self._points_for(expr, samples)
         with mpmath.workprec(COMPARE_BITS + 16):
             answers = [numeric(expr, p) for p in points]
             compared = [i for i, (a, c) in enumerate(zip(answers, correct)) if a is not None and c is not None]
             if len(compared) < min(MIN_POINTS, len(points)):
+                if _proved_equal(expr, self.correct):
+                    return correct_verdict
                 return Verdict(INCORRECT, (), f"Your answer is undefined almost everywhere ∂{self.target}/∂{self.wrt} "
                                               f"is defined (a logarithm or root of a negative number, a division by 0).")
             if all(close(answers[i], correct[i]) for i in compared):
-                return Verdict(CORRECT, (), f"Correct: this is ∂{self.target}/∂{self.wrt}.")
+                return correct_verdict
             return diagnose(self, [points[i] for i in compared], [answers[i] for i in compared],
                             [correct[i] for i in compared], [[m[i] for i in compared] for m in mistaken], expr,
                             single=False)
@@ -220,8 +232,9 @@ class Question:
 
     def _judge_number(self, expr: Expr, text: str) -> Verdict:
         point = self.point if self.point is not None else self.explicit
+        answer = numeric(expr, point)
         try:
-            if numeric(expr, point) is None:  # real arithmetic only: abs(3/log(1 − 20)) is undefined
+            if answer is None:  # real arithmetic only: abs(3/log(1 − 20)) is undefined
                 raise Refused("undefined")
             value = settle(evaluate(expr, point))
         except Refused:
@@ -235,20 +248,24 @@ class Question:
             return Verdict(INCORRECT, ("rounding",),
                            "Your value is off in its last digit: round to the nearest digit (not down or up), "
                            "or give the exact value.")
+        correct, mistaken = self._at_point
         with mpmath.workprec(COMPARE_BITS + 16):
-            answer = numeric(expr, point)
-            correct = [numeric(self.correct, point)]
-            mistaken = [[numeric(m.expr, point)] for m in self.mistakes]
             allowance = rounding_allowance(text)
             return diagnose(self, [point], [answer], correct, mistaken, expr,
                             None if allowance is None else mpmath.mpf(allowance.p) / allowance.q, single=True)
+
+    @cached_property
+    def _at_point(self) -> tuple[list, list]:
+        """The derivative's and each mistake's certified values where a number is judged
+        (computed once, as the sample points' are)."""
+        point = self.point if self.point is not None else self.explicit
+        return [numeric(self.correct, point)], [[numeric(m.expr, point)] for m in self.mistakes]
 
     def _points_for(self, expr: Expr, samples: Samples):
         """The sample points, and points on the unreached side of the answer's own kinks."""
         import random
 
-        known = set(guards([self.correct]))
-        kinks = [z for z in guards([expr]) if z not in known]
+        kinks = [z for z in guards([expr]) if z not in self.kinks]
         extra = both_sides(samples.points, list(samples.free), samples.fixed, [self.correct, expr], kinks,
                            random.Random(f"{self.seed}:{sympy.srepr(expr)[:200]}")) if kinks else []
         points = samples.points + extra
@@ -304,6 +321,7 @@ def _decimal(value: Fraction) -> str:
 
 
 def _proved_equal(answer: Expr, correct: Expr) -> bool:
+    """The difference is 0 as SymPy evaluates it, or once expanded where it is small enough."""
     difference = answer - correct
     if difference == 0:
         return True

@@ -23,7 +23,7 @@ def diagnose(question, points, answers, correct, mistaken, expr, allowance=None,
     number at the question's point (not a function at sample points)."""
 
     def same(values) -> bool:
-        pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
+        pairs = list(_defined(answers, values))
         return bool(pairs) and all(close(a, v) or (allowance is not None and abs(a - v) <= allowance)
                                    for a, v in pairs)
 
@@ -32,13 +32,12 @@ def diagnose(question, points, answers, correct, mistaken, expr, allowance=None,
                        "The sign is wrong: follow each minus sign along the chain (the − of a subtraction, "
                        "of a derivative such as cos′ = −sin) and count them.")
     k = _factor(answers, correct, single)
-    scaled = ("constant_factor",) if k is not None else ()
-    partial = _partial(question, points, answers, correct, expr)
-    spread = (("partial_domain",), partial) if partial else ((), "")
     matched = [m for m, values in zip(question.mistakes, mistaken) if same(values)]
     if matched:
-        codes = tuple(dict.fromkeys(m.code for m in matched)) + scaled + spread[0]
-        return Verdict(INCORRECT, codes, _sentences(matched[0].feedback, spread[1]))
+        partial = _partial(question, points, answers, correct, expr)
+        codes = (tuple(dict.fromkeys(m.code for m in matched)) + (("constant_factor",) if k is not None else ())
+                 + (("partial_domain",) if partial else ()))
+        return Verdict(INCORRECT, codes, _sentences(matched[0].feedback, partial))
     if k is not None:
         return Verdict(INCORRECT, ("constant_factor",), _scaled(k, question.target, question.wrt))
     for mistake, values in zip(question.mistakes, mistaken):
@@ -47,8 +46,9 @@ def diagnose(question, points, answers, correct, mistaken, expr, allowance=None,
             also = "sign" if close(km, mpmath.mpf(-1)) else "constant_factor"
             return Verdict(INCORRECT, (mistake.code, also), f"{mistake.feedback} "
                            f"{'The sign is wrong too.' if also == 'sign' else 'A constant factor is off too.'}")
+    partial = _partial(question, points, answers, correct, expr)  # (only where nothing above decided)
     if partial:
-        return Verdict(INCORRECT, *spread)
+        return Verdict(INCORRECT, ("partial_domain",), partial)
     shown = _shown(answers[0])
     return Verdict(INCORRECT, (), f"This is not ∂{question.target}/∂{question.wrt}: at {question.where(points[0])} "
                                   f"your answer gives {shown}, which is not the derivative there. Work through the "
@@ -92,17 +92,21 @@ def _numbers_last(z: Expr) -> Expr:
 def _factor(answers, values, single: bool):
     """k with answer = k·value at every point (k ≠ 0), or None; at a single point only a simple
     fraction (p/q, both at most 12) counts, since any number is a multiple of any other."""
-    pairs = [(a, v) for a, v in zip(answers, values) if a is not None and v is not None]
-    if not pairs or any(v == 0 and a != 0 for a, v in pairs):
-        return None
-    ratios = [a / v for a, v in pairs if v != 0]
-    if not ratios or ratios[0] == 0 or not all(close(r, ratios[0]) for r in ratios):
+    ratios = (a / v for a, v in _defined(answers, values) if v != 0)  # divided only while they agree
+    k = next(ratios, None)
+    if k is None or k == 0 or not all(close(r, k) for r in ratios) or any(
+            v == 0 and a != 0 for a, v in _defined(answers, values)):
         return None
     if single:
-        simple = _simple(ratios[0], 12)
+        simple = _simple(k, 12)
         if simple is None or abs(simple.numerator) > 12:
             return None
-    return ratios[0]
+    return k
+
+
+def _defined(answers, values):
+    """The (answer, value) pairs of the points where both are defined."""
+    return ((a, v) for a, v in zip(answers, values) if a is not None and v is not None)
 
 
 def _simple(k, limit: int) -> Fraction | None:

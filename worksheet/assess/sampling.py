@@ -5,7 +5,9 @@
 magnitude; None where it is undefined or beyond 10^±1,000,000. Nothing is compiled or
 ``eval``-ed; the expression tree is walked. Two values are one number (``close``) when they
 differ by at most 2^−EQUAL_BITS of the larger — relative to their own magnitudes, never an
-absolute floor: 2x/10¹³ is not 0, and 5.1e-435 is not 5.2e-435.
+absolute floor: 2x/10¹³ is not 0, and 5.1e-435 is not 5.2e-435. Each point is an
+``arith.balls.Point``: what an expression shares with those walked there before (the
+derivative, the mistakes, a class's earlier answers) is not walked again.
 
 ``sample_points`` draws points with short decimal coordinates (``w = 1.37``), never 0 or ±1
 (where a missing factor x or a dropped term could hide), at least ``MARGIN`` away from every
@@ -17,6 +19,7 @@ answer that is right for w·x > 0 only cannot pass unseen. Points whose values a
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
@@ -27,6 +30,7 @@ from flint import arb
 from sympy import Expr, Symbol
 
 from ..arith import Refused, certify, certify_once
+from ..arith.balls import Point
 from ..functions import Defined, relu
 
 COMPARE_BITS = 128
@@ -41,8 +45,6 @@ FAR_SEARCH = 4  # when few points are near, the search stops after this many tim
 POINTS = 12
 ATTEMPTS = 400
 SCALES = (3, 10, 1, 30, 300)  # coordinates are drawn from [−scale, scale], wider when the domain is hard
-
-Point = dict[Symbol, Fraction]
 
 
 # ── evaluation ───────────────────────────────────────────────────────────────────────────
@@ -61,10 +63,10 @@ def _ball(expr: Expr, point: Mapping) -> arb | None:
 
 
 def _number(ball: arb) -> mpmath.mpf:
+    """The ball's midpoint, rounded to COMPARE_BITS + 16 bits (0 for the exact 0)."""
     if ball.is_zero():
         return mpmath.mpf(0)
-    with mpmath.workprec(COMPARE_BITS + 16):
-        return mpmath.mpf(ball)
+    return mpmath.mpf(ball._mpf_, prec=COMPARE_BITS + 16)  # (mpmath's own form of the midpoint)
 
 
 class Domain:
@@ -101,10 +103,36 @@ class Domain:
 
 
 def close(answer: mpmath.mpf, correct: mpmath.mpf) -> bool:
-    """The same number, to EQUAL_BITS bits of the larger magnitude (0 only equals 0)."""
+    """The same number, to EQUAL_BITS bits of the larger magnitude (0 only equals 0). Most
+    pairs compared differ in their first digits: ``_apart`` tells those in doubles."""
     if answer == correct:
         return True
+    if _apart(_double(answer), _double(correct)):
+        return False
     return abs(answer - correct) <= mpmath.ldexp(max(abs(answer), abs(correct)), -EQUAL_BITS)
+
+
+def _apart(a: float, b: float) -> bool:
+    """Whether two numbers whose nearest doubles are ``a`` and ``b`` certainly differ by more
+    than 2^−EQUAL_BITS of the larger: the doubles differ by more than 10^−9 of the larger, which
+    is well inside the doubles' range, and rounding to a double moves a number by at most 2^−52
+    of itself (10^−307, below that range)."""
+    larger = max(abs(a), abs(b))
+    return DOUBLES[0] < larger < DOUBLES[1] and abs(a - b) > 1e-9 * larger
+
+
+DOUBLES = (1e-290, 1e290)
+"""Magnitudes whose doubles ``_apart`` trusts (beyond, the numbers are compared as they are)."""
+
+
+def _double(x: mpmath.mpf) -> float:
+    """The double nearest ``x`` (inf beyond the doubles), from mpmath's own (sign, mantissa,
+    exponent, bits) form: float(x) takes three times as long."""
+    sign, mantissa, exponent, _ = x._mpf_
+    try:
+        return math.ldexp(-mantissa if sign else mantissa, exponent)
+    except OverflowError:
+        return math.inf
 
 
 # ── kinks and poles ──────────────────────────────────────────────────────────────────────
@@ -151,7 +179,7 @@ def sample_points(
     rng = random.Random(seed)
     exprs = _domain(exprs)
     if not free:
-        point = dict(fixed)
+        point = Point(fixed)
         return [point] if _size(point, exprs) is not None else []
     kinks = exprs.guards()
     near: list[Point] = []
@@ -221,7 +249,7 @@ def _size(point: Point, exprs: Domain) -> int | None:
 
 
 def _draw(rng: random.Random, free: Sequence[Symbol], fixed: Mapping[Symbol, Fraction], scale: int) -> Point:
-    point = dict(fixed)
+    point = Point(fixed)
     for s in free:
         point[s] = _coordinate(rng, scale)
     return point

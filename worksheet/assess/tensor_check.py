@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 from flint import arb
 
 from .answers import rounding_allowance
@@ -29,6 +28,9 @@ from .check import CORRECT, INCORRECT, INVALID, TIME_LIMIT, Verdict
 from ..deadline import TimeLimit, time_limit
 from ..errors import WorksheetError
 from ..lang.parse import ListLit, Num, parse_expression
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 ANSWER = "answer__"  # the name the answer's value gets, as one more line of the program
 PRECISION = 256  # bits of the balls an answer is computed and compared with

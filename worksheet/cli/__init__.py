@@ -5,6 +5,7 @@ Exit status: 0 done, 2 bad input or usage (one line on stderr, nothing written).
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import sys
@@ -21,7 +22,7 @@ from ..limits import MAX_PROGRAM_CHARS
 from .files import _emit, _emit_all, _is_file, _separate  # noqa: F401  (the commands' and the tests')
 from .help import _Group
 
-try:  # Typer ≥ 0.29 vendors Click
+try:  # Typer ≥ 0.27 vendors Click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older Typer
     from click.exceptions import ClickException
@@ -174,6 +175,18 @@ def _shielded(argv: list[str]) -> list[str]:
             for i, a in enumerate(argv)]
 
 
+def _for(argv: list[str]) -> typer.Typer:
+    """The app, or for ``worksheet COMMAND …`` the app with that command alone: Typer builds
+    every command from its signature at each start, and a run needs only the one it runs."""
+    named = [c for c in app.registered_commands
+             if argv and argv[0] == (c.name or typer.main.get_command_name(c.callback.__name__))]
+    if not named:
+        return app
+    alone = copy.copy(app)
+    alone.registered_commands = named
+    return alone
+
+
 def _valued_options() -> set[str]:
     """Every option name that takes a value (``--answer``, ``-a``, …), of every command."""
     every = typer.main.get_command(app).commands.values()
@@ -257,8 +270,8 @@ def _interrupt(signum, frame):
 
 def _main(argv: list[str] | None) -> int:
     try:
-        result = app(args=_shielded(sys.argv[1:] if argv is None else argv), prog_name="worksheet",
-                     standalone_mode=False)
+        argv = _shielded(sys.argv[1:] if argv is None else argv)
+        result = _for(argv)(args=argv, prog_name="worksheet", standalone_mode=False)
     except WorksheetError as error:
         return fail(str(error))
     except ClickException as error:

@@ -7,7 +7,6 @@ backward step in matrix form, ``∂J/∂W₂ = (∂J/∂o) hᵀ``, followed by i
 
 from __future__ import annotations
 
-import numpy as np
 import sympy
 
 from .blocks import Equations, Listing, Paragraph, Table
@@ -21,6 +20,9 @@ from ..engine.numbers import arg_shapes
 from ..engine.trace import Step, Trace
 from ..tensors import is_exact
 from ..terms import Call, Equation, Form, Hadamard, Number, Ones, Partial, Space, Sum, Tensor, Transpose
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 
 def _adjoints(trace: Trace) -> list:

@@ -14,7 +14,6 @@ Everything here is arrangement: the numbers come from ``forward.py``, ``modes.py
 
 from __future__ import annotations
 
-import numpy as np
 from sympy import Abs, Expr, Function, Max, Pow, Rational, S
 
 from .. import document as scalar_document
@@ -29,6 +28,9 @@ from ..engine.numeric import RELATIVE_STEP, SCALAR_FLOOR, TENSOR_RELATIVE_STEP, 
 from ..ops import RULES
 from ..terms import Equation, Form, Number, Partial, Shown, Tensor
 from ..engine.trace import Trace
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 AGREES, DIFFERS = "agrees", "DIFFERS"
 TOLERANCE_STEP = Rational(1, round(1 / TOLERANCE))  # 10⁻⁶, as the check's relative tolerance

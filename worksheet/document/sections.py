@@ -75,7 +75,7 @@ def path(trace, node: str, wrt: str, position: int | None = None):
 def paths_into(trace, name: str) -> list:
     """The steps whose products add up to ∂L/∂name, in the order of the formula: by node, in
     evaluation order, then by argument (w·w: its first use, then its second)."""
-    order = {node.name: i for i, node in enumerate(trace.graph.nodes)}
+    order = trace.graph.order
     steps = [trace.steps[i] for i in trace.adjoints[name].steps]
     return sorted(steps, key=lambda s: (order[s.node], s.position))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 
 from .. import document
 from . import model as tensor_document
@@ -14,6 +13,9 @@ from ..lang.graph import symbol
 from ..notation.matrices import entry
 from ..terms import Chain, Difference, Equation, Form, Partial, Sum
 from ..engine.train import Training
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 INLINE = 4  # a vector or matrix with at most this many elements is written out in the table
 

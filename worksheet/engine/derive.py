@@ -54,15 +54,16 @@ def derive(
     ``graph``: the program's graph, where the caller has built it from ``formula`` already
     (with the same ``let``, ``target`` and ``aux``), so that it is not built twice.
     """
-    with _collector_paused():
+    with collector_paused():
         result = _derive(formula, wrt, at, let, target, filename, aux, seed_grad, mode, check_numeric, graph)
     return dataclasses.replace(result, decimal_inputs=decimal_inputs(formula, at))
 
 
 @contextmanager
-def _collector_paused():
+def collector_paused():
     """A trace's objects all live until it is done: Python's cyclic collector, which would
-    scan them again on every pass, waits until then (a 5,000-node trace: a fifth of its time)."""
+    scan them again on every pass, waits until then (a 5,000-node trace: a fifth of its time).
+    So do a document's, while it is written (``render``)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

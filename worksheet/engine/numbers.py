@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 from flint import arb
 from sympy import Expr, S, Symbol
 
@@ -36,7 +35,10 @@ from ..forms import evaluate, put_in
 from ..lang.graph import Graph, Node
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, TooLarge, as_array, elementwise, number, scalar, tidy_all
+from ..tensors import is_array, ShapeError, TooLarge, as_array, elementwise, number, scalar, tidy_all
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 
 class BySymbol(Mapping):
@@ -151,7 +153,7 @@ class Elements:
         return tensor_rule(op)
 
     def input(self, value) -> np.ndarray:
-        return value if isinstance(value, np.ndarray) else scalar(number(value))
+        return value if is_array(value) else scalar(number(value))
 
     def value(self, graph: Graph, node: Node, values: Mapping[str, np.ndarray]) -> np.ndarray:
         xs = [arg_value(a, values) for a in node.args]

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import mpmath
-import numpy as np
 import sympy
 from flint import arb
 from sympy import Expr, Rational, Symbol
@@ -35,7 +34,7 @@ from ..forms import evaluate
 from ..lang.graph import Graph, symbol
 from ..ops import RULES
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, as_array, scalar
+from ..tensors import is_array, ShapeError, as_array, scalar
 from .numbers import arg_value
 from .tensor_trace import tensor_work
 from .trace import Trace, expand
@@ -43,6 +42,9 @@ from ..arith import Imprecise, Refused, certify, settle
 from ..arith.balls import exact_ball, working
 from ..arith.elements import Ball
 from ..arith.real import START
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 RELATIVE_STEP = Rational(1, 10**12)
 """The step a worksheet states, h ≈ RELATIVE_STEP·max(1, |x|) (it is the power of 2 below)."""
@@ -85,7 +87,7 @@ def agrees(exact, estimate, floor: float = TOLERANCE) -> bool:
     """Does ``estimate`` agree with the gradient ``exact`` (numbers, or arrays elementwise)?
     |estimate − exact| ≤ TOLERANCE·max(|exact|, |estimate|) + ``floor``: relative, with an
     absolute floor for what a difference quotient leaves of a 0 (h² terms, doubles' rounding)."""
-    if isinstance(exact, np.ndarray) or isinstance(estimate, np.ndarray):
+    if is_array(exact) or is_array(estimate):
         exact_array, estimate_array = np.asarray(exact, dtype=object), np.asarray(estimate, dtype=object)
         if exact_array.shape != estimate_array.shape:
             return False

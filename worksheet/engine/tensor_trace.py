@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import sympy
 from sympy import Expr
 
@@ -23,10 +22,13 @@ from ..lang.graph import Graph, Node
 from ..limits import MAX_TENSOR_WORK
 from ..ops import TENSOR_OPS
 from ..ops.tensor import tensor_rule
-from ..tensors import ShapeError, check_size, describe_shape, full, scalar, shape_text
+from ..tensors import is_array, ShapeError, check_size, describe_shape, full, scalar, shape_text
 from ..terms import Chain, Form, Partial, Sum, Tensor
 from .numbers import ELEMENTS, arg_shapes, as_written, certified, located
 from .trace import Gradient, Trace, backward, expand, forward, stopped
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 Shape = tuple[int, ...]
 
@@ -35,7 +37,7 @@ def is_tensor_program(graph: Graph, point: Mapping | None) -> bool:
     """Does the program use a tensor value or a tensor operation?"""
     if any(n.op in TENSOR_OPS for n in graph.operations):
         return True
-    return any(isinstance(v, np.ndarray) for v in (point or {}).values())
+    return any(is_array(v) for v in (point or {}).values())
 
 
 def tensor_trace(graph: Graph, wrt: Sequence[str], point: Mapping | None, seed=None) -> Trace:

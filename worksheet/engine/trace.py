@@ -26,7 +26,7 @@ from sympy import Expr, S, Symbol
 from ..arith import short_expression
 from ..errors import WorksheetError
 from ..forms import fits, product, substitute, total
-from ..lang.graph import Graph, Node
+from ..lang.graph import Graph, Node, symbol
 from ..limits import MAX_FORM_DEPTH, MAX_FORM_OPS
 from ..ops import RULES
 from ..terms import Partial
@@ -118,7 +118,8 @@ def trace(graph: Graph, wrt: Sequence[str], point: Mapping[str, Expr] | None = N
         return tensor_trace(graph, wrt, point, seed)
     values = forward(graph, point) if point is not None else None
     steps, adjoints = backward(graph, wrt, values)
-    named = expand(graph, lambda node: not node.named)
+    shown = any(name in adjoints and adjoints[name].form is not None for name in wrt)
+    named = expand(graph, lambda node: not node.named) if shown else {}  # for a gradient's form alone
     full = expand(graph, lambda node: True)
     gradients = tuple(_gradient(name, adjoints, named, full) for name in wrt)
     if values is None:
@@ -254,7 +255,7 @@ def expand(graph: Graph, written_out) -> dict[Expr, Expr | None]:
     for node in graph.operations:
         if not written_out(node):
             continue
-        parts = [mapping.get(Symbol(name, real=True), S.One) for name in node.inputs]
+        parts = [mapping.get(symbol(name), S.One) for name in node.inputs]
         if any(p is None for p in parts):
             mapping[node.symbol] = None
         else:

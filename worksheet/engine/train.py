@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import numpy as np
 
 from ..lang.options import located, point_of, decimal_inputs, parse_point
 from ..arith import Refused
@@ -30,6 +29,9 @@ from .numbers import DOUBLES, ELEMENTS, FRACTIONS
 from .tensor_trace import infer_shapes, tensor_work
 from .trace import backward, forward
 from ..tensors import as_array, number
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 MAX_TRAIN_STEPS = 100_000
 """More SGD steps (epochs × samples) than this are refused."""

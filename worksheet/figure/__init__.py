@@ -27,6 +27,7 @@ from ..lang.versions import unversioned, versioned
 from ..notation import TextNotation
 from ..notation.base import SUPERSCRIPTS
 from ..ops import RULES
+from ..tensors import is_array
 from . import layout as L
 from .layout import ASCENT, BOX_HEIGHT, DESCENT, FONT, LINE_GAP, MARGIN, PORT, SMALL, text_height, text_width
 
@@ -216,10 +217,9 @@ class _Shown:
 
     def _text(self, value) -> tuple[str, object]:
         """The text, and the number it writes (None for a shape or a symbol)."""
-        import numpy as np
         import sympy
 
-        if isinstance(value, np.ndarray):
+        if is_array(value):
             if value.shape != ():
                 return "×".join(str(d) for d in value.shape), None
             value = value[()]

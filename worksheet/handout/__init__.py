@@ -179,26 +179,48 @@ def _policy(problem_set: ProblemSet) -> dict:
 def handout(problem_set: ProblemSet, drawn: list[list[Drawn]], seed: int, fmt: str = "pdf", key: bool = False,
             on_file=None, numbers: str = "auto") -> tuple[dict[str, str | bytes], str]:
     """Every file of the handout, by file name (nothing written), and the manifest's text;
-    ``numbers`` auto, exact or decimal, as for ``render``."""
-    from ..render import numbers_shown, render_document
+    ``numbers`` auto, exact or decimal, as for ``render``; ``on_file(done, total)`` after each file."""
+    from ..render import numbers_shown
 
     shown = numbers_shown(numbers, decimal_inputs(problem_set))
-    files: dict[str, str | bytes] = {}
+    names: list[str] = []
     variants = []
     ext = formats.of("handout")[fmt].extensions[0].lstrip(".")
     width = max(2, len(str(len(drawn))))
-    for i, variant in enumerate(drawn, start=1):
-        vid = f"v{i:0{width}d}"
-        sheet, answer_key, entries = documents(problem_set, variant, vid, seed, shown)
-        files[f"{problem_set.name}-{vid}.{ext}"] = render_document(sheet, fmt)
-        if key:
-            files[f"{problem_set.name}-{vid}-key.{ext}"] = render_document(answer_key, fmt)
-        variants.append({"id": vid, "problems": entries})
-        if on_file is not None:
-            on_file(i, len(drawn))
+
+    def sheets_and_keys():
+        """Each variant's sheet and key, built as they are asked for, each file's name kept."""
+        for i, variant in enumerate(drawn, start=1):
+            vid = f"v{i:0{width}d}"
+            sheet, answer_key, entries = documents(problem_set, variant, vid, seed, shown)
+            variants.append({"id": vid, "problems": entries})
+            names.append(f"{problem_set.name}-{vid}.{ext}")
+            yield sheet
+            if key:
+                names.append(f"{problem_set.name}-{vid}-key.{ext}")
+                yield answer_key
+
+    contents = _rendered(sheets_and_keys(), fmt, len(drawn) * (2 if key else 1), on_file)
     manifest = {"schema": MANIFEST_SCHEMA, "title": problem_set.title, "seed": seed,
                 "policy": _policy(problem_set), "variants": variants}
-    return files, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    return dict(zip(names, contents, strict=True)), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+def _rendered(docs, fmt: str, total: int, on_file=None) -> list[str | bytes]:
+    """Each document in ``fmt``, in order, ``on_file(done, total)`` after each. PDFs are typeset on
+    every CPU, a document's markup written while those before it compile (``render_pdfs``)."""
+    from ..render import render_document
+
+    if formats.of("handout")[fmt].binary:
+        from ..render.typst import render_pdfs
+
+        return render_pdfs(docs, on_each=on_file)
+    contents = []
+    for doc in docs:
+        contents.append(render_document(doc, fmt))
+        if on_file is not None:
+            on_file(len(contents), total)
+    return contents
 
 
 __all__ = ["FORMATS", "documents", "handout", "sheet_blocks"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sympy import Expr, Symbol
 
@@ -14,8 +15,10 @@ from ..ops import RULES
 from .tokens import Pos
 
 
+@lru_cache(maxsize=1 << 17)
 def symbol(name: str) -> Symbol:
-    """The SymPy symbol of a node: real, as every quantity on a worksheet is."""
+    """The SymPy symbol of a node: real, as every quantity on a worksheet is. Made once per
+    name: SymPy's own cache holds a thousand, fewer than the names of a long program."""
     return Symbol(name, real=True)
 
 
@@ -54,6 +57,7 @@ class Graph:
 
     def __post_init__(self):
         object.__setattr__(self, "by_name", {n.name: n for n in self.nodes})
+        object.__setattr__(self, "order", {n.name: i for i, n in enumerate(self.nodes)})  # name → its place
 
     def node(self, name: str) -> Node:
         return self.by_name[name]
@@ -119,7 +123,7 @@ def number_unnamed(operations: list[Node], taken: set[str]) -> list[Node]:
                 node.op,
                 tuple(renames.get(i, i) for i in node.inputs),
                 args,
-                RULES[node.op].form(*args),
+                node.expr if args == node.args else RULES[node.op].form(*args),  # built again only if renamed
                 node.pos,
                 node.named,
                 node.kind,

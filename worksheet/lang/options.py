@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
 import sympy
 from sympy import Expr
 
@@ -19,6 +18,10 @@ from ..limits import MAX_FORMULA_CHARS
 from .graph import Graph, Let, build, constant
 from .parse import RESERVED, parse_expression, parse_source
 from .tokens import tokenize, written_in_decimals
+from ..lazy import lazy
+from ..tensors import is_array
+
+np = lazy("numpy")
 
 Number = int | float | Fraction | Decimal | str | Expr
 
@@ -142,7 +145,7 @@ def _number(value: Number, where: str) -> Expr:
         return located(lambda: constant(expr), value, where)
     if isinstance(value, sympy.Basic) and value.is_number:
         return value
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple)) or is_array(value):
         return _tensor(value, where)
     raise WorksheetError(f"expected a number, got {type(value).__name__}", where=where)
 

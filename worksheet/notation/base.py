@@ -49,6 +49,9 @@ class _Notation:
         if numbers not in NUMBERS:
             raise ValueError(f"unknown numbers {numbers!r} (numbers: {', '.join(NUMBERS)})")
         self.digits, self.numbers = digits, numbers
+        self._decimals: dict[Expr, str] = {}  # value → its rounded text, each value worked out once
+        self._partials: dict[Partial, str] = {}  # ∂v/∂u → its text
+        self._forms: dict[int, tuple[Expr, str]] = {}  # id → (the form, kept so its id is its own; text)
 
     def decimal(self, value: Expr) -> str | None:
         """A non-integer rational as its exact decimal, where ``numbers`` asks for one and it ends
@@ -191,7 +194,13 @@ class _Notation:
         return self.rounded(expr)
 
     def rounded(self, value: Expr) -> str:
-        """``value`` to ``digits`` significant digits, each one certified (``arith``)."""
+        """``value`` to ``digits`` significant digits, each one certified (``arith``); each value
+        once, as a carried number recurs (a node's value, then the upstream gradient of its steps)."""
+        if value not in self._decimals:
+            self._decimals[value] = self._rounded(value)
+        return self._decimals[value]
+
+    def _rounded(self, value: Expr) -> str:
         text = decimal_text(value, self.digits, strip_zeros=True, min_fixed=-4, max_fixed=7)
         if "e" in text:
             mantissa, exponent = text.split("e")
@@ -210,13 +219,18 @@ class _Notation:
         return "".join(escape(p) if isinstance(p, str) else self.inline_math.format(self.math(p)) for p in parts)
 
     def term(self, t) -> str:
-        if isinstance(t, Form):
-            return self._print(t.expr)
+        if isinstance(t, Form):  # the same form recurs (a node's definition: in the table, over its steps)
+            known = self._forms.get(id(t.expr))  # by identity: equal forms may be written differently
+            if known is None:
+                known = self._forms[id(t.expr)] = (t.expr, self._print(t.expr))
+            return known[1]
         if isinstance(t, Number):
             return self.number(t.value)
         if isinstance(t, Partial):
-            text = self.partial(self._differentiated(t.of), self._print(symbol(t.wrt)))
-            return text if t.use is None else self.used(text, use_label(t.use))
+            if t not in self._partials:  # ∂L/∂v recurs on every line that names it
+                text = self.partial(self._differentiated(t.of), self._print(symbol(t.wrt)))
+                self._partials[t] = text if t.use is None else self.used(text, use_label(t.use))
+            return self._partials[t]
         if isinstance(t, Chain):
             if len(t.factors) == 2 and t.factors[0] == Number(S.NegativeOne) and not isinstance(
                 t.factors[1], (Form, Number)

@@ -18,6 +18,14 @@ class LatexNotation(_Notation, LatexPrinter):
     def __init__(self, digits: int = 6, numbers: str = "exact"):
         super().__init__(digits, numbers, ln_notation=True, order="none")
         self._symbols: dict = {}
+        self._functions: dict[str, str] = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        """SymPy's dispatch, but a node name printed before straight from ``_symbols``: names
+        are most of what a worksheet prints, and the dispatch costs more than the lookup."""
+        if type(expr) is Symbol and not kwargs and expr in self._symbols:
+            return self._symbols[expr]
+        return super()._print(expr, **kwargs)
 
     def _print_Symbol(self, expr, style="plain"):
         """Node names recur on every line: print each once (y_pred → y_{pred}); a name's
@@ -68,10 +76,12 @@ class LatexNotation(_Notation, LatexPrinter):
         return r"%s\left(%s\right)" % (name, inner)
 
     def _hprint_Function(self, func: str) -> str:
-        """A function's name as one word (bce_with_logits, log_softmax), never a subscript."""
-        if "_" in func:
-            return r"\operatorname{%s}" % func.replace("_", r"\_")
-        return super()._hprint_Function(func)
+        """A function's name as one word (bce_with_logits, log_softmax), never a subscript;
+        each name worked out once (SymPy looks for sub- and superscripts in it every time)."""
+        if func not in self._functions:
+            self._functions[func] = (r"\operatorname{%s}" % func.replace("_", r"\_") if "_" in func
+                                     else super()._hprint_Function(func))
+        return self._functions[func]
 
     def _print_Abs(self, expr, exp=None):
         tex = r"\left\lvert %s \right\rvert" % self._print(expr.args[0])

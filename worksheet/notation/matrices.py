@@ -8,9 +8,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import mpmath
-import numpy as np
 
 from ..arith.elements import Ball
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 SHOWN = 8  # rows or columns beyond this are elided: the first HEAD, ⋯, the last TAIL
 HEAD, TAIL = 5, 2

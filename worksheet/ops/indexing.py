@@ -14,10 +14,9 @@ import math
 import re
 from functools import lru_cache
 
-import numpy as np
 import sympy
 
-from ..tensors import ShapeError, as_array, describe_shape, full, scalar
+from ..tensors import is_array, ShapeError, as_array, describe_shape, full, scalar
 from ..terms import Form, Scatter, Subscript
 from .tensor import TensorRule
 
@@ -93,7 +92,7 @@ class Index(TensorRule):
 
     def forward(self, x):
         picked = x[self.key]
-        return as_array(picked.copy()) if isinstance(picked, np.ndarray) else scalar(picked)
+        return as_array(picked.copy()) if is_array(picked) else scalar(picked)
 
     def vjp(self, i, g, out, x):
         gradient = full(x.shape, 0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import numpy as np
 import sympy
 
 from ..arith import elements
@@ -18,6 +17,9 @@ from . import RULES, rule
 from ..tensors import ShapeError, as_array, elementwise, scalar, shape_text, unbroadcast
 from ..terms import Form
 from .tensor import Shape, TensorRule, negated, scaled
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 
 def _same_or_broadcast(p: Shape, t: Shape) -> Shape:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 from sympy import Rational
 
 from ..arith import elements
@@ -17,6 +16,9 @@ from . import rule
 from .tensor import TensorRule, scaled
 from ..tensors import ShapeError, as_array, describe_shape, scalar
 from ..terms import Call, Chain, Difference, Form, Hadamard, MatProduct, Number, Ones, Transpose
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 
 @rule

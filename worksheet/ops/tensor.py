@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import numpy as np
 import sympy
 from sympy import Expr, Rational
 
@@ -26,6 +25,9 @@ from ..forms import product
 from . import RULES, Rule, rule
 from ..tensors import ShapeError, as_array, broadcast_axes, describe_shape, elementwise, scalar, shape_text, unbroadcast
 from ..terms import Call, Chain, Form, Hadamard, MatProduct, Number, Ones, Sum, SumOver, Transpose
+from ..lazy import lazy
+
+np = lazy("numpy")
 
 Shape = tuple[int, ...]
 

@@ -46,9 +46,12 @@ def render(trace: Trace, format: str = "md", *, digits: int = 6,
         raise ValueError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
     if detail not in DETAILS:
         raise ValueError(f"unknown detail {detail!r} (details: {', '.join(DETAILS)})")
-    if format in ("json", "torch"):
-        return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
-    return render_document(worksheet_document(trace, detail=detail, numbers=numbers), format, digits=digits)
+    from ..engine.derive import collector_paused  # loaded already: the trace was derived
+
+    with collector_paused():
+        if format in ("json", "torch"):
+            return import_module(f".{FORMATS[format][0]}", __name__).render(trace)
+        return render_document(worksheet_document(trace, detail=detail, numbers=numbers), format, digits=digits)
 
 
 def worksheet_document(trace: Trace, *, detail: str = "standard", numbers: str = "auto"):

@@ -12,7 +12,6 @@ never become Mermaid syntax, XML markup, Typst code or a TeX command.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 from .. import formats
 from ..document.blocks import use_key
@@ -161,6 +160,8 @@ def svg(figure: Figure, *, inline: bool = False) -> str:
     namespace (the HTML parser gives it), and every element says what it draws, for the page's
     script: ``data-node`` (a node, or the node an arrow leaves) and, on an arrow and its labels,
     ``data-use`` (``document.use_key``: the use of a value the arrow is, and the step along it)."""
+    from xml.sax.saxutils import escape as xml_escape  # here: xml.sax loads urllib, 12 ms a start
+
     w, h = figure.width, figure.height
     out = [] if inline else ['<?xml version="1.0" encoding="UTF-8"?>']
     out += [
@@ -200,6 +201,8 @@ XMLNS = ' xmlns="http://www.w3.org/2000/svg"'
 
 def _keys(owner: str | FigureEdge) -> str:
     """The data attributes of what draws a node (its name) or an arrow (a ``FigureEdge``)."""
+    from xml.sax.saxutils import quoteattr
+
     if isinstance(owner, str):
         return f" data-node={quoteattr(owner)}"
     key = use_key(owner.target, owner.source, owner.position)

@@ -17,9 +17,8 @@ Numbers are exact strings with a float beside them, as everywhere in this schema
 
 from __future__ import annotations
 
-import numpy as np
 
-from ..tensors import nested_floats
+from ..tensors import is_array, nested_floats
 from ..arith import as_float
 
 
@@ -39,7 +38,7 @@ def extend(data: dict, trace) -> dict:
             estimate = modes.estimates[name]
             entry["numeric_float"] = _floats(estimate.value)
             entry["numeric_agrees"] = estimate.agrees
-            if not isinstance(estimate.value, np.ndarray):  # a scalar formula
+            if not is_array(estimate.value):  # a scalar formula
                 entry["numeric_step"] = as_float(estimate.step) if estimate.step is not None else None
                 entry.update(number("symbolic", estimate.symbolic))
     return data
@@ -48,7 +47,7 @@ def extend(data: dict, trace) -> dict:
 def _floats(value):
     if value is None:
         return None
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return nested_floats(value)
     return as_float(value)
 

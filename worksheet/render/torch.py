@@ -10,7 +10,6 @@ from __future__ import annotations
 import keyword
 import math
 
-import numpy as np
 import sympy
 from sympy import Symbol
 
@@ -19,6 +18,10 @@ from ..lang.graph import Graph, Node
 from ..lang.versions import unversioned
 from ..ops import RULES
 from .templating import environment
+from ..lazy import lazy
+from ..tensors import is_array
+
+np = lazy("numpy")
 
 RTOL, ATOL = "1e-9", "1e-12"
 TAKEN = {"torch", "F", "sys", "expected", "ok", "name", "tensor", "want", "got"}
@@ -110,7 +113,7 @@ def _literal(value: sympy.Expr) -> str:
 
 def _floats(value) -> str:
     """A number or nested lists of numbers as Python float literals (exact doubles)."""
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         if value.shape == ():
             return _floats(value[()])
         return "[" + ", ".join(_floats(v) for v in value) + "]"
@@ -131,7 +134,7 @@ def _double(value) -> str:
 
 
 def _ints(value) -> str:
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         if value.shape == ():
             return str(int(value[()]))
         return "[" + ", ".join(_ints(v) for v in value) + "]"

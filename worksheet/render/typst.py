@@ -10,18 +10,16 @@ code.
 from __future__ import annotations
 
 import dataclasses
-import json
 import string
-import subprocess
-import sys
+from collections.abc import Iterable
 
 from ..document import FEW_ROWS, PAGE_ROWS, Document, Equations, Table
 from ..terms import Blank, Equation, Tensor
-from ..errors import WorksheetError
 from ..limits import TYPESET_SECONDS
 from ..notation import TextNotation, TypstNotation, typst_string
 from . import typst_figure
 from .templating import environment
+from .typesetting import Typesetter, cpus
 
 WIDE = 72  # an equation longer than this (in characters of plain text) gets one side per line
 ALIGN = {"l": "left", "r": "right", "c": "center"}
@@ -44,7 +42,7 @@ def render(doc: Document, *, digits: int = 6) -> str:
 
     def wide(eq: Equation) -> bool:
         """Does the equation take one line per side (it would not fit the page on one)?"""
-        return len(plain.equation(eq)) > WIDE and len(eq.sides) > 2
+        return len(eq.sides) > 2 and len(plain.equation(eq)) > WIDE
 
     def aligned(eq: Equation) -> str:
         """lhs &= a = b …, or one side per line when it would not fit the page."""
@@ -116,43 +114,26 @@ def render_pdf(doc: Document, *, digits: int = 6) -> bytes:
     return compile_pdf(render(doc, digits=digits))
 
 
+def render_pdfs(docs: Iterable[Document], *, digits: int = 6, on_each=None) -> list[bytes]:
+    """Each worksheet as a PDF, in order, typeset on every CPU (``typesetting``): the markup of
+    one is written while those before it compile. ``on_each(done, total)`` after each PDF."""
+    with Typesetter(cpus(), TYPESET_SECONDS) as typesetter:
+        futures = [typesetter.submit(render(doc, digits=digits)) for doc in docs]
+        pdfs = []
+        for future in futures:
+            pdfs.append(typesetter.result(future))
+            if on_each is not None:
+                on_each(len(pdfs), len(futures))
+        return pdfs
+
+
 def compile_pdf(source: str, format: str = "pdf", ppi: float | None = None, inputs: dict | None = None):
-    """Typst markup → PDF bytes (or PNG pages, a list of bytes), with typst's embedded fonts only.
-
-    The markup is compiled by a child process (``TYPESET``), in an empty directory, so it can
-    read no file, and it is stopped after TYPESET_SECONDS, or on Ctrl-C (Typst's own loops do
-    not stop for either). The PDF carries no date, so the same worksheet is the same PDF.
-    ``inputs``: strings the markup reads as ``sys.inputs``, never spliced into it.
+    """Typst markup → PDF bytes (or PNG pages, a list of bytes), with typst's embedded fonts only,
+    by a child process in an empty directory, stopped after TYPESET_SECONDS or on Ctrl-C
+    (``typesetting``). ``inputs``: strings the markup reads as ``sys.inputs``, never spliced into it.
     """
-    options = json.dumps({"format": format, "ppi": ppi, "inputs": inputs or {}}).encode()
-    try:
-        done = subprocess.run([sys.executable, "-I", "-c", TYPESET], input=options + b"\n" + source.encode("utf-8"),
-                              capture_output=True, timeout=TYPESET_SECONDS)  # killed on timeout and on Ctrl-C
-    except subprocess.TimeoutExpired:
-        raise WorksheetError(f"typesetting took longer than {TYPESET_SECONDS:g} s (the limit)") from None
-    if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {done.returncode}"]
-        raise RuntimeError(f"typst failed: {reason[-1]}")
-    pages, out, at = [], done.stdout, 0
-    while at < len(out):  # each page: its length (8 bytes), then its bytes
-        size = int.from_bytes(out[at:at + 8], "big")
-        pages.append(out[at + 8:at + 8 + size])
-        at += 8 + size
-    return pages if format == "png" else pages[0]
-
-
-TYPESET = """
-import json, sys, tempfile, typst
-options = json.loads(sys.stdin.buffer.readline())
-source = sys.stdin.buffer.read()
-with tempfile.TemporaryDirectory(prefix="worksheet-typst-") as root:
-    out = typst.compile(source, root=root, format=options["format"], ppi=options["ppi"],
-                        sys_inputs=options["inputs"], ignore_system_fonts=True)
-for page in out if isinstance(out, list) else [out]:
-    sys.stdout.buffer.write(len(page).to_bytes(8, "big") + page)
-"""
-"""The child's program (isolated: ``-I`` reads no module from the working directory): options
-as a line of JSON, then the markup; each page out as its length (8 bytes) and its bytes."""
+    with Typesetter(1, TYPESET_SECONDS) as typesetter:
+        return typesetter.result(typesetter.submit(source, format, ppi, inputs))
 
 
 def escape(text: str) -> str:
