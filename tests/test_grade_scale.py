@@ -252,7 +252,7 @@ def test_workers_started_fresh_rebuild_the_key_from_its_source_and_grade_the_sam
     blob = pickle.dumps(load_key(key_file))
     program.unlink()  # the rebuilt key reads nothing from disk
     assert grade(pickle.loads(blob), rows) == here
-    monkeypatch.setattr(pool, "_context", lambda: multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(pool, "context", lambda: multiprocessing.get_context("spawn"))
     assert grade(pickle.loads(blob), rows, jobs=2) == here
     assert [r.verdict for r in here] == ["correct", "incorrect", "invalid", "correct", "incorrect"]
 

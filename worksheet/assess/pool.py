@@ -15,10 +15,10 @@ fresh and rebuild the key from its pickle (``TomlKey.__reduce__``).
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 from collections.abc import Generator, Sequence
 from concurrent.futures import TimeoutError as TaskTimeout
+
+from ..processes import context, ended
 
 _key = None  # in a worker: the key, received once
 
@@ -27,7 +27,7 @@ def on_pool(key, units: Sequence, jobs: int) -> Generator:
     """The units' outcomes, in order, worked by ``jobs`` processes."""
     from pebble import ProcessExpired, ProcessPool
 
-    pool = ProcessPool(max_workers=jobs, initializer=_receive, initargs=(key,), context=_context())
+    pool = ProcessPool(max_workers=jobs, initializer=_receive, initargs=(key,), context=context())
     try:
         futures = [pool.schedule(_work, args=(unit,), timeout=key.limit(unit)) for unit in units]
         for unit, future in zip(units, futures):
@@ -36,25 +36,17 @@ def on_pool(key, units: Sequence, jobs: int) -> Generator:
             except TaskTimeout:
                 yield key.failed(unit, stuck(key.limit(unit)))
             except ProcessExpired as error:
-                yield key.failed(unit, f"the process checking it stopped ({_ended(error)}): write it more simply")
+                yield key.failed(unit, f"the process checking it stopped ({ended(error)}): write it more simply")
     finally:
         pool.stop()  # at the end, or on Ctrl-C or an error: no worker outlives the batch
         pool.join()
 
-
-def _context():
-    """How workers start: forked on Linux, else as the platform starts processes (spawned)."""
-    return multiprocessing.get_context("fork") if sys.platform == "linux" else multiprocessing.get_context()
 
 
 def stuck(seconds: float) -> str:
     """Why a unit stopped by the hard limit is invalid (the same words wherever it ran)."""
     return f"checking it took longer than {seconds:g} s: write it more simply"
 
-
-def _ended(error) -> str:
-    code = error.exitcode
-    return f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
 
 
 def _receive(key) -> None:

@@ -13,15 +13,14 @@ worker. The PDF carries no date, so the same markup is the same PDF.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
-import sys
 import tempfile
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as CompileTimeout
 
 from ..errors import WorksheetError
+from ..processes import context, ended
 
 _compiler = None  # in a worker: the compiler of all its markup
 
@@ -42,7 +41,7 @@ class Typesetter:
 
         self.root = tempfile.TemporaryDirectory(prefix="worksheet-typst-")
         self.pool = ProcessPool(max_workers=self.workers, initializer=_start, initargs=(self.root.name,),
-                                context=_context())
+                                context=context())
         return self
 
     def __exit__(self, *exc) -> None:
@@ -64,17 +63,9 @@ class Typesetter:
         except CompileTimeout:
             raise WorksheetError(f"typesetting took longer than {self.seconds:g} s (the limit)") from None
         except ProcessExpired as error:
-            raise RuntimeError(f"typst failed: its process stopped ({_ended(error)})") from None
+            raise RuntimeError(f"typst failed: its process stopped ({ended(error)})") from None
 
 
-def _context():
-    """How workers start: forked on Linux, else as the platform starts processes (spawned)."""
-    return multiprocessing.get_context("fork") if sys.platform == "linux" else multiprocessing.get_context()
-
-
-def _ended(error) -> str:
-    code = error.exitcode
-    return f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
 
 
 def _start(root: str) -> None:
