@@ -103,7 +103,7 @@ def test_usage_errors_are_one_line():
 def test_console_script_and_module_agree():
     result = run_process(*README_ARGS, "-f", "json")
     assert result.code == 0 and json.loads(result.out)["gradients"]["w"]["value"] == "-8"
-    assert (ROOT / "pyproject.toml").read_text().count('worksheet = "worksheet.cli:main"') == 1
+    assert (ROOT / "pyproject.toml").read_text().count('worksheet = "worksheet.cli:console"') == 1
 
 
 def test_output_to_a_device_writes_through_and_keeps_the_device(cli):

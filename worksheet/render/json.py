@@ -102,17 +102,14 @@ def derivation(trace: Trace) -> dict:
     graph, values, tensor = trace.graph, trace.values, trace.tensor
     written = trace.expansions.get(graph.node(graph.target).symbol)
     shape = (lambda name: {"shape": list(trace.shapes[name])}) if tensor else (lambda name: {})
+    texts = _Texts()
+    form, number = texts.form, texts.number
     show = _term_text() if tensor else form
-    exact, floating = _once(exact_text), _once(as_float)
-
-    def number(key: str, value) -> dict:
-        return _number(key, value, exact, floating)
-
     return {
         "schema": SCHEMA,
         **({"tensor": True} if tensor else {}),
         "target": graph.target,
-        **outputs(trace, number),
+        **outputs(trace, texts),
         "expression": form(written) if written is not None else None,
         "source": graph.source,
         **({"notes": list(graph.notes)} if graph.notes else {}),  # how the program was read
@@ -130,8 +127,7 @@ def derivation(trace: Trace) -> dict:
             }
             for node in graph.nodes
         ],
-        "backward": [vjp(s, show) if tensor else step(s, values is not None, number, exact, floating)
-                     for s in trace.steps],
+        "backward": [vjp(s, show) if tensor else step(s, values is not None, texts) for s in trace.steps],
         "adjoints": {
             name: {
                 "paths": list(a.steps),
@@ -153,13 +149,13 @@ def derivation(trace: Trace) -> dict:
     }
 
 
-def outputs(trace: Trace, number) -> dict:
+def outputs(trace: Trace, texts: _Texts) -> dict:
     """Several outputs, the seed, auxiliary outputs and where stop_gradient stopped the sweep:
     ``outputs`` (the outputs whose sum is ``target``, or just ``[target]``), ``seed`` (∂L/∂L:
     ``"1"``, or the --seed-grad tensor), ``aux`` (name → value, like a node's ``value``, or the
     expression for a symbolic worksheet) with ``aux_float``, and ``stopped`` (each
-    stop_gradient node the sweep reached, with the input that gets nothing through it); each
-    number written by ``number`` (as the module's)."""
+    stop_gradient node the sweep reached, with the input that gets nothing through it)."""
+    form, number = texts.form, texts.number
     graph = trace.graph
     aux = graph.aux
     seed = number("seed", trace.seed if trace.seed is not None else sympy.S.One)
@@ -178,9 +174,9 @@ def outputs(trace: Trace, number) -> dict:
     }
 
 
-def step(s: Step, numeric: bool, number, exact, floating) -> dict:
-    """A formula's step: the local derivative, the upstream gradient and their product; the
-    numbers written by ``number`` (as the module's), ``exact`` (text) and ``floating``."""
+def step(s: Step, numeric: bool, texts: _Texts) -> dict:
+    """A formula's step: the local derivative, the upstream gradient and their product."""
+    form, number, exact, floating = texts.form, texts.number, texts.exact, texts.floating
     return {
         "node": s.node,
         "input": s.input,
@@ -234,9 +230,20 @@ def _number(key: str, value, exact, floating) -> dict:
     return {key: exact(value), f"{key}_float": floating(value)}
 
 
+class _Texts:
+    """``form``, ``number``, exact text and float of one trace, each worked out once for each
+    form or value: in a trace they recur (a carried number as the upstream gradient of a node's
+    steps, the product into it and its adjoint; ∂L/∂v's form likewise)."""
+
+    def __init__(self):
+        self.form, self.exact, self.floating = _once(form), _once(exact_text), _once(as_float)
+
+    def number(self, key: str, value) -> dict:
+        return _number(key, value, self.exact, self.floating)
+
+
 def _once(function):
-    """``function`` of a scalar, worked out once for each value: in a trace a carried number
-    recurs, as the upstream gradient of a node's steps, the product into it and its adjoint."""
+    """``function``, remembering its answer for each argument (a SymPy expression, or None)."""
     done: dict = {}
 
     def once(value):
