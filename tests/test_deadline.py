@@ -95,6 +95,31 @@ def test_blocks_that_end_in_time_leave_no_time_limit_behind():
     assert sum(on_a_thread(many).values()) == 2000
 
 
+class Spins:
+    """An object whose ``__del__`` runs long: a TimeLimit that arrives in it is printed and dropped
+    by Python ("Exception ignored in"), as in any finalizer or collector callback."""
+
+    def __del__(self):
+        spin(0.3)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("where", ["main thread", "another thread"])
+def test_a_limit_dropped_in_a_finalizer_is_raised_as_its_block_ends(where):
+    """The TimeLimit lands in a ``__del__`` and is lost there; the block still ends in a TimeLimit."""
+    def block():
+        start = time.monotonic()
+        with pytest.raises(TimeLimit):
+            with time_limit(0.05):
+                Spins()  # deleted at once: its __del__ outlasts the limit; the TimeLimit ends it, and is lost
+                spin(0.01)  # the block's own work goes on, then ends
+        return time.monotonic() - start
+
+    took = block() if where == "main thread" else on_a_thread(block)
+    assert 0.05 <= took < 0.3  # the TimeLimit cut the finalizer short, where Python dropped it
+    assert not expired()
+
+
 SLOW = " + ".join(f"max(w*x-{i}, b*{i})" for i in range(1, 150))
 """An answer whose checking takes seconds (a sum of 149 kinks to put points beside): far past
 the short limit the test sets, on any machine."""

@@ -7,6 +7,9 @@ tasks on threads) one watcher thread raises it there as an asynchronous exceptio
 neither stops one long call into C: the process pool's hard limit does (``assess/pool.py``). It
 nests: an inner limit never outlasts an outer one, and when the outer one runs out inside the
 inner block, the ``TimeLimit`` raised there is the outer one's (``expired()`` tells them apart).
+A block that ends after its time ran out raises ``TimeLimit`` as it ends, whatever became of the
+one raised in it: one that arrives in a ``__del__`` or a collector's callback (hypothesis has
+one) is printed and dropped by Python, and the work goes on to the end; its result is not used.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, outer_handler)
         if _deadlines:  # re-arm the enclosing limit for what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(_deadlines[-1] - time.monotonic(), 1e-4))
+    _late(deadline)
 
 
 @contextmanager
@@ -82,9 +86,10 @@ def _thread_limit(seconds: float):
     is dropped."""
     stack, me = _elsewhere.stack, threading.get_ident()
     depth = len(stack)
+    deadline = min([time.monotonic() + seconds] + stack)
     try:
-        stack.append(min([time.monotonic() + seconds] + stack))
-        _WATCHER.arm(me, stack[-1])
+        stack.append(deadline)
+        _WATCHER.arm(me, deadline)
         yield
     finally:
         while True:
@@ -96,6 +101,13 @@ def _thread_limit(seconds: float):
         del stack[depth:]
         if stack:  # the enclosing limit, for what is left of it (at once, if it ran out too)
             _WATCHER.arm(me, stack[-1])
+    _late(deadline)
+
+
+def _late(deadline: float) -> None:
+    """A block that ended normally after ``deadline``: its TimeLimit was dropped on the way."""
+    if time.monotonic() >= deadline:
+        raise TimeLimit
 
 
 class _Watcher:
