@@ -52,6 +52,7 @@ class _Notation:
         self._decimals: dict[Expr, str] = {}  # value → its rounded text, each value worked out once
         self._partials: dict[Partial, str] = {}  # ∂v/∂u → its text
         self._forms: dict[int, tuple[Expr, str]] = {}  # id → (the form, kept so its id is its own; text)
+        self._rounded_forms: dict[int, tuple[Expr, bool]] = {}  # id → (the form; does it show a rounded number?)
 
     def decimal(self, value: Expr) -> str | None:
         """A non-integer rational as its exact decimal, where ``numbers`` asks for one and it ends
@@ -350,7 +351,7 @@ class _Notation:
         for side in eq.sides:
             text = self.term(side)
             if not out or text != out[-1][1]:
-                out.append((self.rounds(side), text))
+                out.append((bool(out) and self.rounds(side), text))  # the left-hand side follows no = or ≈
         return out
 
     def slash_fraction(self, value: Expr) -> bool:
@@ -374,6 +375,11 @@ class _Notation:
         if isinstance(side, Number) and isinstance(side.value, Float):
             shown = mpmath.nstr(mpmath.mpf(float(side.value)), self.digits, min_fixed=-4, max_fixed=7)
             return float(shown) != float(side.value)
+        if isinstance(side, Form):  # a form recurs (a node's definition, on each of its steps)
+            known = self._rounded_forms.get(id(side.expr))
+            if known is None:
+                known = self._rounded_forms[id(side.expr)] = (side.expr, is_rounded(side, self.is_exact))
+            return known[1]
         return is_rounded(side, self.is_exact)
 
 
